@@ -1,0 +1,208 @@
+/*
+ * wf: workflow definitions, loaded from YAML and validated.
+ *
+ * A workflow declares the states a statutory process moves through, the
+ * events that move it (with their attributes), and the deadlines those events
+ * start, meet or cancel, each with its legal basis. The format is documented
+ * in README.md ("Workflow format") and workflows/ehcp-assessment.yaml is the
+ * worked example. Loading turns the YAML into the read-only tree below; every
+ * node remembers its line so every error can start with "[file:line]".
+ *
+ * Ownership: a wf_workflow owns every string and array reachable from it;
+ * free it with wf_workflow_free (or the set with wf_set_free). Nothing in the
+ * tree changes after loading, so any number of readers may share it.
+ */
+#ifndef SF_WF_H
+#define SF_WF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cal.h"
+#include "util.h"
+
+/* Room for one loader error message: "[file:line] problem". */
+#define WF_ERR_LEN 512
+
+/* A key: value pair from a "when:" filter or a process's attributes. */
+typedef struct wf_kv {
+    const char *key;
+    const char *value;
+} wf_kv;
+
+/* An attribute an event (or the start of a process) may carry. */
+typedef struct wf_attr {
+    const char *name;    /* "outcome" */
+    bool required;       /* the event is refused without it */
+    bool is_date;        /* "type: date": the value must be YYYY-MM-DD */
+    const char **values; /* allowed values; NULL (nvalues 0) means any string */
+    size_t nvalues;
+    int line;
+} wf_attr;
+
+/* One event type's pattern: "draft_plan_issued", or {event: x, when: {k: v}}. */
+typedef struct wf_match {
+    const char *event; /* event type name */
+    wf_kv *when;       /* every pair must equal the event's attribute */
+    size_t nwhen;
+    int line;
+} wf_match;
+
+/* How a process reaches a final state. */
+typedef enum wf_final {
+    WF_OPEN = 0,   /* not final */
+    WF_COMPLETED,  /* the process ended as it should ("final: completed") */
+    WF_CANCELLED,  /* the process ended without its outcome ("final: cancelled") */
+} wf_final;
+
+typedef struct wf_state {
+    const char *name;
+    const char *title; /* words for people; defaults to name */
+    bool initial;      /* exactly one state is initial */
+    wf_final final;
+    int line;
+} wf_state;
+
+/* One "transitions:" entry of an event. */
+typedef struct wf_transition {
+    const char **from; /* states in which it applies */
+    size_t nfrom;
+    bool from_any;     /* "from: any": every non-final state */
+    wf_kv *when;       /* attribute filter; empty = always */
+    size_t nwhen;
+    const char *to;    /* target state */
+    int line;
+} wf_transition;
+
+/* Whether an event opens or closes an exception period (reg. 10(4) etc.). */
+typedef enum wf_exception {
+    WF_EXC_NONE = 0,
+    WF_EXC_START, /* "exception: start"; its "reason" attribute names the exception */
+    WF_EXC_END,   /* "exception: end"; closes the open exception with the same reason */
+} wf_exception;
+
+typedef struct wf_event {
+    const char *name;
+    const char *title; /* words used in explanations ("advice requested"); defaults to name */
+    wf_attr *attrs;
+    size_t nattrs;
+    const char **allowed_in; /* states in which the event is taken without a state change */
+    size_t nallowed_in;
+    bool allowed_any;        /* "allowed_in: any": every non-final state */
+    wf_transition *transitions; /* tried in order; the first that matches applies */
+    size_t ntransitions;
+    wf_exception exception;
+    const char **starts; /* workflows started (anchored on this event's date) when it applies */
+    size_t nstarts;
+    int line;
+} wf_event;
+
+/* What a deadline's clock runs from. */
+typedef enum wf_anchor_kind {
+    WF_ANCHOR_START,     /* "from: start": the date the process was started --on */
+    WF_ANCHOR_EVENT,     /* "from: {event: x, when: {...}}": the first such event (per value, with per:) */
+    WF_ANCHOR_ATTRIBUTE, /* "from: {attribute: transfer_date}": a date attribute of the process */
+} wf_anchor_kind;
+
+/* How the due date is counted from the anchor date X. Exactly one is given. */
+typedef enum wf_due_kind {
+    WF_DUE_WITHIN,          /* "within: 6 weeks": X + 6 weeks (the day of X excluded) */
+    WF_DUE_BEGINNING_WITH,  /* "beginning_with: 15 days": cal_period_end(X, 15, days) */
+    WF_DUE_BEFORE,          /* "before: 5 months": at least 5 months before X: X - 5 months */
+    WF_DUE_DAY_OF_YEAR,     /* "day_of_year: 15 February": that day of X's calendar year */
+    WF_DUE_LAST_DAY_BEFORE, /* "last_day_before: 15 February": the day before it, in X's year */
+} wf_due_kind;
+
+typedef struct wf_due {
+    wf_due_kind kind;
+    int n;         /* WITHIN, BEGINNING_WITH, BEFORE: the count */
+    cal_unit unit; /* WITHIN, BEGINNING_WITH, BEFORE: the unit */
+    int month;     /* DAY_OF_YEAR, LAST_DAY_BEFORE: 1-12 */
+    int day;       /* DAY_OF_YEAR, LAST_DAY_BEFORE: 1-31, valid for the month */
+} wf_due;
+
+/* Whether a deadline is a duty to act or a period that must be allowed to run. */
+typedef enum wf_deadline_kind {
+    WF_DEADLINE_DUTY = 0, /* the authority must act by the due date */
+    WF_DEADLINE_PERIOD,   /* "kind: period": met when it ends (or early by met_by) */
+} wf_deadline_kind;
+
+typedef struct wf_deadline {
+    const char *key;   /* the YAML key ("advice") */
+    const char *name;  /* "name:" or the key; may hold one "{attr}" placeholder when per is set */
+    const char *title; /* may hold "{attr}" too; defaults to name */
+    wf_deadline_kind kind;
+    wf_anchor_kind anchor_kind;
+    wf_match anchor;          /* WF_ANCHOR_EVENT: which event starts the clock */
+    const char *anchor_attr;  /* WF_ANCHOR_ATTRIBUTE: the process attribute holding the date */
+    const char *anchor_label; /* explanation words for the anchor; defaults to the event or start label */
+    const char *per;          /* attribute of the anchor event: one deadline per distinct value; NULL if none */
+    wf_due due;
+    wf_match *met_by; /* events that meet it (with per: only those with the same value) */
+    size_t nmet_by;
+    wf_match *cancelled_by; /* events that cancel it while unmet */
+    size_t ncancelled_by;
+    const char **excused_by; /* exception reasons that excuse missing it */
+    size_t nexcused_by;
+    const char *basis; /* legal basis, shown as is: "SEND Regulations 2014, reg. 13(2)" */
+    int line;
+} wf_deadline;
+
+typedef struct wf_workflow {
+    const char *name;        /* "ehcp-assessment" */
+    int version;             /* "version:", a positive integer */
+    const char *title;       /* defaults to name */
+    const char *file;        /* path it was loaded from */
+    const char *start_label; /* "start: {label: ...}": explanation words for the start date */
+    wf_attr *attrs;          /* "start: {attributes: ...}": attributes given when starting it */
+    size_t nattrs;
+    wf_state *states;
+    size_t nstates;
+    wf_event *events;
+    size_t nevents;
+    wf_deadline *deadlines;
+    size_t ndeadlines;
+    void *arena; /* private: the memory behind every pointer above */
+} wf_workflow;
+
+/* Every workflow of a directory, by name. */
+typedef struct wf_set {
+    wf_workflow **items; /* owned */
+    size_t n;
+} wf_set;
+
+/*
+ * Load and validate one YAML file. On success *out is a new workflow (free
+ * with wf_workflow_free) and 0 is returned; on failure -1, *out is NULL and
+ * err holds "[file:line] problem". Cross-file references (starts:) are not
+ * checked here: wf_set_check does that.
+ */
+int wf_load_file(const char *path, wf_workflow **out, char err[WF_ERR_LEN]) SF_MUSTCHECK;
+/* As wf_load_file, from a string; name stands for the file in messages. */
+int wf_load_string(const char *name, const char *yaml, size_t len, wf_workflow **out,
+                   char err[WF_ERR_LEN]) SF_MUSTCHECK;
+/*
+ * Load every *.yaml / *.yml file directly inside dir (sorted by name) and
+ * check the set (wf_set_check). 0 and a new set (free with wf_set_free), or -1
+ * with the first problem in err. An empty directory is an error.
+ */
+int wf_load_dir(const char *dir, wf_set **out, char err[WF_ERR_LEN]) SF_MUSTCHECK;
+/* Check cross-workflow rules: unique names, every "starts:" names a workflow of the set. */
+int wf_set_check(const wf_set *set, char err[WF_ERR_LEN]) SF_MUSTCHECK;
+/* Free a workflow and everything it owns; NULL is fine. */
+void wf_workflow_free(wf_workflow *wf);
+/* Free a set and its workflows; NULL is fine. */
+void wf_set_free(wf_set *set);
+
+/* The workflow called name, or NULL; borrowed from the set. */
+const wf_workflow *wf_set_find(const wf_set *set, const char *name);
+/* The event type called name, or NULL; borrowed. */
+const wf_event *wf_find_event(const wf_workflow *wf, const char *name);
+/* The state called name, or NULL; borrowed. */
+const wf_state *wf_find_state(const wf_workflow *wf, const char *name);
+/* The initial state; borrowed (validation guarantees there is one). */
+const wf_state *wf_initial_state(const wf_workflow *wf);
+/* An attribute spec by name in an array, or NULL; borrowed. */
+const wf_attr *wf_find_attr(const wf_attr *attrs, size_t n, const char *name);
+
+#endif
