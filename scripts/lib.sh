@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+# scripts/lib.sh: helpers shared by scripts/up, scripts/test, scripts/pg and
+# bench/run. Source it; it defines functions and changes nothing by itself.
+
+# The repository root (this file lives in <root>/scripts).
+SF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+sf_log() { printf '%s: %s\n' "${SF_PROG:-sendflow}" "$*" >&2; }
+sf_die() {
+    sf_log "$*"
+    exit 1
+}
+
+# Run a command as root: directly when we are root, else through sudo.
+sf_as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo -n "$@"
+    else
+        sf_die "need root to run: $* (install the packages by hand, or run as root)"
+    fi
+}
+
+# sf_ensure_packages PKG...: install the Debian packages that are missing.
+# apt-get update runs only when something is missing, so a machine that has
+# everything is never touched (and no network is needed).
+sf_ensure_packages() {
+    local missing=() p status
+    for p in "$@"; do
+        status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+        case "$status" in
+        ii*) ;;
+        *) missing+=("$p") ;;
+        esac
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    sf_log "installing missing packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    sf_as_root apt-get update -q
+    sf_as_root apt-get install -y -q "${missing[@]}"
+}
+
+# The packages every entry point needs (build + local PostgreSQL).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+SF_BASE_PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libjansson-dev libyaml-dev
+    libpq-dev postgresql python3)
+
+# sf_build DIR [MESON_SETUP_OPTION...]: configure DIR once, then compile it.
+sf_build() {
+    local dir=$1
+    shift
+    if [ ! -f "$SF_ROOT/$dir/build.ninja" ]; then
+        (cd "$SF_ROOT" && meson setup "$dir" "$@") || return 1
+    fi
+    (cd "$SF_ROOT" && meson compile -C "$dir")
+}
+
+# The newest installed PostgreSQL server's bin directory.
+sf_pg_bindir() {
+    local d
+    d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    if [ ! -x "$d/pg_ctl" ]; then
+        sf_die "no PostgreSQL server found under /usr/lib/postgresql (apt-get install postgresql)"
+    fi
+    printf '%s\n' "$d"
+}
+
+# sf_wait_socket PATH SECONDS [PID]: wait until a Unix socket accepts a
+# connection; fail early when PID (the server) has died.
+sf_wait_socket() {
+    local path=$1 secs=$2 pid=${3:-}
+    python3 - "$path" "$secs" "$pid" <<'EOF'
+import os, socket, sys, time
+path, secs, pid = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+deadline = time.monotonic() + secs
+while time.monotonic() < deadline:
+    if pid:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            sys.exit("server exited before it was ready")
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(2)
+        s.connect(path)
+        s.sendall(b'{"op":"ping"}\n')
+        line = s.makefile("rb").readline()
+        s.close()
+        if b'"ok"' in line and b'true' in line:
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.05)
+sys.exit("timed out waiting for %s" % path)
+EOF
+}
