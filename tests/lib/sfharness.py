@@ -146,6 +146,16 @@ class Database:
     def sql(self, query):
         return psql(query, dbname=self.name)
 
+    def count_events(self, case, type=None):
+        """How many events the database holds for a case (of a type). This
+        looks inside (schema/001_init.sql: events, cases) to prove that a
+        duplicate was not recorded twice."""
+        q = ("SELECT count(*) FROM events e JOIN cases c ON c.id = e.case_id "
+             "WHERE c.ref = '%s'" % case.replace("'", "''"))
+        if type:
+            q += " AND e.type = '%s'" % type.replace("'", "''")
+        return int(self.sql(q).strip())
+
     def tables(self):
         """The names of the tables in the public schema (sorted)."""
         out = self.sql("SELECT table_name FROM information_schema.tables "
