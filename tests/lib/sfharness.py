@@ -342,6 +342,9 @@ class Daemon:
             self.wait_ready()
         return self
 
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None and self in _live_daemons
+
     @property
     def pid(self):
         return self.proc.pid
@@ -579,7 +582,7 @@ def main():
                     for line in d.stderr()[-3000:].splitlines():
                         print("#   " + line)
                 sys.stdout.flush()
-            finally:
+                # A failed test leaves nothing behind for the next one.
                 for d in list(_live_daemons):
                     d.kill()
                 for db in list(_live_databases):
