@@ -1,0 +1,781 @@
+/*
+ * engine: a process's state and deadlines from its events (see engine.h).
+ *
+ * Everything is derived, nothing is stored: the events are sorted by the day
+ * they happened (then by recording order) and replayed through the workflow's
+ * state machine from the initial state; then each deadline of the workflow is
+ * laid against that history: when its clock started (its anchor), its due
+ * date, the first event that met or cancelled it, and any exception period
+ * that excuses missing it. A late-posted event therefore re-derives everything
+ * after it, which is what the law wants: the dates are the dates things
+ * happened, not the dates someone typed them in.
+ *
+ * Pure: no I/O, no clock. Every string in the result is owned by the result.
+ */
+#include "engine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An exception period: from an exception-start event to the next end with the same reason. */
+typedef struct exc_period {
+    const char *reason; /* borrowed from the event's attributes */
+    cal_day start;
+    cal_day end; /* CAL_NONE while still open */
+} exc_period;
+
+/* The outcome of replaying the events through the state machine. */
+typedef struct replay {
+    const eng_event **ev; /* owned array of borrowed events, in replay order */
+    size_t n;
+    const wf_state *state; /* the state reached */
+    size_t ended_idx;      /* index in ev of the event that made the state final; n if none */
+    cal_day ended_on;      /* its date; CAL_NONE while active */
+    eng_start *starts;     /* owned */
+    size_t nstarts;
+    exc_period *exc; /* owned, in order of their start */
+    size_t nexc;
+    size_t fail_idx; /* on failure: index in ev of the event that did not fit */
+} replay;
+
+static void replay_free(replay *r)
+{
+    free(r->ev);
+    free(r->starts);
+    free(r->exc);
+    memset(r, 0, sizeof *r);
+}
+
+static void set_err(char *err, const char *fmt, ...) SF_PRINTF(2, 3);
+static void set_err(char *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, ENG_ERR_LEN, fmt, ap);
+    va_end(ap);
+}
+
+/* Copy an sb into err (truncated to ENG_ERR_LEN) and free it. */
+static void set_err_sb(char *err, sb *b)
+{
+    if (err)
+        snprintf(err, ENG_ERR_LEN, "%s", sb_str(b));
+    sb_free(b);
+}
+
+static const char *day_str(cal_day d, char buf[CAL_DATE_LEN])
+{
+    return cal_format(d, buf);
+}
+
+/* The value of attribute key, or NULL. */
+static const char *kv_get(const wf_kv *kv, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (kv[i].key && strcmp(kv[i].key, key) == 0)
+            return kv[i].value ? kv[i].value : "";
+    return NULL;
+}
+
+static bool in_list(const char *const *list, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* Every when pair equals the event's attribute of that name. */
+static bool when_matches(const wf_kv *when, size_t nwhen, const eng_event *ev)
+{
+    for (size_t i = 0; i < nwhen; i++) {
+        const char *v = kv_get(ev->attrs, ev->nattrs, when[i].key);
+        if (!v || strcmp(v, when[i].value) != 0)
+            return false;
+    }
+    return true;
+}
+
+static bool match_event(const wf_match *m, const eng_event *ev)
+{
+    return strcmp(m->event, ev->type) == 0 && when_matches(m->when, m->nwhen, ev);
+}
+
+static const char *state_title(const wf_state *s)
+{
+    return s->title ? s->title : s->name;
+}
+
+static const char *event_title(const wf_workflow *wf, const char *type)
+{
+    const wf_event *e = wf_find_event(wf, type);
+    return e && e->title ? e->title : type;
+}
+
+/* ---- replay ------------------------------------------------------------ */
+
+typedef struct sort_item {
+    const eng_event *ev;
+    size_t idx; /* input position: keeps the sort stable for equal (on, seq) */
+} sort_item;
+
+static int cmp_items(const void *a, const void *b)
+{
+    const sort_item *x = a, *y = b;
+    if (x->ev->on != y->ev->on)
+        return x->ev->on < y->ev->on ? -1 : 1;
+    if (x->ev->seq != y->ev->seq)
+        return x->ev->seq < y->ev->seq ? -1 : 1;
+    return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/* Record an exception event in the list of periods. */
+static void note_exception(replay *r, const wf_event *et, const eng_event *ev)
+{
+    const char *reason = kv_get(ev->attrs, ev->nattrs, "reason");
+    if (!reason)
+        return;
+    if (et->exception == WF_EXC_START) {
+        /* A second start while the same reason is open changes nothing. */
+        for (size_t i = 0; i < r->nexc; i++)
+            if (r->exc[i].end == CAL_NONE && strcmp(r->exc[i].reason, reason) == 0)
+                return;
+        r->exc = xrealloc(r->exc, (r->nexc + 1) * sizeof *r->exc);
+        r->exc[r->nexc++] = (exc_period){reason, ev->on, CAL_NONE};
+    } else if (et->exception == WF_EXC_END) {
+        for (size_t i = 0; i < r->nexc; i++) {
+            if (r->exc[i].end == CAL_NONE && strcmp(r->exc[i].reason, reason) == 0) {
+                r->exc[i].end = ev->on;
+                return;
+            }
+        }
+        /* An end with nothing open is harmless: nothing to close. */
+    }
+}
+
+/* Is the event allowed without a transition in state s? */
+static bool allowed_in(const wf_event *et, const wf_state *s)
+{
+    if (et->allowed_any && s->final == WF_OPEN)
+        return true;
+    return in_list(et->allowed_in, et->nallowed_in, s->name);
+}
+
+/*
+ * Replay events (any order) from the initial state. 0, or -ENG_ENOT_ALLOWED
+ * with a sentence in err and r->fail_idx set. r is filled either way; the
+ * caller frees it with replay_free.
+ */
+static int replay_run(replay *r, const wf_workflow *wf, const eng_event *events, size_t n,
+                      char *err)
+{
+    memset(r, 0, sizeof *r);
+    r->n = n;
+    r->ev = xcalloc(n ? n : 1, sizeof *r->ev);
+    sort_item *items = xcalloc(n ? n : 1, sizeof *items);
+    for (size_t i = 0; i < n; i++)
+        items[i] = (sort_item){&events[i], i};
+    qsort(items, n, sizeof *items, cmp_items);
+    for (size_t i = 0; i < n; i++)
+        r->ev[i] = items[i].ev;
+    free(items);
+
+    r->state = wf_initial_state(wf);
+    r->ended_idx = n;
+    r->ended_on = CAL_NONE;
+    char d1[CAL_DATE_LEN], d2[CAL_DATE_LEN];
+
+    for (size_t i = 0; i < n; i++) {
+        const eng_event *ev = r->ev[i];
+        const wf_event *et = wf_find_event(wf, ev->type);
+        if (!et) {
+            r->fail_idx = i;
+            set_err(err, "the %s workflow has no event \"%s\"", wf->name, ev->type);
+            return -ENG_ENOT_ALLOWED;
+        }
+        if (r->state->final != WF_OPEN) {
+            r->fail_idx = i;
+            set_err(err, "%s on %s is not allowed: the process ended on %s (%s)", ev->type,
+                    day_str(ev->on, d1), day_str(r->ended_on, d2), state_title(r->state));
+            return -ENG_ENOT_ALLOWED;
+        }
+        const wf_state *next = NULL;
+        for (size_t t = 0; t < et->ntransitions && !next; t++) {
+            const wf_transition *tr = &et->transitions[t];
+            bool from = tr->from_any || in_list(tr->from, tr->nfrom, r->state->name);
+            if (from && when_matches(tr->when, tr->nwhen, ev)) {
+                next = wf_find_state(wf, tr->to);
+                if (!next) { /* the loader validates targets; be safe anyway */
+                    r->fail_idx = i;
+                    set_err(err, "the %s workflow has no state \"%s\"", wf->name, tr->to);
+                    return -ENG_ENOT_ALLOWED;
+                }
+            }
+        }
+        if (!next) {
+            if (!allowed_in(et, r->state)) {
+                r->fail_idx = i;
+                set_err(err, "%s on %s is not allowed while the process is \"%s\" (%s)", ev->type,
+                        day_str(ev->on, d1), state_title(r->state), r->state->name);
+                return -ENG_ENOT_ALLOWED;
+            }
+            next = r->state;
+        }
+
+        /* The event applies. */
+        r->state = next;
+        if (et->exception != WF_EXC_NONE)
+            note_exception(r, et, ev);
+        if (et->nstarts) {
+            r->starts = xrealloc(r->starts, (r->nstarts + et->nstarts) * sizeof *r->starts);
+            for (size_t s = 0; s < et->nstarts; s++)
+                r->starts[r->nstarts++] = (eng_start){et->starts[s], ev->on, ev->seq};
+        }
+        if (next->final != WF_OPEN) {
+            r->ended_idx = i;
+            r->ended_on = ev->on;
+        }
+    }
+    return 0;
+}
+
+/* ---- deadlines --------------------------------------------------------- */
+
+/* One occurrence of a deadline: its anchor date and, with per:, the value. */
+typedef struct instance {
+    cal_day anchor;
+    const char *value; /* borrowed; NULL without per */
+} instance;
+
+static int cmp_instances(const void *a, const void *b)
+{
+    const instance *x = a, *y = b;
+    if (x->anchor != y->anchor)
+        return x->anchor < y->anchor ? -1 : 1;
+    return strcmp(x->value ? x->value : "", y->value ? y->value : "");
+}
+
+/* Replace every "{per}" in s by value (s unchanged without per). New string. */
+static char *subst(const char *s, const char *per, const char *value)
+{
+    if (!s)
+        return NULL;
+    if (!per || !value)
+        return xstrdup(s);
+    sb b = {0};
+    char *pat = xasprintf("{%s}", per);
+    size_t plen = strlen(pat);
+    const char *p = s, *hit;
+    while ((hit = strstr(p, pat)) != NULL) {
+        sb_addn(&b, p, (size_t)(hit - p));
+        sb_add(&b, value);
+        p = hit + plen;
+    }
+    sb_add(&b, p);
+    free(pat);
+    return sb_steal(&b);
+}
+
+static cal_day due_date(const wf_due *due, cal_day x)
+{
+    int y, m, d;
+    switch (due->kind) {
+    case WF_DUE_WITHIN:
+        return cal_add(x, due->n, due->unit);
+    case WF_DUE_BEGINNING_WITH:
+        return cal_period_end(x, due->n, due->unit);
+    case WF_DUE_BEFORE:
+        return cal_add(x, -due->n, due->unit);
+    case WF_DUE_DAY_OF_YEAR:
+    case WF_DUE_LAST_DAY_BEFORE:
+        cal_to_ymd(x, &y, NULL, NULL);
+        m = due->month;
+        d = due->day;
+        if (d > cal_days_in_month(y, m)) /* 29 February in a common year */
+            d = cal_days_in_month(y, m);
+        return cal_add_days(cal_from_ymd(y, m, d), due->kind == WF_DUE_LAST_DAY_BEFORE ? -1 : 0);
+    }
+    return x;
+}
+
+/* "20 weeks from request received on 2026-01-05" and its siblings. */
+static char *explain(const wf_workflow *wf, const wf_deadline *dl, const instance *in)
+{
+    sb label = {0};
+    if (dl->anchor_label)
+        sb_add(&label, dl->anchor_label);
+    else if (dl->anchor_kind == WF_ANCHOR_EVENT)
+        sb_add(&label, event_title(wf, dl->anchor.event));
+    else if (dl->anchor_kind == WF_ANCHOR_ATTRIBUTE)
+        sb_add(&label, dl->anchor_attr);
+    else
+        sb_add(&label, wf->start_label ? wf->start_label : "start");
+    if (in->value)
+        sb_addf(&label, " (%s)", in->value);
+
+    char ds[CAL_DATE_LEN];
+    day_str(in->anchor, ds);
+    const wf_due *due = &dl->due;
+    sb b = {0};
+    switch (due->kind) {
+    case WF_DUE_WITHIN:
+        sb_addf(&b, "%d %s from %s on %s", due->n, cal_unit_name(due->unit, due->n), sb_str(&label),
+                ds);
+        break;
+    case WF_DUE_BEGINNING_WITH:
+        sb_addf(&b, "%d %s beginning with %s on %s", due->n, cal_unit_name(due->unit, due->n),
+                sb_str(&label), ds);
+        break;
+    case WF_DUE_BEFORE:
+        sb_addf(&b, "%d %s before %s %s", due->n, cal_unit_name(due->unit, due->n), sb_str(&label),
+                ds);
+        break;
+    case WF_DUE_DAY_OF_YEAR:
+    case WF_DUE_LAST_DAY_BEFORE:
+        sb_addf(&b, "%s%d %s in the year of %s %s",
+                due->kind == WF_DUE_LAST_DAY_BEFORE ? "before " : "", due->day,
+                cal_month_name(due->month) ? cal_month_name(due->month) : "?", sb_str(&label), ds);
+        break;
+    }
+    sb_free(&label);
+    return sb_steal(&b);
+}
+
+/* Does ev meet/cancel (per the list) the instance? With per, a met_by event must carry the same
+ * value. */
+static bool list_matches(const wf_match *list, size_t n, const eng_event *ev, const char *per,
+                         const char *value, bool strict_per)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!match_event(&list[i], ev))
+            continue;
+        if (per && value) {
+            const char *v = kv_get(ev->attrs, ev->nattrs, per);
+            if (v ? strcmp(v, value) != 0 : strict_per)
+                continue;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* Exception periods with a reason in excused_by overlapping [from, to]; note appended to b. */
+static bool excused(const replay *r, const wf_deadline *dl, cal_day from, cal_day to, sb *note)
+{
+    bool any = false;
+    char d1[CAL_DATE_LEN], d2[CAL_DATE_LEN];
+    for (size_t i = 0; i < r->nexc; i++) {
+        const exc_period *p = &r->exc[i];
+        if (!in_list(dl->excused_by, dl->nexcused_by, p->reason))
+            continue;
+        if (p->start > to || (p->end != CAL_NONE && p->end < from))
+            continue;
+        if (note->len)
+            sb_add(note, "; ");
+        if (p->end == CAL_NONE)
+            sb_addf(note, "exception (%s) from %s, still open", p->reason, day_str(p->start, d1));
+        else
+            sb_addf(note, "exception (%s) from %s to %s", p->reason, day_str(p->start, d1),
+                    day_str(p->end, d2));
+        any = true;
+    }
+    return any;
+}
+
+/*
+ * Lay one occurrence of a deadline against the replayed history.
+ *
+ * Events before the clock started cannot meet or cancel it. For a deadline
+ * that falls before its anchor ("5 months before the transfer", "before
+ * 15 February in the year of the transfer") or that is anchored on a date
+ * attribute (the transfer date lies in the future), the work is done before
+ * that date, so any event of the process counts.
+ */
+static void fill_deadline(eng_deadline *out, const eng_input *in, const replay *r,
+                          const wf_deadline *dl, const instance *inst)
+{
+    const wf_workflow *wf = in->wf;
+    char d1[CAL_DATE_LEN];
+    memset(out, 0, sizeof *out);
+    out->name = subst(dl->name ? dl->name : dl->key, dl->per, inst->value);
+    out->title =
+        subst(dl->title ? dl->title : (dl->name ? dl->name : dl->key), dl->per, inst->value);
+    out->kind = dl->kind;
+    out->anchor_on = inst->anchor;
+    out->due = due_date(&dl->due, inst->anchor);
+    out->resolution = ENG_OPEN;
+    out->met_on = CAL_NONE;
+    out->cancelled_on = CAL_NONE;
+    out->basis = dl->basis;
+    out->explain = explain(wf, dl, inst);
+
+    cal_day from = inst->anchor;
+    if (dl->anchor_kind == WF_ANCHOR_ATTRIBUTE || out->due < inst->anchor)
+        from = CAL_NONE; /* INT32_MIN: every event counts */
+
+    sb note = {0};
+    for (size_t i = 0; i < r->n; i++) {
+        const eng_event *ev = r->ev[i];
+        if (ev->on >= from) {
+            /* A period that has run its course is met by its end, not by a later event. */
+            bool can_meet = dl->kind != WF_DEADLINE_PERIOD || ev->on <= out->due;
+            if (can_meet && list_matches(dl->met_by, dl->nmet_by, ev, dl->per, inst->value, true)) {
+                out->resolution = ENG_MET;
+                out->met_on = ev->on;
+                break;
+            }
+            if (list_matches(dl->cancelled_by, dl->ncancelled_by, ev, dl->per, inst->value,
+                             false)) {
+                out->resolution = ENG_CANCELLED_DL;
+                out->cancelled_on = ev->on;
+                sb_addf(&note, "cancelled by %s on %s", event_title(wf, ev->type),
+                        day_str(ev->on, d1));
+                break;
+            }
+        }
+        if (i == r->ended_idx) {
+            /* The process ended with the deadline unmet: it no longer applies, unless it
+             * is a period that had already run its course before the end. */
+            if (!(dl->kind == WF_DEADLINE_PERIOD && out->due < r->ended_on)) {
+                out->resolution = ENG_CANCELLED_DL;
+                out->cancelled_on = r->ended_on;
+                sb_addf(&note, "cancelled: process %s (%s) on %s",
+                        r->state->final == WF_CANCELLED ? "cancelled" : "completed",
+                        state_title(r->state), day_str(r->ended_on, d1));
+            }
+            break;
+        }
+    }
+
+    sb exc = {0};
+    out->excusable = excused(r, dl, from == CAL_NONE ? in->start : from, out->due, &exc);
+    if (out->resolution != ENG_CANCELLED_DL && exc.len)
+        out->note = sb_steal(&exc);
+    else if (note.len)
+        out->note = sb_steal(&note);
+    sb_free(&exc);
+    sb_free(&note);
+}
+
+/* The occurrences of one deadline that exist so far (0 or more), sorted. */
+static size_t find_instances(const eng_input *in, const replay *r, const wf_deadline *dl,
+                             instance **out)
+{
+    instance *v = NULL;
+    size_t n = 0;
+    switch (dl->anchor_kind) {
+    case WF_ANCHOR_START:
+        v = xmalloc(sizeof *v);
+        v[n++] = (instance){in->start, NULL};
+        break;
+    case WF_ANCHOR_ATTRIBUTE: {
+        const char *s = dl->anchor_attr ? kv_get(in->attrs, in->nattrs, dl->anchor_attr) : NULL;
+        cal_day d;
+        if (s && cal_parse(s, &d) == 0) {
+            v = xmalloc(sizeof *v);
+            v[n++] = (instance){d, NULL};
+        }
+        break;
+    }
+    case WF_ANCHOR_EVENT:
+        for (size_t i = 0; i < r->n; i++) {
+            const eng_event *ev = r->ev[i];
+            if (!match_event(&dl->anchor, ev))
+                continue;
+            const char *value = NULL;
+            if (dl->per) {
+                value = kv_get(ev->attrs, ev->nattrs, dl->per);
+                if (!value)
+                    continue;
+                bool seen = false;
+                for (size_t k = 0; k < n && !seen; k++)
+                    seen = strcmp(v[k].value, value) == 0;
+                if (seen)
+                    continue;
+            }
+            v = xrealloc(v, (n + 1) * sizeof *v);
+            v[n++] = (instance){ev->on, value};
+            if (!dl->per)
+                break;
+        }
+        break;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_instances);
+    *out = v;
+    return n;
+}
+
+int eng_evaluate(const eng_input *in, eng_result **out, char err[ENG_ERR_LEN])
+{
+    *out = NULL;
+    replay r;
+    int rc = replay_run(&r, in->wf, in->events, in->nevents, err);
+    if (rc < 0) {
+        replay_free(&r);
+        return rc;
+    }
+
+    eng_result *res = xcalloc(1, sizeof *res);
+    res->state = r.state->name;
+    res->status = r.state->final == WF_COMPLETED   ? ENG_COMPLETED
+                  : r.state->final == WF_CANCELLED ? ENG_CANCELLED
+                                                   : ENG_ACTIVE;
+    res->ended_on = r.ended_on;
+
+    size_t cap = 0;
+    for (size_t k = 0; k < in->wf->ndeadlines; k++) {
+        const wf_deadline *dl = &in->wf->deadlines[k];
+        instance *inst;
+        size_t ni = find_instances(in, &r, dl, &inst);
+        for (size_t j = 0; j < ni; j++) {
+            if (res->ndeadlines == cap) {
+                cap = cap ? cap * 2 : 8;
+                res->deadlines = xrealloc(res->deadlines, cap * sizeof *res->deadlines);
+            }
+            fill_deadline(&res->deadlines[res->ndeadlines++], in, &r, dl, &inst[j]);
+        }
+        free(inst);
+    }
+
+    res->starts = r.starts;
+    res->nstarts = r.nstarts;
+    r.starts = NULL;
+    replay_free(&r);
+    *out = res;
+    return 0;
+}
+
+void eng_result_free(eng_result *res)
+{
+    if (!res)
+        return;
+    for (size_t i = 0; i < res->ndeadlines; i++) {
+        free(res->deadlines[i].name);
+        free(res->deadlines[i].title);
+        free(res->deadlines[i].explain);
+        free(res->deadlines[i].note);
+    }
+    free(res->deadlines);
+    free(res->starts);
+    free(res);
+}
+
+/* ---- checking input ---------------------------------------------------- */
+
+/* "a, b, c" of the spec's allowed values. */
+static void add_values(sb *b, const wf_attr *a)
+{
+    for (size_t i = 0; i < a->nvalues; i++)
+        sb_addf(b, "%s%s", i ? ", " : "", a->values[i]);
+}
+
+/*
+ * Check attributes against their specs. subject starts every sentence
+ * ("decision_to_assess", "the phase-transfer workflow"). 0 or -ENG_EBAD_ATTRIBUTE.
+ */
+static int check_attrs(const char *subject, const wf_attr *specs, size_t nspecs, const wf_kv *attrs,
+                       size_t n, char *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *key = attrs[i].key ? attrs[i].key : "";
+        const char *value = attrs[i].value ? attrs[i].value : "";
+        const wf_attr *a = wf_find_attr(specs, nspecs, key);
+        if (!a) {
+            sb b = {0};
+            if (!nspecs) {
+                sb_addf(&b, "%s takes no attributes (got \"%s\")", subject, key);
+            } else {
+                sb_addf(&b, "%s has no attribute \"%s\"; it takes: ", subject, key);
+                for (size_t k = 0; k < nspecs; k++)
+                    sb_addf(&b, "%s%s", k ? ", " : "", specs[k].name);
+            }
+            set_err_sb(err, &b);
+            return -ENG_EBAD_ATTRIBUTE;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (attrs[k].key && strcmp(attrs[k].key, key) == 0) {
+                set_err(err, "%s: attribute \"%s\" is given twice", subject, key);
+                return -ENG_EBAD_ATTRIBUTE;
+            }
+        }
+        if (a->nvalues && !in_list(a->values, a->nvalues, value)) {
+            sb b = {0};
+            sb_addf(&b, "%s: %s=\"%s\" is not allowed; use one of: ", subject, key, value);
+            add_values(&b, a);
+            set_err_sb(err, &b);
+            return -ENG_EBAD_ATTRIBUTE;
+        }
+        if (a->is_date && cal_parse(value, NULL) != 0) {
+            set_err(err, "%s: %s=\"%s\" is not a date (YYYY-MM-DD, a real day in %d..%d)", subject,
+                    key, value, CAL_MIN_YEAR, CAL_MAX_YEAR);
+            return -ENG_EBAD_ATTRIBUTE;
+        }
+    }
+    for (size_t k = 0; k < nspecs; k++) {
+        if (specs[k].required && !kv_get(attrs, n, specs[k].name)) {
+            sb b = {0};
+            sb_addf(&b, "%s needs the attribute %s", subject, specs[k].name);
+            if (specs[k].nvalues) {
+                sb_add(&b, " (one of: ");
+                add_values(&b, &specs[k]);
+                sb_add(&b, ")");
+            } else if (specs[k].is_date) {
+                sb_add(&b, " (a date, YYYY-MM-DD)");
+            }
+            set_err_sb(err, &b);
+            return -ENG_EBAD_ATTRIBUTE;
+        }
+    }
+    return 0;
+}
+
+int eng_check_start_attrs(const wf_workflow *wf, const wf_kv *attrs, size_t n,
+                          char err[ENG_ERR_LEN])
+{
+    char subject[256];
+    snprintf(subject, sizeof subject, "the %s workflow", wf->name);
+    return check_attrs(subject, wf->attrs, wf->nattrs, attrs, n, err);
+}
+
+int eng_check_event(const eng_input *in, const eng_event *ev, char err[ENG_ERR_LEN])
+{
+    const wf_workflow *wf = in->wf;
+    const wf_event *et = wf_find_event(wf, ev->type ? ev->type : "");
+    if (!et) {
+        sb b = {0};
+        sb_addf(&b, "the %s workflow has no event \"%s\"; it takes: ", wf->name,
+                ev->type ? ev->type : "");
+        for (size_t i = 0; i < wf->nevents; i++)
+            sb_addf(&b, "%s%s", i ? ", " : "", wf->events[i].name);
+        set_err_sb(err, &b);
+        return -ENG_EUNKNOWN_EVENT;
+    }
+    int rc = check_attrs(et->name, et->attrs, et->nattrs, ev->attrs, ev->nattrs, err);
+    if (rc < 0)
+        return rc;
+    char d1[CAL_DATE_LEN], d2[CAL_DATE_LEN];
+    if (ev->on == CAL_NONE || ev->on < in->start) {
+        set_err(err, "%s on %s is before the process started on %s", ev->type,
+                ev->on == CAL_NONE ? "(no date)" : day_str(ev->on, d1), day_str(in->start, d2));
+        return -ENG_EBAD_DATE;
+    }
+
+    /*
+     * Replay the history with the new event. It has not been recorded yet, so
+     * it is the last recorded: on a day it shares with recorded events it goes
+     * after them, whatever seq the caller gave it.
+     */
+    eng_event *all = xcalloc(in->nevents + 1, sizeof *all);
+    int64_t maxseq = INT64_MIN;
+    for (size_t i = 0; i < in->nevents; i++) {
+        all[i] = in->events[i];
+        if (all[i].seq > maxseq)
+            maxseq = all[i].seq;
+    }
+    eng_event cand = *ev;
+    if (in->nevents && cand.seq <= maxseq && maxseq < INT64_MAX)
+        cand.seq = maxseq + 1;
+    all[in->nevents] = cand;
+
+    replay r;
+    char why[ENG_ERR_LEN];
+    rc = replay_run(&r, wf, all, in->nevents + 1, why);
+    if (rc < 0) {
+        if (r.ev[r.fail_idx] == &all[in->nevents])
+            set_err(err, "%s", why);
+        else
+            set_err(err, "%s on %s would put a recorded event out of place: %s", ev->type,
+                    day_str(ev->on, d1), why);
+        rc = -ENG_ENOT_ALLOWED;
+    }
+    replay_free(&r);
+    free(all);
+    return rc;
+}
+
+/* ---- statuses and names ------------------------------------------------ */
+
+eng_status eng_deadline_status(wf_deadline_kind kind, eng_resolution res, cal_day due,
+                               cal_day met_on, bool excusable, cal_day today)
+{
+    switch (res) {
+    case ENG_CANCELLED_DL:
+        return ENG_CANCELLED_ST;
+    case ENG_MET:
+        if (met_on <= due)
+            return ENG_MET_ON_TIME;
+        return excusable ? ENG_EXCUSED : ENG_LATE;
+    case ENG_OPEN:
+        break;
+    }
+    if (kind == WF_DEADLINE_PERIOD)
+        return today > due ? ENG_MET_ON_TIME : ENG_PENDING;
+    if (today <= due)
+        return ENG_PENDING;
+    return excusable ? ENG_EXCUSED : ENG_OVERDUE;
+}
+
+const char *eng_status_name(eng_status s)
+{
+    switch (s) {
+    case ENG_PENDING:
+        return "pending";
+    case ENG_OVERDUE:
+        return "overdue";
+    case ENG_MET_ON_TIME:
+        return "met";
+    case ENG_LATE:
+        return "late";
+    case ENG_EXCUSED:
+        return "excused";
+    case ENG_CANCELLED_ST:
+        return "cancelled";
+    }
+    return "?";
+}
+
+const char *eng_proc_status_name(eng_proc_status s)
+{
+    switch (s) {
+    case ENG_ACTIVE:
+        return "active";
+    case ENG_COMPLETED:
+        return "completed";
+    case ENG_CANCELLED:
+        return "cancelled";
+    }
+    return "?";
+}
+
+const char *eng_resolution_name(eng_resolution r)
+{
+    switch (r) {
+    case ENG_OPEN:
+        return "open";
+    case ENG_MET:
+        return "met";
+    case ENG_CANCELLED_DL:
+        return "cancelled";
+    }
+    return "?";
+}
+
+int eng_resolution_parse(const char *s, eng_resolution *out)
+{
+    static const eng_resolution all[] = {ENG_OPEN, ENG_MET, ENG_CANCELLED_DL};
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if (strcmp(s, eng_resolution_name(all[i])) == 0) {
+            if (out)
+                *out = all[i];
+            return 0;
+        }
+    }
+    return -1;
+}
