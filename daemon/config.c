@@ -1,0 +1,220 @@
+/* config: the settings table, the YAML config file and the command line (see config.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "sf_config.h"
+
+typedef enum cfg_type {
+    CFG_STR,
+    CFG_INT,
+} cfg_type;
+
+/* One setting: name (as on the command line), type, where it goes, default, help. */
+typedef struct cfg_option {
+    const char *name;
+    cfg_type type;
+    size_t offset;
+    const char *def; /* NULL: unset */
+    int min, max;    /* CFG_INT bounds */
+    const char *help;
+} cfg_option;
+
+#define OPT_STR(n, field, d, h) {n, CFG_STR, offsetof(sf_config, field), d, 0, 0, h}
+#define OPT_INT(n, field, d, lo, hi, h) {n, CFG_INT, offsetof(sf_config, field), d, lo, hi, h}
+
+static const cfg_option options[] = {
+    OPT_STR("database", database, NULL, "libpq connection string or URI (default: PG* environment)"),
+    OPT_STR("socket", socket, "./var/sendflowd.sock", "Unix socket to listen on"),
+    OPT_STR("listen", listen, NULL, "also listen on TCP HOST:PORT"),
+    OPT_STR("workflows", workflows, "./workflows", "directory of workflow definitions (*.yaml)"),
+    OPT_STR("schema", schema, "./schema", "directory of SQL migrations"),
+    OPT_STR("clock", clock, "real", "real, or simulated:YYYY-MM-DDTHH:MM (Europe/London)"),
+    OPT_STR("log-level", log_level, "info", "debug, info, warn or error"),
+    OPT_INT("pool", pool, "4", 1, 64, "PostgreSQL connections"),
+    OPT_INT("max-clients", max_clients, "1024", 1, 100000, "connected clients at most"),
+};
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+static const cfg_option *find_option(const char *name)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const char *a = options[i].name, *b = name;
+        /* log-level and log_level are the same key. */
+        while (*a && *b && (*a == *b || (*a == '-' && *b == '_')))
+            a++, b++;
+        if (!*a && !*b)
+            return &options[i];
+    }
+    return NULL;
+}
+
+static int set_option(sf_config *cfg, const cfg_option *o, const char *value, const char *where,
+                      char *err, size_t errlen)
+{
+    char *field = (char *)cfg + o->offset;
+    if (o->type == CFG_STR) {
+        char **slot = (char **)(void *)field;
+        free(*slot);
+        *slot = xstrdup(value);
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end || v < o->min || v > o->max) {
+        snprintf(err, errlen, "%s: %s must be an integer from %d to %d, not \"%s\"", where,
+                 o->name, o->min, o->max, value);
+        return -1;
+    }
+    *(int *)(void *)field = (int)v;
+    return 0;
+}
+
+/* A flat YAML mapping of settings. */
+static int load_file(sf_config *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    int rc = -1;
+    if (!yaml_parser_load(&parser, &doc)) {
+        snprintf(err, errlen, "[%s:%zu] %s", path, parser.problem_mark.line + 1,
+                 parser.problem ? parser.problem : "invalid YAML");
+        goto out_parser;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root) {
+        rc = 0; /* an empty file sets nothing */
+        goto out_doc;
+    }
+    if (root->type != YAML_MAPPING_NODE) {
+        snprintf(err, errlen, "[%s:%zu] expected a mapping of settings", path,
+                 root->start_mark.line + 1);
+        goto out_doc;
+    }
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(&doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(&doc, p->value);
+        char where[PATH_MAX + 32];
+        snprintf(where, sizeof where, "[%s:%zu]", path, k->start_mark.line + 1);
+        if (k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE) {
+            snprintf(err, errlen, "%s settings must be scalar key: value pairs", where);
+            goto out_doc;
+        }
+        const char *key = (const char *)k->data.scalar.value;
+        const cfg_option *o = find_option(key);
+        if (!o || strcmp(key, "config") == 0) {
+            snprintf(err, errlen, "%s unknown setting \"%s\"", where, key);
+            goto out_doc;
+        }
+        if (set_option(cfg, o, (const char *)v->data.scalar.value, where, err, errlen) != 0)
+            goto out_doc;
+    }
+    rc = 0;
+out_doc:
+    yaml_document_delete(&doc);
+out_parser:
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return rc;
+}
+
+int config_load(sf_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        if (options[i].def && set_option(cfg, &options[i], options[i].def, "default", err, errlen))
+            return -1;
+    }
+    /* The config file first, wherever --config appears, so the command line wins. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            if (load_file(cfg, argv[i + 1], err, errlen) != 0)
+                return -1;
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            if (load_file(cfg, argv[i] + 9, err, errlen) != 0)
+                return -1;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            cfg->help = true;
+            continue;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            cfg->version = true;
+            continue;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", arg);
+            return -1;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        char namebuf[64];
+        const char *value;
+        if (eq) {
+            snprintf(namebuf, sizeof namebuf, "%.*s", (int)(eq - name), name);
+            value = eq + 1;
+        } else {
+            snprintf(namebuf, sizeof namebuf, "%s", name);
+            if (i + 1 >= argc) {
+                snprintf(err, errlen, "option --%s needs a value", namebuf);
+                return -1;
+            }
+            value = argv[++i];
+        }
+        if (strcmp(namebuf, "config") == 0)
+            continue;
+        const cfg_option *o = find_option(namebuf);
+        if (!o) {
+            snprintf(err, errlen, "unknown option --%s (see --help)", namebuf);
+            return -1;
+        }
+        if (set_option(cfg, o, value, "command line", err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+void config_free(sf_config *cfg)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        if (options[i].type == CFG_STR) {
+            char **slot = (char **)(void *)((char *)cfg + options[i].offset);
+            free(*slot);
+            *slot = NULL;
+        }
+    }
+}
+
+void config_usage(sb *out)
+{
+    sb_add(out, "usage: sendflowd [--config FILE] [OPTIONS]\n\n"
+                "sendflowd " SF_VERSION
+                " holds the statutory clocks of an SEN team's processes.\n\nOptions "
+                "(also settable in the --config YAML file as name: value):\n");
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        sb_addf(out, "  --%-12s %s", options[i].name, options[i].help);
+        if (options[i].def)
+            sb_addf(out, " [default: %s]", options[i].def);
+        sb_add(out, "\n");
+    }
+    sb_add(out, "  --config FILE  YAML file of the settings above\n"
+                "  --help, --version\n");
+}

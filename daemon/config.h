@@ -1,0 +1,39 @@
+/*
+ * config: sendflowd's settings, from one declarative table. Each setting can
+ * be given on the command line (--name VALUE) or in a YAML file given with
+ * --config (name: value, dashes or underscores); the command line wins. The
+ * table also drives --help, and a test checks that the README documents every
+ * key.
+ */
+#ifndef SF_CONFIG_H
+#define SF_CONFIG_H
+
+#include <stdbool.h>
+
+#include "util.h"
+
+typedef struct sf_config {
+    char *database;  /* libpq conninfo; NULL = libpq's defaults (PG* environment) */
+    char *socket;    /* Unix socket path */
+    char *listen;    /* "HOST:PORT" for TCP, or NULL */
+    char *workflows; /* workflow definitions directory */
+    char *schema;    /* migrations directory */
+    char *clock;     /* "real" or "simulated:YYYY-MM-DDTHH:MM" */
+    char *log_level; /* debug, info, warn, error */
+    int pool;        /* PostgreSQL connections */
+    int max_clients; /* connected clients before new ones are refused */
+    bool help;       /* --help was given */
+    bool version;    /* --version was given */
+} sf_config;
+
+/*
+ * Fill cfg from defaults, then the --config file if any, then argv. 0 on
+ * success; -1 with a one-line reason in err. Free with config_free.
+ */
+int config_load(sf_config *cfg, int argc, char **argv, char *err, size_t errlen) SF_MUSTCHECK;
+/* Free the strings config_load allocated. */
+void config_free(sf_config *cfg);
+/* Write the usage text (every option with its default) to out. */
+void config_usage(sb *out);
+
+#endif

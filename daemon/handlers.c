@@ -1,0 +1,1089 @@
+/*
+ * handlers: the protocol operations (see handlers.h).
+ *
+ * A job is a small state machine: job_query sends a query and names the step
+ * that receives its result. Failures at any step go through job_fail, which
+ * rolls back if a transaction is open and then replies with the error, so no
+ * step has to clean up after another. Writers lock the case row first
+ * (SELECT ... FOR UPDATE), which serialises changes to one case across every
+ * daemon sharing the database, and read everything else after the lock so
+ * that they see the latest committed state.
+ */
+#include "handlers.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+#include "proto.h"
+#include "sf_config.h"
+
+typedef struct job job;
+typedef void (*step_fn)(job *j, PGresult *res);
+
+struct job {
+    sf_daemon *d;
+    srv_req *req;
+    proto_op op;
+    store_tx *tx;     /* NULL until the store hands us a connection */
+    bool in_tx;       /* BEGIN sent and not yet ended */
+    bool rolling_back;
+    step_fn next;     /* receives the result of the query in flight */
+    cal_day today;    /* the daemon's date when the request arrived */
+
+    json_t *reply;    /* success reply, sent after COMMIT */
+    proto_err err;    /* failure code, with err_msg */
+    char *err_msg;
+
+    /* Request fields: strings borrowed from req->msg. */
+    const char *case_ref, *workflow, *type, *key, *actor, *process;
+    cal_day on, dob;
+    bool has_dob;
+    wf_kv *attrs; /* array owned, strings borrowed */
+    size_t nattrs;
+    long within;
+    bool overdue;
+
+    /* Loaded and derived state. */
+    char *case_id;
+    json_t *processes;    /* the case's processes (new ref) */
+    json_t *dup;          /* the event or process an idempotency key already names (new ref) */
+    json_t *target;       /* the process taking the event (borrowed from processes) */
+    const wf_workflow *wf;
+    json_t *event_rows;   /* the target's recorded events' attributes (new ref) */
+    eng_event *events;    /* recorded events + the new one */
+    size_t nevents;
+    wf_kv **event_attrs;  /* per event, owned arrays */
+    wf_kv *proc_attrs;
+    size_t nproc_attrs;
+    eng_result *result;
+    char *event_id;
+    size_t next_start;    /* follow-on processes created so far */
+    sb reply_ids;         /* process ids for the reply, as a Postgres array literal */
+};
+
+/* ---- job plumbing ---- */
+
+static void job_free(job *j)
+{
+    json_decref(j->reply);
+    free(j->err_msg);
+    free(j->attrs);
+    free(j->case_id);
+    json_decref(j->processes);
+    json_decref(j->dup);
+    json_decref(j->event_rows);
+    free(j->events);
+    if (j->event_attrs) {
+        for (size_t i = 0; i < j->nevents; i++)
+            free(j->event_attrs[i]);
+        free(j->event_attrs);
+    }
+    free(j->proc_attrs);
+    eng_result_free(j->result);
+    free(j->event_id);
+    sb_free(&j->reply_ids);
+    free(j);
+}
+
+/* Release the connection and reply: the last thing a job does. */
+static void job_reply(job *j)
+{
+    if (j->tx)
+        store_release(j->tx);
+    if (j->err_msg) {
+        log_info("conn %" PRIu64 ": %s refused: %s: %s", j->req->conn_id, j->req->op,
+                 proto_err_code(j->err), j->err_msg);
+        srv_reply_error(j->req, proto_err_code(j->err), "%s", j->err_msg);
+    } else {
+        srv_reply(j->req, j->reply);
+        j->reply = NULL;
+    }
+    job_free(j);
+}
+
+static void job_on_result(store_tx *tx, PGresult *res, void *arg);
+
+static void job_query(job *j, const char *sql, int n, const char *const *params, step_fn next)
+{
+    j->next = next;
+    if (store_query(j->tx, sql, n, params, job_on_result, j) != 0) {
+        j->in_tx = false; /* the connection is broken; the server ends the transaction */
+        if (!j->err_msg) {
+            j->err = PROTO_ERR_UNAVAILABLE;
+            j->err_msg = xstrdup("the database connection was lost; nothing was recorded");
+        }
+        job_reply(j);
+    }
+}
+
+static void after_rollback(job *j, PGresult *res)
+{
+    (void)res;
+    job_reply(j);
+}
+
+/* Fail with code and message: roll back if needed, then reply. Changes nothing. */
+static void job_fail(job *j, proto_err code, const char *fmt, ...) SF_PRINTF(3, 4);
+static void job_fail(job *j, proto_err code, const char *fmt, ...)
+{
+    if (!j->err_msg) {
+        sb m = {0};
+        va_list ap;
+        va_start(ap, fmt);
+        sb_vaddf(&m, fmt, ap);
+        va_end(ap);
+        j->err = code;
+        j->err_msg = sb_steal(&m);
+    }
+    if (j->in_tx) {
+        j->in_tx = false;
+        j->rolling_back = true;
+        job_query(j, "ROLLBACK", 0, NULL, after_rollback);
+        return;
+    }
+    job_reply(j);
+}
+
+static void job_on_result(store_tx *tx, PGresult *res, void *arg)
+{
+    job *j = arg;
+    (void)tx;
+    if (j->rolling_back) {
+        j->next(j, res);
+        return;
+    }
+    if (!res) {
+        j->in_tx = false;
+        job_fail(j, PROTO_ERR_UNAVAILABLE,
+                 "the database connection was lost; nothing was recorded, retry");
+        return;
+    }
+    if (!store_ok(res)) {
+        char *msg = xstrdup(PQresultErrorMessage(res));
+        msg[strcspn(msg, "\n")] = '\0';
+        log_error("conn %" PRIu64 ": %s: database error %s: %s", j->req->conn_id, j->req->op,
+                  store_sqlstate(res), msg);
+        free(msg);
+        job_fail(j, PROTO_ERR_INTERNAL, "database error (see the daemon's log); nothing was recorded");
+        return;
+    }
+    j->next(j, res);
+}
+
+static void after_commit(job *j, PGresult *res)
+{
+    (void)res;
+    j->in_tx = false;
+    job_reply(j);
+}
+
+/* Commit, and reply with j->reply only once the commit has succeeded. */
+static void job_commit(job *j)
+{
+    job_query(j, "COMMIT", 0, NULL, after_commit);
+}
+
+/* ---- JSON helpers ---- */
+
+static json_t *date_json(cal_day d)
+{
+    if (d == CAL_NONE)
+        return json_null();
+    char buf[CAL_DATE_LEN];
+    return json_string(cal_format(d, buf));
+}
+
+static cal_day json_date(const json_t *v)
+{
+    cal_day d;
+    if (!json_is_string(v) || cal_parse(json_string_value(v), &d) != 0)
+        return CAL_NONE;
+    return d;
+}
+
+/* Parse a JSON column value (new ref), or NULL. */
+static json_t *parse_json(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    return json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY, NULL);
+}
+
+/* Add "status" and "days" to each deadline of a process from the database, as of today. */
+static void decorate_process(json_t *proc, cal_day today)
+{
+    json_t *dls = json_object_get(proc, "deadlines");
+    size_t i;
+    json_t *dl;
+    json_array_foreach(dls, i, dl)
+    {
+        eng_resolution res = ENG_OPEN;
+        const char *rs = json_string_value(json_object_get(dl, "resolution"));
+        if (!rs || eng_resolution_parse(rs, &res) != 0)
+            res = ENG_OPEN;
+        const char *kind = json_string_value(json_object_get(dl, "kind"));
+        wf_deadline_kind k = kind && strcmp(kind, "period") == 0 ? WF_DEADLINE_PERIOD
+                                                                 : WF_DEADLINE_DUTY;
+        cal_day due = json_date(json_object_get(dl, "due"));
+        cal_day met_on = json_date(json_object_get(dl, "met_on"));
+        bool excusable = json_is_true(json_object_get(dl, "excusable"));
+        eng_status st = eng_deadline_status(k, res, due, met_on, excusable, today);
+        json_object_set_new(dl, "status", json_string(eng_status_name(st)));
+        json_object_set_new(dl, "days", json_integer((json_int_t)due - today));
+        json_object_del(dl, "resolution");
+        json_object_del(dl, "excusable");
+    }
+}
+
+/* The engine's deadlines as the JSON array sf_save_process takes (new ref). */
+static json_t *deadlines_json(const eng_result *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->ndeadlines; i++) {
+        const eng_deadline *d = &r->deadlines[i];
+        json_array_append_new(
+            a, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:b,s:s,s:s,s:s?}", "name", d->name,
+                         "title", d->title, "kind",
+                         d->kind == WF_DEADLINE_PERIOD ? "period" : "duty", "anchor_on",
+                         date_json(d->anchor_on), "due", date_json(d->due), "resolution",
+                         eng_resolution_name(d->resolution), "met_on", date_json(d->met_on),
+                         "cancelled_on", date_json(d->cancelled_on), "excusable", d->excusable,
+                         "basis", d->basis ? d->basis : "", "explain", d->explain, "note",
+                         d->note));
+    }
+    return a;
+}
+
+/* attrs as a JSON object (new ref). */
+static json_t *attrs_json(const wf_kv *kv, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(o, kv[i].key, json_string(kv[i].value));
+    return o;
+}
+
+/* The pairs of a JSON object of strings; strings borrowed from obj; caller frees the array. */
+static wf_kv *kv_from_json(json_t *obj, size_t *n)
+{
+    wf_kv *kv = xcalloc(json_object_size(obj) + 1, sizeof *kv);
+    size_t i = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val)
+    {
+        if (json_is_string(val)) {
+            kv[i].key = key;
+            kv[i].value = json_string_value(val);
+            i++;
+        }
+    }
+    *n = i;
+    return kv;
+}
+
+static char *attrs_text(const wf_kv *kv, size_t n)
+{
+    json_t *o = attrs_json(kv, n);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}
+
+static const char *eng_err_to_proto(int rc, proto_err *code)
+{
+    switch (-rc) {
+    case ENG_EUNKNOWN_EVENT: *code = PROTO_ERR_UNKNOWN_EVENT; break;
+    case ENG_EBAD_ATTRIBUTE: *code = PROTO_ERR_BAD_ATTRIBUTE; break;
+    case ENG_EBAD_DATE: *code = PROTO_ERR_BAD_DATE; break;
+    case ENG_ENOT_ALLOWED:
+    default: *code = PROTO_ERR_NOT_ALLOWED; break;
+    }
+    return proto_err_code(*code);
+}
+
+/* ---- case_open ---- */
+
+static void case_open_compared(job *j, PGresult *res)
+{
+    if (PQntuples(res) == 0) {
+        /* Opened and gone between our two statements cannot happen (no deletes): be safe. */
+        job_fail(j, PROTO_ERR_INTERNAL, "case %s vanished", j->case_ref);
+        return;
+    }
+    bool same = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    if (!same) {
+        job_fail(j, PROTO_ERR_CASE_EXISTS,
+                 "case %s already exists with date of birth %s and attributes %s; nothing changed",
+                 j->case_ref, PQgetisnull(res, 0, 1) ? "(none)" : PQgetvalue(res, 0, 1),
+                 PQgetvalue(res, 0, 2));
+        return;
+    }
+    json_object_set_new(j->reply, "created", json_false());
+    job_reply(j);
+}
+
+static void case_open_inserted(job *j, PGresult *res)
+{
+    char dob[CAL_DATE_LEN];
+    char *attrs = attrs_text(j->attrs, j->nattrs);
+    j->reply = json_pack("{s:{s:s,s:o,s:o}}", "case", "ref", j->case_ref, "dob",
+                         date_json(j->has_dob ? j->dob : CAL_NONE), "attrs",
+                         attrs_json(j->attrs, j->nattrs));
+    if (PQntuples(res) == 1) {
+        log_info("conn %" PRIu64 ": case %s opened", j->req->conn_id, j->case_ref);
+        json_object_set_new(j->reply, "created", json_true());
+        free(attrs);
+        job_reply(j);
+        return;
+    }
+    const char *p[3] = {j->case_ref, j->has_dob ? cal_format(j->dob, dob) : NULL, attrs};
+    job_query(j,
+              "SELECT (dob IS NOT DISTINCT FROM $2::date) AND attrs = $3::jsonb,"
+              " to_char(dob, 'YYYY-MM-DD'), attrs::text FROM cases WHERE ref = $1",
+              3, p, case_open_compared);
+    free(attrs);
+}
+
+static void case_open_begin(job *j)
+{
+    char dob[CAL_DATE_LEN];
+    char *attrs = attrs_text(j->attrs, j->nattrs);
+    const char *p[3] = {j->case_ref, j->has_dob ? cal_format(j->dob, dob) : NULL, attrs};
+    job_query(j,
+              "INSERT INTO cases (ref, dob, attrs) VALUES ($1, $2, $3::jsonb)"
+              " ON CONFLICT (ref) DO NOTHING RETURNING id",
+              3, p, case_open_inserted);
+    free(attrs);
+}
+
+/* ---- shared by start and event: lock the case, then load its processes ---- */
+
+/* After SQL_LOCK_CASE: sets j->case_id, or fails with unknown_case (case_id stays NULL). */
+static void locked_case(job *j, PGresult *res)
+{
+    if (PQntuples(res) == 0) {
+        job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s (open it first: sendflow case open %s)",
+                 j->case_ref, j->case_ref);
+        return;
+    }
+    j->case_id = xstrdup(PQgetvalue(res, 0, 0));
+}
+
+#define SQL_LOCK_CASE "SELECT id FROM cases WHERE ref = $1 FOR UPDATE"
+#define SQL_CASE_PROCESSES                                                                         \
+    "SELECT coalesce(json_agg(json_build_object('id', id::text, 'workflow', workflow,"            \
+    " 'version', wf_version, 'started_on', started_on, 'attrs', attrs, 'status', status,"         \
+    " 'ended_on', ended_on, 'key', idem_key) ORDER BY id), '[]'::json)"                           \
+    " FROM processes WHERE case_id = $1"
+
+/* ---- start ---- */
+
+static void start_loaded_reply(job *j, PGresult *res)
+{
+    json_t *proc = parse_json(res, 0, 0);
+    decorate_process(proc, j->today);
+    json_object_set_new(j->reply, "process", proc);
+    if (j->in_tx) {
+        job_commit(j);
+    } else {
+        job_reply(j);
+    }
+}
+
+static void start_created(job *j, PGresult *res)
+{
+    const char *id = PQgetvalue(res, 0, 0);
+    char on[CAL_DATE_LEN];
+    log_info("conn %" PRIu64 ": case %s: process %s %s started on %s", j->req->conn_id,
+             j->case_ref, id, j->workflow, cal_format(j->on, on));
+    const char *p[1] = {id};
+    job_query(j, "SELECT sf_process_json($1)", 1, p, start_loaded_reply);
+}
+
+static void start_have_processes(job *j, PGresult *res)
+{
+    j->processes = parse_json(res, 0, 0);
+    size_t i;
+    json_t *p;
+    json_array_foreach(j->processes, i, p)
+    {
+        const char *key = json_string_value(json_object_get(p, "key"));
+        if (j->key && key && strcmp(key, j->key) == 0) {
+            json_t *want_attrs = attrs_json(j->attrs, j->nattrs);
+            bool same = strcmp(json_string_value(json_object_get(p, "workflow")), j->workflow) ==
+                            0 &&
+                        json_date(json_object_get(p, "started_on")) == j->on &&
+                        json_equal(json_object_get(p, "attrs"), want_attrs);
+            json_decref(want_attrs);
+            if (!same) {
+                job_fail(j, PROTO_ERR_KEY_CONFLICT,
+                         "idempotency key \"%s\" was already used for another start on case %s "
+                         "(process %s); nothing changed",
+                         j->key, j->case_ref, json_string_value(json_object_get(p, "id")));
+                return;
+            }
+            j->reply = json_pack("{s:b}", "duplicate", 1);
+            const char *params[1] = {json_string_value(json_object_get(p, "id"))};
+            job_query(j, "SELECT sf_process_json($1)", 1, params, start_loaded_reply);
+            return;
+        }
+    }
+    json_array_foreach(j->processes, i, p)
+    {
+        if (strcmp(json_string_value(json_object_get(p, "workflow")), j->workflow) == 0 &&
+            strcmp(json_string_value(json_object_get(p, "status")), "active") == 0) {
+            job_fail(j, PROTO_ERR_ALREADY_ACTIVE,
+                     "case %s already has an active %s (process %s, started %s)", j->case_ref,
+                     j->workflow, json_string_value(json_object_get(p, "id")),
+                     json_string_value(json_object_get(p, "started_on")));
+            return;
+        }
+    }
+    eng_input in = {.wf = j->wf, .start = j->on, .attrs = j->attrs, .nattrs = j->nattrs};
+    char err[ENG_ERR_LEN];
+    if (eng_evaluate(&in, &j->result, err) != 0) {
+        job_fail(j, PROTO_ERR_NOT_ALLOWED, "%s", err);
+        return;
+    }
+    j->reply = json_pack("{s:b}", "duplicate", 0);
+    char on[CAL_DATE_LEN], ver[16], ended[CAL_DATE_LEN];
+    snprintf(ver, sizeof ver, "%d", j->wf->version);
+    char *attrs = attrs_text(j->attrs, j->nattrs);
+    json_t *dls = deadlines_json(j->result);
+    char *dltext = json_dumps(dls, JSON_COMPACT);
+    json_decref(dls);
+    const char *params[10] = {
+        j->case_id, j->workflow, ver, cal_format(j->on, on), attrs, j->key,
+        eng_proc_status_name(j->result->status), j->result->state,
+        j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended), dltext};
+    job_query(j,
+              "SELECT sf_create_process($1, $2, $3, $4, $5::jsonb, NULL, NULL, $6, $7, $8, $9,"
+              " $10::jsonb)",
+              10, params, start_created);
+    free(attrs);
+    free(dltext);
+}
+
+static void start_locked(job *j, PGresult *res)
+{
+    locked_case(j, res);
+    if (!j->case_id)
+        return;
+    const char *p[1] = {j->case_id};
+    job_query(j, SQL_CASE_PROCESSES, 1, p, start_have_processes);
+}
+
+static void start_after_begin(job *j, PGresult *res)
+{
+    (void)res;
+    const char *p[1] = {j->case_ref};
+    job_query(j, SQL_LOCK_CASE, 1, p, start_locked);
+}
+
+/* ---- event ---- */
+
+static void event_loaded_reply(job *j, PGresult *res)
+{
+    json_t *started = json_array();
+    for (int r = 0; r < PQntuples(res); r++) {
+        json_t *proc = parse_json(res, r, 0);
+        decorate_process(proc, j->today);
+        if (r == 0)
+            json_object_set_new(j->reply, "process", proc);
+        else
+            json_array_append_new(started, proc);
+    }
+    json_object_set_new(j->reply, "started", started);
+    if (j->in_tx)
+        job_commit(j);
+    else
+        job_reply(j);
+}
+
+static void event_load_reply(job *j)
+{
+    sb_add(&j->reply_ids, "}");
+    const char *p[1] = {sb_str(&j->reply_ids)};
+    job_query(j,
+              "SELECT sf_process_json(x) FROM unnest($1::bigint[]) WITH ORDINALITY AS t(x, n)"
+              " ORDER BY n",
+              1, p, event_loaded_reply);
+}
+
+static void event_start_next(job *j);
+
+static void event_child_created(job *j, PGresult *res)
+{
+    const char *id = PQgetvalue(res, 0, 0);
+    const eng_start *st = &j->result->starts[j->next_start - 1];
+    char on[CAL_DATE_LEN];
+    log_info("conn %" PRIu64 ": case %s: process %s %s started on %s by event %s",
+             j->req->conn_id, j->case_ref, id, st->workflow, cal_format(st->on, on), j->event_id);
+    sb_addf(&j->reply_ids, ",%s", id);
+    event_start_next(j);
+}
+
+/* Create the follow-on processes (e.g. annual-review when the final plan is issued), one per call. */
+static void event_start_next(job *j)
+{
+    while (j->next_start < j->result->nstarts) {
+        const eng_start *st = &j->result->starts[j->next_start++];
+        const wf_workflow *cw = wf_set_find(j->d->workflows, st->workflow);
+        if (!cw)
+            continue; /* wf_set_check guarantees it exists; be safe */
+        /* Another active process of that workflow (e.g. started by hand) keeps its place. */
+        bool taken = false;
+        size_t i;
+        json_t *p;
+        json_array_foreach(j->processes, i, p)
+        {
+            if (p == j->target)
+                continue;
+            if (strcmp(json_string_value(json_object_get(p, "workflow")), st->workflow) == 0 &&
+                strcmp(json_string_value(json_object_get(p, "status")), "active") == 0)
+                taken = true;
+        }
+        if (taken && !(strcmp(cw->name, j->wf->name) == 0 && j->result->status != ENG_ACTIVE)) {
+            log_info("conn %" PRIu64 ": case %s already has an active %s; not starting another",
+                     j->req->conn_id, j->case_ref, st->workflow);
+            continue;
+        }
+        eng_input in = {.wf = cw, .start = st->on};
+        eng_result *cr = NULL;
+        char err[ENG_ERR_LEN];
+        if (eng_evaluate(&in, &cr, err) != 0) {
+            job_fail(j, PROTO_ERR_INTERNAL, "starting %s: %s", st->workflow, err);
+            return;
+        }
+        char on[CAL_DATE_LEN], ver[16], ended[CAL_DATE_LEN];
+        snprintf(ver, sizeof ver, "%d", cw->version);
+        json_t *dls = deadlines_json(cr);
+        char *dltext = json_dumps(dls, JSON_COMPACT);
+        json_decref(dls);
+        const char *params[10] = {
+            j->case_id, cw->name, ver, cal_format(st->on, on),
+            json_string_value(json_object_get(j->target, "id")), j->event_id,
+            eng_proc_status_name(cr->status), cr->state,
+            cr->ended_on == CAL_NONE ? NULL : cal_format(cr->ended_on, ended), dltext};
+        job_query(j,
+                  "SELECT sf_create_process($1, $2, $3, $4, '{}'::jsonb, $5, $6, NULL, $7, $8,"
+                  " $9, $10::jsonb)",
+                  10, params, event_child_created);
+        free(dltext);
+        eng_result_free(cr);
+        return;
+    }
+    event_load_reply(j);
+}
+
+static void event_recorded(job *j, PGresult *res)
+{
+    j->event_id = xstrdup(PQgetvalue(res, 0, 0));
+    char on[CAL_DATE_LEN];
+    log_info("conn %" PRIu64 ": case %s: event %s %s on %s recorded for process %s (%s, %s)%s%s",
+             j->req->conn_id, j->case_ref, j->event_id, j->type, cal_format(j->on, on),
+             json_string_value(json_object_get(j->target, "id")), j->result->state,
+             eng_proc_status_name(j->result->status), j->actor ? " by " : "",
+             j->actor ? j->actor : "");
+    j->reply = json_pack("{s:b,s:{s:s,s:s,s:s,s:o}}", "duplicate", 0, "event", "id", j->event_id,
+                         "type", j->type, "on", on, "attrs", attrs_json(j->attrs, j->nattrs));
+    sb_addf(&j->reply_ids, "{%s", json_string_value(json_object_get(j->target, "id")));
+    event_start_next(j);
+}
+
+static void event_have_events(job *j, PGresult *res)
+{
+    int n = PQntuples(res);
+    j->nevents = (size_t)n + 1;
+    j->events = xcalloc(j->nevents, sizeof *j->events);
+    j->event_attrs = xcalloc(j->nevents, sizeof *j->event_attrs);
+    j->event_rows = json_array();
+    for (int r = 0; r < n; r++) {
+        eng_event *e = &j->events[r];
+        json_t *row = json_pack("{s:s,s:o}", "type", PQgetvalue(res, r, 1), "attrs",
+                                parse_json(res, r, 3) ?: json_object());
+        json_array_append_new(j->event_rows, row);
+        e->seq = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+        e->type = json_string_value(json_object_get(row, "type"));
+        if (cal_parse(PQgetvalue(res, r, 2), &e->on) != 0) {
+            job_fail(j, PROTO_ERR_INTERNAL, "stored event %s has a bad date", PQgetvalue(res, r, 0));
+            return;
+        }
+        j->event_attrs[r] = kv_from_json(json_object_get(row, "attrs"), &e->nattrs);
+        e->attrs = j->event_attrs[r];
+    }
+    eng_event *ev = &j->events[n];
+    ev->seq = INT64_MAX; /* recorded after every existing event */
+    ev->type = j->type;
+    ev->on = j->on;
+    ev->attrs = j->attrs;
+    ev->nattrs = j->nattrs;
+
+    json_t *pattrs = json_object_get(j->target, "attrs");
+    j->proc_attrs = kv_from_json(pattrs, &j->nproc_attrs);
+    eng_input in = {.wf = j->wf,
+                    .start = json_date(json_object_get(j->target, "started_on")),
+                    .attrs = j->proc_attrs,
+                    .nattrs = j->nproc_attrs,
+                    .events = j->events,
+                    .nevents = (size_t)n};
+    char err[ENG_ERR_LEN];
+    int rc = eng_check_event(&in, ev, err);
+    if (rc != 0) {
+        proto_err code;
+        eng_err_to_proto(rc, &code);
+        job_fail(j, code, "%s", err);
+        return;
+    }
+    in.nevents = j->nevents;
+    if (eng_evaluate(&in, &j->result, err) != 0) {
+        job_fail(j, PROTO_ERR_NOT_ALLOWED, "%s", err);
+        return;
+    }
+    char on[CAL_DATE_LEN], ended[CAL_DATE_LEN];
+    char *attrs = attrs_text(j->attrs, j->nattrs);
+    json_t *dls = deadlines_json(j->result);
+    char *dltext = json_dumps(dls, JSON_COMPACT);
+    json_decref(dls);
+    const char *params[11] = {
+        j->case_id, json_string_value(json_object_get(j->target, "id")), j->type,
+        cal_format(j->on, on), attrs, j->key, j->actor,
+        eng_proc_status_name(j->result->status), j->result->state,
+        j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended), dltext};
+    job_query(j,
+              "WITH ev AS (INSERT INTO events (case_id, process_id, type, on_date, attrs, idem_key,"
+              " actor) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) RETURNING id)"
+              " SELECT ev.id, sf_save_process($2, $8, $9, $10, $11::jsonb) FROM ev",
+              11, params, event_recorded);
+    free(attrs);
+    free(dltext);
+}
+
+/* Is the event the same request as the one already recorded under its key? */
+static bool event_same_as_dup(job *j)
+{
+    json_t *want_attrs = attrs_json(j->attrs, j->nattrs);
+    bool same = strcmp(json_string_value(json_object_get(j->dup, "type")), j->type) == 0 &&
+                json_date(json_object_get(j->dup, "on")) == j->on &&
+                json_equal(json_object_get(j->dup, "attrs"), want_attrs) &&
+                (!j->process ||
+                 strcmp(json_string_value(json_object_get(j->dup, "process")), j->process) == 0);
+    json_decref(want_attrs);
+    return same;
+}
+
+static void event_have_processes(job *j, PGresult *res)
+{
+    j->processes = parse_json(res, 0, 0);
+    j->dup = parse_json(res, 0, 1);
+    if (j->dup) {
+        if (!event_same_as_dup(j)) {
+            job_fail(j, PROTO_ERR_KEY_CONFLICT,
+                     "idempotency key \"%s\" was already used on case %s for %s on %s (event %s);"
+                     " nothing changed",
+                     j->key, j->case_ref, json_string_value(json_object_get(j->dup, "type")),
+                     json_string_value(json_object_get(j->dup, "on")),
+                     json_string_value(json_object_get(j->dup, "id")));
+            return;
+        }
+        log_info("conn %" PRIu64 ": case %s: key %s already recorded as event %s; nothing changed",
+                 j->req->conn_id, j->case_ref, j->key,
+                 json_string_value(json_object_get(j->dup, "id")));
+        sb_addf(&j->reply_ids, "{%s", json_string_value(json_object_get(j->dup, "process")));
+        json_t *event = json_deep_copy(j->dup);
+        json_object_del(event, "process");
+        j->reply = json_pack("{s:b,s:o}", "duplicate", 1, "event", event);
+        event_load_reply(j);
+        return;
+    }
+
+    /* Which process takes the event: the named one, else the active one whose workflow
+     * declares the type, else the latest ended one (a late event for it). */
+    json_t *active = NULL, *ended = NULL;
+    int nactive = 0;
+    size_t i;
+    json_t *p;
+    sb takers = {0};
+    json_array_foreach(j->processes, i, p)
+    {
+        const char *id = json_string_value(json_object_get(p, "id"));
+        const char *wname = json_string_value(json_object_get(p, "workflow"));
+        const wf_workflow *w = wf_set_find(j->d->workflows, wname);
+        if (j->process && strcmp(id, j->process) == 0) {
+            j->target = p;
+            break;
+        }
+        if (!w || !wf_find_event(w, j->type))
+            continue;
+        if (strcmp(json_string_value(json_object_get(p, "status")), "active") == 0) {
+            active = p;
+            nactive++;
+            sb_addf(&takers, "%s%s (%s)", nactive > 1 ? ", " : "", id, wname);
+        } else {
+            ended = p;
+        }
+    }
+    if (j->process && !j->target) {
+        sb_free(&takers);
+        job_fail(j, PROTO_ERR_NO_PROCESS, "case %s has no process %s", j->case_ref, j->process);
+        return;
+    }
+    if (!j->target) {
+        if (nactive > 1) {
+            job_fail(j, PROTO_ERR_AMBIGUOUS_PROCESS,
+                     "processes %s of case %s could all take %s; name one with \"process\"",
+                     sb_str(&takers), j->case_ref, j->type);
+            sb_free(&takers);
+            return;
+        }
+        j->target = active ? active : ended;
+    }
+    sb_free(&takers);
+    if (!j->target) {
+        sb open = {0};
+        json_array_foreach(j->processes, i, p)
+        {
+            sb_addf(&open, "%s%s (%s)", open.len ? ", " : "",
+                    json_string_value(json_object_get(p, "workflow")),
+                    json_string_value(json_object_get(p, "status")));
+        }
+        job_fail(j, PROTO_ERR_UNKNOWN_EVENT, "no process of case %s takes \"%s\" (processes: %s)",
+                 j->case_ref, j->type, open.len ? sb_str(&open) : "none; start one first");
+        sb_free(&open);
+        return;
+    }
+    const char *wname = json_string_value(json_object_get(j->target, "workflow"));
+    j->wf = wf_set_find(j->d->workflows, wname);
+    if (!j->wf) {
+        job_fail(j, PROTO_ERR_NOT_ALLOWED,
+                 "process %s runs workflow %s, which this daemon has not loaded",
+                 json_string_value(json_object_get(j->target, "id")), wname);
+        return;
+    }
+    const char *params[1] = {json_string_value(json_object_get(j->target, "id"))};
+    job_query(j,
+              "SELECT id, type, to_char(on_date, 'YYYY-MM-DD'), attrs::text FROM events"
+              " WHERE process_id = $1 ORDER BY on_date, id",
+              1, params, event_have_events);
+}
+
+static void event_locked(job *j, PGresult *res)
+{
+    locked_case(j, res);
+    if (!j->case_id)
+        return;
+    const char *p[2] = {j->case_id, j->key};
+    job_query(j,
+              "SELECT (" SQL_CASE_PROCESSES "),"
+              " (SELECT json_build_object('id', e.id::text, 'process', e.process_id::text,"
+              "  'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"
+              "  FROM events e WHERE e.case_id = $1 AND e.idem_key = $2)",
+              2, p, event_have_processes);
+}
+
+static void event_after_begin(job *j, PGresult *res)
+{
+    (void)res;
+    const char *p[1] = {j->case_ref};
+    job_query(j, SQL_LOCK_CASE, 1, p, event_locked);
+}
+
+/* ---- show ---- */
+
+static void show_loaded(job *j, PGresult *res)
+{
+    if (PQntuples(res) == 0) {
+        job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s", j->case_ref);
+        return;
+    }
+    j->reply = parse_json(res, 0, 0);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(j->reply, "processes"), i, p) decorate_process(p, j->today);
+    job_reply(j);
+}
+
+static void show_begin(job *j)
+{
+    const char *p[1] = {j->case_ref};
+    job_query(j,
+              "SELECT json_build_object('case', c.ref, 'dob', c.dob, 'attrs', c.attrs,"
+              " 'processes', (SELECT coalesce(json_agg(sf_process_json(p.id) ORDER BY p.id),"
+              " '[]'::json) FROM processes p WHERE p.case_id = c.id))"
+              " FROM cases c WHERE c.ref = $1",
+              1, p, show_loaded);
+}
+
+/* ---- due ---- */
+
+static void due_loaded(job *j, PGresult *res)
+{
+    json_t *items = json_array();
+    for (int r = 0; r < PQntuples(res); r++) {
+        cal_day due = CAL_NONE;
+        (void)cal_parse(PQgetvalue(res, r, 6), &due);
+        bool period = strcmp(PQgetvalue(res, r, 5), "period") == 0;
+        bool excusable = strcmp(PQgetvalue(res, r, 7), "t") == 0;
+        eng_status st = eng_deadline_status(period ? WF_DEADLINE_PERIOD : WF_DEADLINE_DUTY,
+                                            ENG_OPEN, due, CAL_NONE, excusable, j->today);
+        if (j->overdue && st != ENG_OVERDUE && st != ENG_EXCUSED)
+            continue;
+        json_array_append_new(
+            items, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "case",
+                             PQgetvalue(res, r, 0), "process", PQgetvalue(res, r, 1), "workflow",
+                             PQgetvalue(res, r, 2), "deadline", PQgetvalue(res, r, 3), "title",
+                             PQgetvalue(res, r, 4), "kind", PQgetvalue(res, r, 5), "due",
+                             PQgetvalue(res, r, 6), "status", eng_status_name(st), "days",
+                             (json_int_t)(due - j->today), "basis", PQgetvalue(res, r, 8),
+                             "explain", PQgetvalue(res, r, 9)));
+    }
+    char today[CAL_DATE_LEN];
+    j->reply = json_pack("{s:s,s:I,s:b,s:o}", "today", cal_format(j->today, today), "within",
+                         (json_int_t)j->within, "overdue", j->overdue, "items", items);
+    job_reply(j);
+}
+
+static void due_begin(job *j)
+{
+    char horizon[CAL_DATE_LEN], today[CAL_DATE_LEN];
+    cal_format(j->overdue ? j->today - 1 : cal_add_days(j->today, (int)j->within), horizon);
+    cal_format(j->today, today);
+    const char *p[2] = {horizon, today};
+    /* The partial index deadlines_open_due serves the range on due. */
+    job_query(j,
+              "SELECT c.ref, p.id::text, p.workflow, d.name, d.title, d.kind,"
+              " to_char(d.due, 'YYYY-MM-DD'), d.excusable, d.basis, d.explain"
+              " FROM deadlines d JOIN processes p ON p.id = d.process_id"
+              " JOIN cases c ON c.id = p.case_id"
+              " WHERE d.resolution = 'open' AND d.due <= $1::date"
+              "   AND (d.kind = 'duty' OR d.due >= $2::date)"
+              " ORDER BY d.due, c.ref, d.name LIMIT 10000",
+              2, p, due_loaded);
+}
+
+/* ---- requests that need no database ---- */
+
+static json_t *clock_reply(sf_daemon *d)
+{
+    char now[CLOCK_STR_LEN], today[CAL_DATE_LEN];
+    return json_pack("{s:s,s:s,s:s,s:s}", "now", clock_now_str(&d->clock, now), "today",
+                     cal_format(clock_today(&d->clock), today), "mode",
+                     d->clock.simulated ? "simulated" : "real", "zone", "Europe/London");
+}
+
+static json_t *workflows_reply(sf_daemon *d)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < d->workflows->n; i++) {
+        const wf_workflow *w = d->workflows->items[i];
+        json_t *states = json_array(), *events = json_array(), *dls = json_array();
+        for (size_t k = 0; k < w->nstates; k++)
+            json_array_append_new(states, json_string(w->states[k].name));
+        for (size_t k = 0; k < w->nevents; k++)
+            json_array_append_new(events, json_string(w->events[k].name));
+        for (size_t k = 0; k < w->ndeadlines; k++)
+            json_array_append_new(dls, json_pack("{s:s,s:s,s:s}", "name", w->deadlines[k].name,
+                                                 "title", w->deadlines[k].title, "basis",
+                                                 w->deadlines[k].basis));
+        json_array_append_new(list, json_pack("{s:s,s:i,s:s,s:s,s:o,s:o,s:o}", "name", w->name,
+                                              "version", w->version, "title", w->title, "file",
+                                              w->file, "states", states, "events", events,
+                                              "deadlines", dls));
+    }
+    return json_pack("{s:o}", "workflows", list);
+}
+
+/* ---- dispatch ---- */
+
+static void job_got_connection(store_tx *tx, void *arg)
+{
+    job *j = arg;
+    if (!tx) {
+        job_fail(j, j->d->stopping ? PROTO_ERR_SHUTTING_DOWN : PROTO_ERR_UNAVAILABLE, "%s",
+                 j->d->stopping ? "the daemon is stopping; nothing was recorded"
+                                : "the database is unavailable; nothing was recorded, retry");
+        return;
+    }
+    j->tx = tx;
+    switch (j->op) {
+    case PROTO_OP_CASE_OPEN:
+        case_open_begin(j);
+        break;
+    case PROTO_OP_START:
+        j->in_tx = true;
+        job_query(j, "BEGIN", 0, NULL, start_after_begin);
+        break;
+    case PROTO_OP_EVENT:
+        j->in_tx = true;
+        job_query(j, "BEGIN", 0, NULL, event_after_begin);
+        break;
+    case PROTO_OP_SHOW:
+        show_begin(j);
+        break;
+    case PROTO_OP_DUE:
+        due_begin(j);
+        break;
+    default:
+        job_fail(j, PROTO_ERR_INTERNAL, "operation %s has no database step", j->req->op);
+        break;
+    }
+}
+
+/* Read and check the request's fields for op; 0, or -1 after replying with the error. */
+static int parse_fields(job *j)
+{
+    json_t *m = j->req->msg;
+    proto_err code = PROTO_ERR_BAD_REQUEST;
+    sb err = {0};
+    char today[CAL_DATE_LEN];
+    int rc = 0;
+    switch (j->op) {
+    case PROTO_OP_CASE_OPEN:
+        rc = proto_case_ref(m, "case", &j->case_ref, &code, &err) ||
+             proto_date(m, "dob", false, &j->dob, &j->has_dob, &code, &err) ||
+             proto_attrs(m, "attrs", &j->attrs, &j->nattrs, &code, &err);
+        if (!rc && j->has_dob && j->dob > j->today) {
+            sb_addf(&err, "\"dob\": date of birth %s is after today (%s)",
+                    json_string_value(json_object_get(m, "dob")), cal_format(j->today, today));
+            code = PROTO_ERR_BAD_DATE;
+            rc = -1;
+        }
+        break;
+    case PROTO_OP_START:
+        rc = proto_case_ref(m, "case", &j->case_ref, &code, &err) ||
+             proto_str(m, "workflow", true, &j->workflow, &code, &err) ||
+             proto_date(m, "on", true, &j->on, NULL, &code, &err) ||
+             proto_attrs(m, "attrs", &j->attrs, &j->nattrs, &code, &err) ||
+             proto_str(m, "key", false, &j->key, &code, &err);
+        if (!rc && !(j->wf = wf_set_find(j->d->workflows, j->workflow))) {
+            sb names = {0};
+            for (size_t i = 0; i < j->d->workflows->n; i++)
+                sb_addf(&names, "%s%s", i ? ", " : "", j->d->workflows->items[i]->name);
+            sb_addf(&err, "no workflow \"%s\" (loaded: %s)", j->workflow, sb_str(&names));
+            sb_free(&names);
+            code = PROTO_ERR_UNKNOWN_WORKFLOW;
+            rc = -1;
+        }
+        if (!rc) {
+            char e[ENG_ERR_LEN];
+            if (eng_check_start_attrs(j->wf, j->attrs, j->nattrs, e) != 0) {
+                sb_add(&err, e);
+                code = PROTO_ERR_BAD_ATTRIBUTE;
+                rc = -1;
+            }
+        }
+        break;
+    case PROTO_OP_EVENT:
+        rc = proto_case_ref(m, "case", &j->case_ref, &code, &err) ||
+             proto_str(m, "type", true, &j->type, &code, &err) ||
+             proto_date(m, "on", true, &j->on, NULL, &code, &err) ||
+             proto_attrs(m, "attrs", &j->attrs, &j->nattrs, &code, &err) ||
+             proto_str(m, "key", false, &j->key, &code, &err) ||
+             proto_str(m, "process", false, &j->process, &code, &err) ||
+             proto_str(m, "actor", false, &j->actor, &code, &err);
+        break;
+    case PROTO_OP_SHOW:
+        rc = proto_case_ref(m, "case", &j->case_ref, &code, &err);
+        break;
+    case PROTO_OP_DUE:
+        rc = proto_uint(m, "within", 7, 3660, &j->within, &code, &err) ||
+             proto_bool(m, "overdue", false, &j->overdue, &code, &err);
+        break;
+    default:
+        break;
+    }
+    if (!rc && (j->op == PROTO_OP_START || j->op == PROTO_OP_EVENT) && j->on > j->today) {
+        sb_addf(&err, "\"on\": %s is in the future (today is %s); record things once they happen",
+                json_string_value(json_object_get(m, "on")), cal_format(j->today, today));
+        code = PROTO_ERR_BAD_DATE;
+        rc = -1;
+    }
+    if (!rc && j->key && (!*j->key || strlen(j->key) > 200)) {
+        sb_add(&err, "\"key\" must be 1 to 200 characters");
+        code = PROTO_ERR_BAD_REQUEST;
+        rc = -1;
+    }
+    if (rc) {
+        j->err = code;
+        j->err_msg = sb_steal(&err);
+        job_reply(j);
+        return -1;
+    }
+    sb_free(&err);
+    return 0;
+}
+
+void handlers_dispatch(srv_req *req, void *arg)
+{
+    sf_daemon *d = arg;
+    proto_op op = proto_op_lookup(req->op);
+    if (op == PROTO_OP_UNKNOWN) {
+        srv_reply_error(req, "unknown_op", "unknown op \"%s\" (known: %s)", req->op,
+                        proto_op_list());
+        return;
+    }
+    log_debug("conn %" PRIu64 ": %s", req->conn_id, req->op);
+    switch (op) {
+    case PROTO_OP_PING:
+        srv_reply(req, json_pack("{s:s}", "version", SF_VERSION));
+        return;
+    case PROTO_OP_CLOCK:
+        srv_reply(req, clock_reply(d));
+        return;
+    case PROTO_OP_CLOCK_SET: {
+        const char *to = NULL;
+        proto_err code;
+        sb err = {0};
+        if (proto_str(req->msg, "to", true, &to, &code, &err) != 0) {
+            srv_reply_error(req, proto_err_code(code), "%s", sb_str(&err));
+            sb_free(&err);
+            return;
+        }
+        char now[CLOCK_STR_LEN];
+        switch (clock_set(&d->clock, to)) {
+        case 0:
+            log_info("conn %" PRIu64 ": simulated clock set to %s", req->conn_id, to);
+            srv_reply(req, clock_reply(d));
+            return;
+        case -1:
+            srv_reply_error(req, "clock_real",
+                            "the daemon runs on the real clock; start it with --clock "
+                            "simulated:YYYY-MM-DDTHH:MM to move time");
+            return;
+        case -2:
+            srv_reply_error(req, "bad_date",
+                            "\"to\": \"%s\" is not a real time in the form YYYY-MM-DDTHH:MM", to);
+            return;
+        default:
+            srv_reply_error(req, "clock_backwards",
+                            "the simulated clock only moves forward: it is %s, %s is earlier",
+                            clock_now_str(&d->clock, now), to);
+            return;
+        }
+    }
+    case PROTO_OP_WORKFLOWS:
+        srv_reply(req, workflows_reply(d));
+        return;
+    default:
+        break;
+    }
+    job *j = xcalloc(1, sizeof *j);
+    j->d = d;
+    j->req = req;
+    j->op = op;
+    j->today = clock_today(&d->clock);
+    j->on = j->dob = CAL_NONE;
+    if (parse_fields(j) != 0)
+        return;
+    if (d->stopping) {
+        job_fail(j, PROTO_ERR_SHUTTING_DOWN, "the daemon is stopping; nothing was recorded");
+        return;
+    }
+    store_submit(d->store, job_got_connection, j);
+}

@@ -1,0 +1,37 @@
+/*
+ * log: one line per significant action, to stderr, with a UTC timestamp and
+ * level. The level is checked before anything is formatted, so debug lines
+ * cost nothing when they are off. Callers put the connection / request id in
+ * the message so that one request can be followed through the log.
+ */
+#ifndef SF_LOG_H
+#define SF_LOG_H
+
+#include "util.h"
+
+typedef enum log_level {
+    LOG_DEBUG,
+    LOG_INFO,
+    LOG_WARN,
+    LOG_ERROR,
+} log_level;
+
+/* Set the lowest level written (default LOG_INFO). */
+void log_set_level(log_level level);
+/* Parse "debug", "info", "warn" or "error": 0, or -1 when unknown. */
+int log_level_parse(const char *s, log_level *out);
+/* True when lines of this level are written. */
+int log_enabled(log_level level);
+/* Write one line at level (a trailing newline is added). */
+void log_write(log_level level, const char *fmt, ...) SF_PRINTF(2, 3);
+
+#define log_debug(...)                                                                             \
+    do {                                                                                           \
+        if (log_enabled(LOG_DEBUG))                                                                \
+            log_write(LOG_DEBUG, __VA_ARGS__);                                                     \
+    } while (0)
+#define log_info(...)  log_write(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_write(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_write(LOG_ERROR, __VA_ARGS__)
+
+#endif

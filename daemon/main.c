@@ -1,0 +1,161 @@
+/*
+ * sendflowd: the daemon. Start-up is deliberately strict and sequential
+ * (settings, workflows, migrations, then sockets), so a misconfiguration stops
+ * it with one clear line before it accepts any work; after that everything
+ * runs on one libuv loop. SIGTERM / SIGINT stop it cleanly: no new requests,
+ * in-flight ones finish and are answered, connections close, then exit 0.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "clock.h"
+#include "config.h"
+#include "handlers.h"
+#include "log.h"
+#include "migrate.h"
+#include "server.h"
+#include "sf_config.h"
+#include "store.h"
+#include "wf.h"
+
+/* How long a clean stop may take before we give up on stragglers. */
+#define SHUTDOWN_TIMEOUT_MS 30000
+
+typedef struct sf_main {
+    sf_daemon d;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t shutdown_timer;
+    int exit_code;
+} sf_main;
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void on_store_closed(void *arg)
+{
+    sf_main *m = arg;
+    m->d.store = NULL;
+    uv_close((uv_handle_t *)&m->sigterm, on_handle_closed);
+    uv_close((uv_handle_t *)&m->sigint, on_handle_closed);
+    uv_close((uv_handle_t *)&m->shutdown_timer, on_handle_closed);
+    log_info("stopped cleanly");
+}
+
+static void on_server_stopped(void *arg)
+{
+    sf_main *m = arg;
+    m->d.server = NULL;
+    store_close(m->d.store, on_store_closed, m);
+}
+
+static void on_shutdown_timeout(uv_timer_t *t)
+{
+    (void)t;
+    log_error("shutdown took longer than %d s; exiting with work unfinished (uncommitted work "
+              "was not acknowledged)",
+              SHUTDOWN_TIMEOUT_MS / 1000);
+    exit(1);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    sf_main *m = h->data;
+    if (m->d.stopping) {
+        log_info("%s again: still stopping", strsignal(signum));
+        return;
+    }
+    log_info("%s: stopping (%zu clients, %zu database jobs in flight)", strsignal(signum),
+             server_clients(m->d.server), store_busy(m->d.store));
+    m->d.stopping = true;
+    uv_timer_start(&m->shutdown_timer, on_shutdown_timeout, SHUTDOWN_TIMEOUT_MS, 0);
+    uv_unref((uv_handle_t *)&m->shutdown_timer);
+    server_stop(m->d.server, on_server_stopped, m);
+}
+
+int main(int argc, char **argv)
+{
+    static sf_main m;
+    char err[1024];
+    sf_daemon *d = &m.d;
+
+    if (config_load(&d->cfg, argc, argv, err, sizeof err) != 0) {
+        fprintf(stderr, "sendflowd: %s\n", err);
+        return 2;
+    }
+    if (d->cfg.help || d->cfg.version) {
+        sb out = {0};
+        if (d->cfg.help)
+            config_usage(&out);
+        else
+            sb_add(&out, "sendflowd " SF_VERSION "\n");
+        fputs(sb_str(&out), stdout);
+        sb_free(&out);
+        config_free(&d->cfg);
+        return 0;
+    }
+    log_level level;
+    if (log_level_parse(d->cfg.log_level, &level) != 0) {
+        fprintf(stderr, "sendflowd: invalid --log-level \"%s\" (debug, info, warn, error)\n",
+                d->cfg.log_level);
+        return 2;
+    }
+    log_set_level(level);
+    if (clock_init(&d->clock, d->cfg.clock, err, sizeof err) != 0) {
+        fprintf(stderr, "sendflowd: %s\n", err);
+        return 2;
+    }
+
+    char wferr[WF_ERR_LEN];
+    if (wf_load_dir(d->cfg.workflows, &d->workflows, wferr) != 0) {
+        fprintf(stderr, "sendflowd: invalid workflow definitions: %s\n", wferr);
+        config_free(&d->cfg);
+        return 1;
+    }
+    for (size_t i = 0; i < d->workflows->n; i++)
+        log_info("workflow %s version %d loaded from %s", d->workflows->items[i]->name,
+                 d->workflows->items[i]->version, d->workflows->items[i]->file);
+
+    int applied = 0;
+    if (migrate_apply(d->cfg.database, d->cfg.schema, &applied, err, sizeof err) != 0) {
+        fprintf(stderr, "sendflowd: %s\n", err);
+        wf_set_free(d->workflows);
+        config_free(&d->cfg);
+        return 1;
+    }
+    log_info("schema up to date (%d migration%s applied now)", applied, applied == 1 ? "" : "s");
+
+    uv_loop_t *loop = uv_default_loop();
+    d->loop = loop;
+    d->store = store_new(loop, d->cfg.database, d->cfg.pool);
+    if (server_start(&d->server, loop, d->cfg.socket, d->cfg.listen, d->cfg.max_clients,
+                     handlers_dispatch, d, err, sizeof err) != 0) {
+        fprintf(stderr, "sendflowd: %s\n", err);
+        exit(1);
+    }
+    uv_signal_init(loop, &m.sigterm);
+    uv_signal_init(loop, &m.sigint);
+    uv_timer_init(loop, &m.shutdown_timer);
+    m.sigterm.data = m.sigint.data = &m;
+    uv_signal_start(&m.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&m.sigint, on_signal, SIGINT);
+    /* A client that vanishes must not kill us with SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+
+    char now[CLOCK_STR_LEN];
+    log_info("ready on %s%s%s (clock %s %s Europe/London, pool %d)", d->cfg.socket,
+             d->cfg.listen ? " and " : "", d->cfg.listen ? d->cfg.listen : "",
+             d->clock.simulated ? "simulated" : "real", clock_now_str(&d->clock, now),
+             d->cfg.pool);
+
+    uv_run(loop, UV_RUN_DEFAULT);
+    int rc = uv_loop_close(loop);
+    if (rc != 0)
+        log_warn("loop closed with handles still open: %s", uv_strerror(rc));
+    wf_set_free(d->workflows);
+    config_free(&d->cfg);
+    return m.exit_code;
+}

@@ -1,0 +1,23 @@
+/*
+ * migrate: apply the numbered SQL files of schema/ that the database has not
+ * seen, at start, before the daemon serves anything (so a blocking libpq
+ * connection is fine here). Each file runs in its own transaction and is
+ * recorded in schema_migrations; an advisory lock makes daemons starting
+ * together on one database apply each migration exactly once.
+ */
+#ifndef SF_MIGRATE_H
+#define SF_MIGRATE_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+/*
+ * Apply pending migrations from dir (files named NNN_name.sql, in number
+ * order). 0 and *applied set to how many were applied, or -1 with a one-line
+ * reason in err.
+ */
+int migrate_apply(const char *conninfo, const char *dir, int *applied, char *err,
+                  size_t errlen) SF_MUSTCHECK;
+
+#endif

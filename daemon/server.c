@@ -1,0 +1,531 @@
+/* server: listeners, connections and NDJSON framing (see server.h). */
+#include "server.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Stop parsing a connection's requests while this many reply bytes wait to be written. */
+#define SRV_MAX_PENDING_WRITE (4 * 1024 * 1024)
+
+typedef union srv_stream {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+} srv_stream;
+
+struct srv_conn {
+    srv_stream s;      /* s.handle.data points back here */
+    server *srv;
+    uint64_t id;
+    char *buf;         /* unparsed input */
+    size_t len, cap;
+    bool discarding;   /* dropping the rest of an over-long line */
+    bool busy;         /* a request is in flight */
+    bool eof;          /* the client sent EOF: answer what is complete, then close */
+    bool reading;
+    bool closing;
+    size_t writes;     /* uv_write requests not yet completed */
+    int refs;          /* 1 while open, +1 for the in-flight request */
+    srv_conn *prev, *next;
+};
+
+struct server {
+    uv_loop_t *loop;
+    srv_stream unix_listener;
+    srv_stream tcp_listener;
+    bool has_tcp;
+    char *socket_path;
+    int max_clients;
+    srv_dispatch_cb dispatch;
+    void *arg;
+    srv_conn *conns;   /* doubly linked list of open connections */
+    size_t nconns;
+    uint64_t next_id;
+    bool stopping;
+    int open_listeners;
+    void (*stop_done)(void *);
+    void *stop_arg;
+};
+
+typedef struct srv_write {
+    uv_write_t req;
+    srv_conn *conn;
+    char *data;
+} srv_write;
+
+static void conn_process(srv_conn *c);
+static void conn_close(srv_conn *c);
+static void maybe_stop_done(server *s);
+static int conn_start_reading(srv_conn *c);
+
+static void conn_unref(srv_conn *c)
+{
+    if (--c->refs > 0)
+        return;
+    free(c->buf);
+    free(c);
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    srv_conn *c = h->data;
+    server *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    log_debug("conn %llu: closed", (unsigned long long)c->id);
+    conn_unref(c);
+    maybe_stop_done(s);
+}
+
+static void conn_close(srv_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    /* uv_close cancels pending writes; callers wait for writes first where it matters. */
+    uv_close(&c->s.handle, on_conn_closed);
+}
+
+/* Close once nothing is in flight or being written, when the client or the server is done. */
+static void conn_maybe_finish(srv_conn *c)
+{
+    if (c->closing || c->busy || c->writes > 0)
+        return;
+    if (c->eof || c->srv->stopping)
+        conn_close(c);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    srv_write *w = (srv_write *)req;
+    srv_conn *c = w->conn;
+    free(w->data);
+    free(w);
+    c->writes--;
+    if (status < 0 && status != UV_ECANCELED) {
+        log_debug("conn %llu: write failed: %s", (unsigned long long)c->id, uv_strerror(status));
+        conn_close(c);
+    } else if (!c->closing) {
+        /* The client may have been waiting for us to drain before we read more. */
+        conn_process(c);
+        conn_maybe_finish(c);
+    }
+    conn_unref(c);
+}
+
+static void conn_send(srv_conn *c, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    if (!text) {
+        log_error("conn %llu: cannot encode a reply", (unsigned long long)c->id);
+        return;
+    }
+    size_t n = strlen(text);
+    srv_write *w = xcalloc(1, sizeof *w);
+    w->conn = c;
+    w->data = xrealloc(text, n + 2);
+    w->data[n] = '\n';
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)(n + 1));
+    c->refs++;
+    c->writes++;
+    int rc = uv_write(&w->req, &c->s.stream, &b, 1, on_write);
+    if (rc != 0) {
+        c->refs--;
+        c->writes--;
+        free(w->data);
+        free(w);
+        conn_close(c);
+    }
+}
+
+static json_t *error_object(json_t *id, const char *code, const char *message)
+{
+    return json_pack("{s:O?,s:b,s:{s:s,s:s}}", "id", id, "ok", 0, "error", "code", code,
+                     "message", message);
+}
+
+static void conn_send_error(srv_conn *c, json_t *id, const char *code, const char *message)
+{
+    json_t *o = error_object(id, code, message);
+    conn_send(c, o);
+    json_decref(o);
+}
+
+static void req_free(srv_req *req)
+{
+    srv_conn *c = req->conn;
+    json_decref(req->msg);
+    free(req);
+    c->busy = false;
+    if (!c->closing) {
+        conn_process(c);
+        conn_maybe_finish(c);
+    }
+    conn_unref(c);
+}
+
+void srv_reply(srv_req *req, json_t *reply)
+{
+    srv_conn *c = req->conn;
+    if (!json_object_get(reply, "ok"))
+        json_object_set_new(reply, "ok", json_true());
+    json_t *id = json_object_get(req->msg, "id");
+    json_object_set(reply, "id", id ? id : json_null());
+    if (!c->closing)
+        conn_send(c, reply);
+    json_decref(reply);
+    req_free(req);
+}
+
+void srv_reply_error(srv_req *req, const char *code, const char *fmt, ...)
+{
+    sb msg = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vaddf(&msg, fmt, ap);
+    va_end(ap);
+    json_t *o = error_object(json_object_get(req->msg, "id"), code, sb_str(&msg));
+    sb_free(&msg);
+    if (!req->conn->closing)
+        conn_send(req->conn, o);
+    json_decref(o);
+    req_free(req);
+}
+
+/* Handle one complete line (without its newline). */
+static void conn_line(srv_conn *c, const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+        i++;
+    if (i == len)
+        return; /* blank lines are keep-alives, not requests */
+    json_error_t jerr;
+    json_t *msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!msg || !json_is_object(msg)) {
+        char why[256];
+        if (!msg)
+            snprintf(why, sizeof why, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+        else
+            snprintf(why, sizeof why, "a request must be a JSON object, not %s",
+                     json_is_array(msg) ? "an array" : "a scalar");
+        log_info("conn %llu: bad request line: %s", (unsigned long long)c->id, why);
+        conn_send_error(c, NULL, "bad_json", why);
+        json_decref(msg);
+        return;
+    }
+    json_t *op = json_object_get(msg, "op");
+    if (!json_is_string(op)) {
+        conn_send_error(c, json_object_get(msg, "id"), "bad_request",
+                        op ? "\"op\" must be a string" : "missing \"op\"");
+        json_decref(msg);
+        return;
+    }
+    srv_req *req = xcalloc(1, sizeof *req);
+    req->conn = c;
+    req->conn_id = c->id;
+    req->msg = msg;
+    req->op = json_string_value(op);
+    c->busy = true;
+    c->refs++;
+    c->srv->dispatch(req, c->srv->arg);
+}
+
+/* Parse and dispatch complete lines while nothing is in flight; manage reading. */
+static void conn_process(srv_conn *c)
+{
+    while (!c->busy && !c->closing) {
+        if (c->writes > 0 && uv_stream_get_write_queue_size(&c->s.stream) > SRV_MAX_PENDING_WRITE)
+            break; /* the client is not reading its replies: wait for on_write */
+        char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
+        if (!nl) {
+            if (c->len > SRV_MAX_LINE && !c->discarding) {
+                log_info("conn %llu: request line over %d bytes refused", (unsigned long long)c->id,
+                         SRV_MAX_LINE);
+                conn_send_error(c, NULL, "line_too_long",
+                                "request line longer than 1 MiB; it was discarded");
+                c->discarding = true;
+            }
+            if (c->discarding)
+                c->len = 0;
+            break;
+        }
+        size_t linelen = (size_t)(nl - c->buf);
+        bool skip = c->discarding;
+        c->discarding = false;
+        if (!skip) {
+            if (linelen > SRV_MAX_LINE) {
+                conn_send_error(c, NULL, "line_too_long",
+                                "request line longer than 1 MiB; it was discarded");
+            } else {
+                /* Copy out: the handler may run while more input arrives. */
+                char *line = xstrndup(c->buf, linelen);
+                memmove(c->buf, nl + 1, c->len - linelen - 1);
+                c->len -= linelen + 1;
+                conn_line(c, line, linelen);
+                free(line);
+                continue;
+            }
+        }
+        memmove(c->buf, nl + 1, c->len - linelen - 1);
+        c->len -= linelen + 1;
+    }
+    /* Read more only while there is room: a flooding client is simply not read. */
+    bool want = !c->closing && !c->eof && !c->srv->stopping && c->len <= SRV_MAX_LINE + 1 &&
+                !(c->busy && c->len > 64 * 1024);
+    if (want && !c->reading)
+        conn_start_reading(c);
+    if (!want && c->reading) {
+        uv_read_stop(&c->s.stream);
+        c->reading = false;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    srv_conn *c = h->data;
+    size_t want = suggested < 65536 ? 65536 : suggested;
+    if (c->cap - c->len < want) {
+        c->cap = c->len + want;
+        c->buf = xrealloc(c->buf, c->cap);
+    }
+    *buf = uv_buf_init(c->buf + c->len, (unsigned)(c->cap - c->len));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    srv_conn *c = stream->data;
+    (void)buf;
+    if (nread == UV_EOF) {
+        c->eof = true;
+        uv_read_stop(stream);
+        c->reading = false;
+        conn_process(c);
+        conn_maybe_finish(c);
+        return;
+    }
+    if (nread < 0) {
+        log_debug("conn %llu: read error: %s", (unsigned long long)c->id, uv_strerror((int)nread));
+        conn_close(c);
+        return;
+    }
+    c->len += (size_t)nread;
+    conn_process(c);
+}
+
+static int conn_start_reading(srv_conn *c)
+{
+    int rc = uv_read_start(&c->s.stream, on_alloc, on_read);
+    c->reading = rc == 0;
+    return rc;
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    server *s = listener->data;
+    if (status < 0) {
+        log_warn("accept failed: %s", uv_strerror(status));
+        return;
+    }
+    srv_conn *c = xcalloc(1, sizeof *c);
+    c->srv = s;
+    c->refs = 1;
+    c->id = ++s->next_id;
+    if (listener == &s->unix_listener.stream)
+        uv_pipe_init(s->loop, &c->s.pipe, 0);
+    else
+        uv_tcp_init(s->loop, &c->s.tcp);
+    c->s.handle.data = c;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    if (uv_accept(listener, &c->s.stream) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (s->stopping || (int)s->nconns > s->max_clients) {
+        log_warn("conn %llu: refused (%s)", (unsigned long long)c->id,
+                 s->stopping ? "shutting down" : "too many clients");
+        conn_send_error(c, NULL, s->stopping ? "shutting_down" : "unavailable",
+                        s->stopping ? "the daemon is stopping" : "too many clients connected");
+        c->eof = true;
+        conn_maybe_finish(c);
+        return;
+    }
+    log_debug("conn %llu: connected", (unsigned long long)c->id);
+    if (conn_start_reading(c) != 0)
+        conn_close(c);
+}
+
+/* Replace a stale socket file, but never steal one that a live daemon answers on. */
+static int prepare_socket_path(const char *path, char *err, size_t errlen)
+{
+    struct sockaddr_un sa;
+    if (strlen(path) >= sizeof sa.sun_path) {
+        snprintf(err, errlen, "socket path too long (max %zu bytes): %s", sizeof sa.sun_path - 1,
+                 path);
+        return -1;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, errlen, "%s exists and is not a socket", path);
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int live = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    if (live) {
+        snprintf(err, errlen, "another daemon is already listening on %s", path);
+        return -1;
+    }
+    unlink(path);
+    return 0;
+}
+
+static int parse_host_port(const char *hp, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+    const char *colon = strrchr(hp, ':');
+    if (!colon || colon == hp || !colon[1]) {
+        snprintf(err, errlen, "invalid --listen \"%s\": expected HOST:PORT", hp);
+        return -1;
+    }
+    char host[256];
+    size_t hlen = (size_t)(colon - hp);
+    if (hp[0] == '[' && hlen >= 2 && hp[hlen - 1] == ']') {
+        hp++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof host) {
+        snprintf(err, errlen, "invalid --listen host");
+        return -1;
+    }
+    memcpy(host, hp, hlen);
+    host[hlen] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535) {
+        snprintf(err, errlen, "invalid --listen port \"%s\"", colon + 1);
+        return -1;
+    }
+    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) != 0 &&
+        uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) != 0) {
+        snprintf(err, errlen, "invalid --listen address \"%s\" (use a numeric IP address)", host);
+        return -1;
+    }
+    return 0;
+}
+
+int server_start(server **out, uv_loop_t *loop, const char *socket_path, const char *listen,
+                 int max_clients, srv_dispatch_cb dispatch, void *arg, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (prepare_socket_path(socket_path, err, errlen) != 0)
+        return -1;
+    server *s = xcalloc(1, sizeof *s);
+    s->loop = loop;
+    s->dispatch = dispatch;
+    s->arg = arg;
+    s->max_clients = max_clients;
+    s->socket_path = xstrdup(socket_path);
+    int rc;
+    uv_pipe_init(loop, &s->unix_listener.pipe, 0);
+    s->unix_listener.handle.data = s;
+    s->open_listeners = 1;
+    if ((rc = uv_pipe_bind(&s->unix_listener.pipe, socket_path)) != 0 ||
+        (rc = uv_listen(&s->unix_listener.stream, 128, on_connection)) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", socket_path, uv_strerror(rc));
+        goto fail;
+    }
+    if (listen) {
+        struct sockaddr_storage ss;
+        if (parse_host_port(listen, &ss, err, errlen) != 0)
+            goto fail;
+        uv_tcp_init(loop, &s->tcp_listener.tcp);
+        s->tcp_listener.handle.data = s;
+        s->has_tcp = true;
+        s->open_listeners++;
+        if ((rc = uv_tcp_bind(&s->tcp_listener.tcp, (struct sockaddr *)&ss, 0)) != 0 ||
+            (rc = uv_listen(&s->tcp_listener.stream, 128, on_connection)) != 0) {
+            snprintf(err, errlen, "cannot listen on %s: %s", listen, uv_strerror(rc));
+            goto fail;
+        }
+    }
+    *out = s;
+    return 0;
+fail:
+    /* Listener handles must be closed through the loop; the caller runs it briefly. */
+    server_stop(s, NULL, NULL);
+    return -1;
+}
+
+size_t server_clients(const server *s)
+{
+    return s->nconns;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    server *s = h->data;
+    s->open_listeners--;
+    maybe_stop_done(s);
+}
+
+static void maybe_stop_done(server *s)
+{
+    if (!s->stopping || s->open_listeners > 0 || s->conns)
+        return;
+    void (*done)(void *) = s->stop_done;
+    void *arg = s->stop_arg;
+    free(s->socket_path);
+    free(s);
+    if (done)
+        done(arg);
+}
+
+void server_stop(server *s, void (*done)(void *arg), void *arg)
+{
+    s->stopping = true;
+    s->stop_done = done;
+    s->stop_arg = arg;
+    uv_close(&s->unix_listener.handle, on_listener_closed);
+    unlink(s->socket_path);
+    if (s->has_tcp)
+        uv_close(&s->tcp_listener.handle, on_listener_closed);
+    for (srv_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->reading) {
+            uv_read_stop(&c->s.stream);
+            c->reading = false;
+        }
+        /* Requests not started yet are dropped: nothing was done for them. */
+        c->len = 0;
+        conn_maybe_finish(c);
+    }
+}

@@ -1,0 +1,61 @@
+/*
+ * server: the sockets. Listens on a Unix socket (and TCP when asked), splits
+ * each connection's bytes into newline-delimited JSON requests and writes the
+ * replies back in order.
+ *
+ * One request per connection is in flight at a time: the next line is parsed
+ * only when the previous reply has been queued, which keeps replies in
+ * request order for pipelining clients and gives natural backpressure (a
+ * client that floods us, or never reads its replies, stops being read; other
+ * clients are unaffected). Malformed lines are answered here without reaching
+ * the handlers.
+ */
+#ifndef SF_SERVER_H
+#define SF_SERVER_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "util.h"
+
+/* Longest request line accepted (1 MiB); longer lines are answered with line_too_long. */
+#define SRV_MAX_LINE (1024 * 1024)
+
+typedef struct server server;
+typedef struct srv_conn srv_conn;
+
+/* One parsed request. Valid until srv_reply / srv_reply_error. */
+typedef struct srv_req {
+    srv_conn *conn;  /* private to the server */
+    uint64_t conn_id;/* for logs: "conn 7" */
+    json_t *msg;     /* the request object (owned by the request) */
+    const char *op;  /* borrowed from msg */
+} srv_req;
+
+/* Called for every well-formed request; it must eventually reply exactly once. */
+typedef void (*srv_dispatch_cb)(srv_req *req, void *arg);
+
+/*
+ * Listen on socket_path (required) and listen ("HOST:PORT", may be NULL).
+ * A stale socket file is replaced; a live one (another daemon) is an error.
+ * 0 and a new server, or -1 with a reason in err.
+ */
+int server_start(server **out, uv_loop_t *loop, const char *socket_path, const char *listen,
+                 int max_clients, srv_dispatch_cb dispatch, void *arg, char *err,
+                 size_t errlen) SF_MUSTCHECK;
+/* Send a reply: steals reply (a JSON object; "id" from the request and "ok": true are added unless present) and frees req. */
+void srv_reply(srv_req *req, json_t *reply);
+/* Send {"ok": false, "error": {"code", "message"}} and free req. */
+void srv_reply_error(srv_req *req, const char *code, const char *fmt, ...) SF_PRINTF(3, 4);
+/* Connected clients. */
+size_t server_clients(const server *s);
+/*
+ * Stop: close the listeners (and remove the socket file), stop reading, let
+ * in-flight requests reply and their bytes drain, close every connection,
+ * then call done(arg) and free the server. Requests not yet started are
+ * dropped unanswered (nothing was done for them).
+ */
+void server_stop(server *s, void (*done)(void *arg), void *arg);
+
+#endif

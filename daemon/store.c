@@ -1,0 +1,548 @@
+/*
+ * store: non-blocking libpq connections driven by uv_poll (see store.h).
+ *
+ * Each connection is an explicit state machine (conn_state); conn_set_state
+ * is the one place that changes it and it aborts on a transition it does not
+ * expect (the PgBouncer habit), so a logic error shows up at once rather than
+ * as a hung request.
+ */
+#include "store.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+typedef enum conn_state {
+    CONN_CONNECTING, /* PQconnectPoll in progress */
+    CONN_IDLE,       /* connected, no job */
+    CONN_BOUND,      /* a job owns it, no query in flight */
+    CONN_SENDING,    /* query sent, output not yet flushed */
+    CONN_WAITING,    /* query flushed, waiting for results */
+    CONN_BROKEN,     /* failed; a retry timer is running */
+    CONN_CLOSED,     /* finished; handles closing */
+} conn_state;
+
+typedef struct store_job {
+    store_begin_cb begin;
+    void *arg;
+    struct store_job *next;
+} store_job;
+
+struct store_tx {
+    struct pconn *conn;
+};
+
+typedef struct pconn {
+    store *owner;
+    int index;              /* position in the pool, for logs */
+    conn_state state;
+    PGconn *pg;             /* owned; NULL while broken */
+    uv_poll_t *poll;        /* heap: re-created when the socket changes */
+    int poll_fd;            /* the socket poll watches */
+    int poll_events;        /* events poll currently watches */
+    uv_timer_t retry;       /* reconnect back-off */
+    unsigned backoff_ms;
+    store_tx tx;            /* handed to the job that owns the connection */
+    store_result_cb cb;     /* the in-flight query's callback */
+    void *cb_arg;
+    PGresult *result;       /* the in-flight query's last result so far */
+    bool ever_connected;
+} pconn;
+
+struct store {
+    uv_loop_t *loop;
+    char *conninfo;
+    pconn *conns;
+    int nconns;
+    store_job *head, *tail; /* waiting jobs */
+    size_t running;         /* jobs holding a connection */
+    size_t queued;
+    bool closing;
+    int open_handles;       /* handles whose close callback is pending or not yet closed */
+    void (*close_done)(void *);
+    void *close_arg;
+    uv_idle_t dispatch;     /* runs waiting jobs outside of store_submit's caller */
+    bool dispatch_active;
+};
+
+static void conn_start_connect(pconn *c);
+static void on_retry(uv_timer_t *t);
+static void conn_update_poll(pconn *c, int events);
+static void dispatch_jobs(store *s);
+static void maybe_finish_close(store *s);
+
+static const char *conn_state_name(conn_state st)
+{
+    switch (st) {
+    case CONN_CONNECTING: return "connecting";
+    case CONN_IDLE: return "idle";
+    case CONN_BOUND: return "bound";
+    case CONN_SENDING: return "sending";
+    case CONN_WAITING: return "waiting";
+    case CONN_BROKEN: return "broken";
+    case CONN_CLOSED: return "closed";
+    }
+    return "?";
+}
+
+/* The only place a connection changes state. */
+static void conn_set_state(pconn *c, conn_state to)
+{
+    bool ok;
+    switch (to) {
+    case CONN_CONNECTING: ok = c->state == CONN_BROKEN || c->state == CONN_CONNECTING; break;
+    case CONN_IDLE: ok = c->state == CONN_CONNECTING || c->state == CONN_BOUND; break;
+    case CONN_BOUND: ok = c->state == CONN_IDLE || c->state == CONN_SENDING || c->state == CONN_WAITING; break;
+    case CONN_SENDING: ok = c->state == CONN_BOUND; break;
+    case CONN_WAITING: ok = c->state == CONN_SENDING || c->state == CONN_BOUND; break;
+    case CONN_BROKEN: ok = c->state != CONN_CLOSED; break;
+    case CONN_CLOSED: ok = true; break;
+    default: ok = false;
+    }
+    if (!ok) {
+        log_error("store: connection %d: unexpected transition %s -> %s", c->index,
+                  conn_state_name(c->state), conn_state_name(to));
+        abort();
+    }
+    c->state = to;
+}
+
+static void on_poll_closed(uv_handle_t *h)
+{
+    store *s = h->data;
+    free(h);
+    s->open_handles--;
+    maybe_finish_close(s);
+}
+
+static void conn_drop_poll(pconn *c)
+{
+    if (c->poll) {
+        uv_poll_stop(c->poll);
+        c->poll->data = c->owner;
+        uv_close((uv_handle_t *)c->poll, on_poll_closed);
+        c->poll = NULL;
+        c->poll_events = 0;
+    }
+}
+
+static void deliver(pconn *c, PGresult *res)
+{
+    store_result_cb cb = c->cb;
+    void *arg = c->cb_arg;
+    c->cb = NULL;
+    c->cb_arg = NULL;
+    cb(&c->tx, res, arg);
+}
+
+/* The connection failed: tell the job owning it, if any, and retry later. */
+static void conn_fail(pconn *c, const char *why)
+{
+    conn_state was = c->state;
+    log_warn("store: connection %d lost (%s): %s", c->index, conn_state_name(was),
+             why && *why ? why : "unknown error");
+    conn_drop_poll(c);
+    if (c->result) {
+        PQclear(c->result);
+        c->result = NULL;
+    }
+    if (c->pg) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+    }
+    conn_set_state(c, CONN_BROKEN);
+    if (c->owner->closing) {
+        conn_set_state(c, CONN_CLOSED);
+    } else {
+        c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 100;
+        if (c->backoff_ms > 5000)
+            c->backoff_ms = 5000;
+        uv_timer_start(&c->retry, on_retry, c->backoff_ms, 0);
+    }
+    if (was == CONN_SENDING || was == CONN_WAITING) {
+        /* The job keeps the (broken) tx until it releases it. */
+        deliver(c, NULL);
+    }
+    /* Jobs waiting for a connection may now have none to wait for. */
+    dispatch_jobs(c->owner);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    pconn *c = t->data;
+    if (c->state == CONN_BROKEN && !c->owner->closing)
+        conn_start_connect(c);
+}
+
+static void conn_read_results(pconn *c)
+{
+    if (!PQconsumeInput(c->pg)) {
+        conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    }
+    while (!PQisBusy(c->pg)) {
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) {
+            /* The query is complete. */
+            PGresult *res = c->result;
+            c->result = NULL;
+            conn_update_poll(c, 0);
+            conn_set_state(c, CONN_BOUND);
+            if (!res) {
+                conn_fail(c, "no result");
+                return;
+            }
+            deliver(c, res);
+            PQclear(res);
+            return;
+        }
+        if (c->result)
+            PQclear(c->result);
+        c->result = r;
+    }
+}
+
+static void conn_connect_step(pconn *c);
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    pconn *c = h->data;
+    if (status < 0) {
+        conn_fail(c, uv_strerror(status));
+        return;
+    }
+    switch (c->state) {
+    case CONN_CONNECTING:
+        conn_connect_step(c);
+        break;
+    case CONN_SENDING: {
+        int f = PQflush(c->pg);
+        if (f < 0) {
+            conn_fail(c, PQerrorMessage(c->pg));
+            return;
+        }
+        if (f == 0) {
+            conn_set_state(c, CONN_WAITING);
+            conn_update_poll(c, UV_READABLE);
+        }
+        if (events & UV_READABLE)
+            conn_read_results(c);
+        break;
+    }
+    case CONN_WAITING:
+        conn_read_results(c);
+        break;
+    case CONN_IDLE:
+    case CONN_BOUND:
+        /* Unsolicited input (a notice, or the server closing): consume it to notice failures. */
+        if (!PQconsumeInput(c->pg)) {
+            conn_fail(c, PQerrorMessage(c->pg));
+            return;
+        }
+        if (PQstatus(c->pg) == CONNECTION_BAD)
+            conn_fail(c, PQerrorMessage(c->pg));
+        break;
+    case CONN_BROKEN:
+    case CONN_CLOSED:
+        break;
+    }
+}
+
+/* Watch the connection's socket for events; re-creates the handle when the socket changed. */
+static void conn_update_poll(pconn *c, int events)
+{
+    int fd = PQsocket(c->pg);
+    if (c->poll && c->poll_fd != fd)
+        conn_drop_poll(c);
+    if (!c->poll) {
+        c->poll = xmalloc(sizeof *c->poll);
+        if (uv_poll_init(c->owner->loop, c->poll, fd) != 0) {
+            free(c->poll);
+            c->poll = NULL;
+            return;
+        }
+        c->owner->open_handles++;
+        c->poll->data = c;
+        c->poll_fd = fd;
+        c->poll_events = 0;
+    }
+    /* Idle connections still watch for reads so that a server going away is noticed. */
+    if (events == 0)
+        events = UV_READABLE;
+    if (events != c->poll_events) {
+        uv_poll_start(c->poll, events, on_poll);
+        c->poll_events = events;
+    }
+}
+
+static void conn_connect_step(pconn *c)
+{
+    switch (PQconnectPoll(c->pg)) {
+    case PGRES_POLLING_READING:
+        conn_update_poll(c, UV_READABLE);
+        return;
+    case PGRES_POLLING_WRITING:
+        conn_update_poll(c, UV_WRITABLE);
+        return;
+    case PGRES_POLLING_OK:
+        if (PQsetnonblocking(c->pg, 1) != 0) {
+            conn_fail(c, PQerrorMessage(c->pg));
+            return;
+        }
+        log_info("store: connection %d %s", c->index,
+                 c->ever_connected ? "re-established" : "established");
+        c->ever_connected = true;
+        c->backoff_ms = 0;
+        conn_set_state(c, CONN_IDLE);
+        conn_update_poll(c, UV_READABLE);
+        dispatch_jobs(c->owner);
+        return;
+    case PGRES_POLLING_FAILED:
+    default:
+        conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    }
+}
+
+static void conn_start_connect(pconn *c)
+{
+    c->pg = PQconnectStart(c->owner->conninfo);
+    if (!c->pg) {
+        conn_fail(c, "out of memory");
+        return;
+    }
+    conn_set_state(c, CONN_CONNECTING);
+    if (PQstatus(c->pg) == CONNECTION_BAD) {
+        conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    }
+    /* libpq asks to start as if the socket were writable. */
+    conn_update_poll(c, UV_WRITABLE);
+}
+
+store *store_new(uv_loop_t *loop, const char *conninfo, int size)
+{
+    store *s = xcalloc(1, sizeof *s);
+    s->loop = loop;
+    s->conninfo = xstrdup(conninfo ? conninfo : "");
+    s->nconns = size;
+    s->conns = xcalloc((size_t)size, sizeof *s->conns);
+    uv_idle_init(loop, &s->dispatch);
+    s->dispatch.data = s;
+    s->open_handles++;
+    for (int i = 0; i < size; i++) {
+        pconn *c = &s->conns[i];
+        c->owner = s;
+        c->index = i;
+        c->tx.conn = c;
+        c->state = CONN_BROKEN;
+        uv_timer_init(loop, &c->retry);
+        c->retry.data = c;
+        s->open_handles++;
+        conn_start_connect(c);
+    }
+    return s;
+}
+
+static void on_dispatch(uv_idle_t *h)
+{
+    store *s = h->data;
+    uv_idle_stop(h);
+    s->dispatch_active = false;
+    dispatch_jobs(s);
+}
+
+void store_submit(store *s, store_begin_cb begin, void *arg)
+{
+    store_job *j = xcalloc(1, sizeof *j);
+    j->begin = begin;
+    j->arg = arg;
+    if (s->tail)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    s->queued++;
+    /* Run from the loop, so begin never runs inside the caller's stack. */
+    if (!s->dispatch_active) {
+        s->dispatch_active = true;
+        uv_idle_start(&s->dispatch, on_dispatch);
+    }
+}
+
+static store_job *pop_job(store *s)
+{
+    store_job *j = s->head;
+    if (j) {
+        s->head = j->next;
+        if (!s->head)
+            s->tail = NULL;
+        s->queued--;
+    }
+    return j;
+}
+
+/* Hand waiting jobs to idle connections; refuse them when none can come. */
+static void dispatch_jobs(store *s)
+{
+    while (s->head) {
+        pconn *idle = NULL;
+        bool any_hope = false; /* some connection works or is (re)connecting */
+        for (int i = 0; i < s->nconns; i++) {
+            pconn *c = &s->conns[i];
+            if (c->state == CONN_IDLE && !idle)
+                idle = c;
+            if (c->state != CONN_BROKEN && c->state != CONN_CLOSED)
+                any_hope = true;
+        }
+        if (idle && !s->closing) {
+            store_job *j = pop_job(s);
+            conn_set_state(idle, CONN_BOUND);
+            s->running++;
+            j->begin(&idle->tx, j->arg);
+            free(j);
+            continue;
+        }
+        if (!any_hope || s->closing) {
+            store_job *j = pop_job(s);
+            j->begin(NULL, j->arg);
+            free(j);
+            continue;
+        }
+        break;
+    }
+    maybe_finish_close(s);
+}
+
+int store_query(store_tx *tx, const char *sql, int nparams, const char *const *params,
+                store_result_cb cb, void *arg)
+{
+    pconn *c = tx->conn;
+    if (c->state != CONN_BOUND || !c->pg)
+        return -1;
+    if (!PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)) {
+        log_warn("store: connection %d: cannot send query: %s", c->index, PQerrorMessage(c->pg));
+        return -1;
+    }
+    c->cb = cb;
+    c->cb_arg = arg;
+    conn_set_state(c, CONN_SENDING);
+    int f = PQflush(c->pg);
+    if (f < 0) {
+        c->cb = NULL;
+        conn_set_state(c, CONN_BOUND);
+        return -1;
+    }
+    if (f == 0) {
+        conn_set_state(c, CONN_WAITING);
+        conn_update_poll(c, UV_READABLE);
+    } else {
+        conn_update_poll(c, UV_READABLE | UV_WRITABLE);
+    }
+    return 0;
+}
+
+void store_release(store_tx *tx)
+{
+    pconn *c = tx->conn;
+    store *s = c->owner;
+    s->running--;
+    if (c->state == CONN_BOUND) {
+        if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+            /* A job that forgot to end its transaction must not leak it to the next job. */
+            log_error("store: connection %d released inside a transaction; resetting it",
+                      c->index);
+            conn_fail(c, "released inside a transaction");
+        } else {
+            conn_set_state(c, CONN_IDLE);
+        }
+    }
+    if (s->closing && c->state == CONN_IDLE) {
+        conn_drop_poll(c);
+        PQfinish(c->pg);
+        c->pg = NULL;
+        conn_set_state(c, CONN_CLOSED);
+    }
+    dispatch_jobs(s);
+}
+
+const char *store_tx_error(const store_tx *tx)
+{
+    return tx->conn->pg ? PQerrorMessage(tx->conn->pg) : "connection lost";
+}
+
+size_t store_busy(const store *s)
+{
+    return s->running + s->queued;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    store *s = h->data;
+    s->open_handles--;
+    maybe_finish_close(s);
+}
+
+static void maybe_finish_close(store *s)
+{
+    if (!s->closing || s->running > 0 || s->head)
+        return;
+    /* Close idle connections and timers once; then wait for the handles' callbacks. */
+    for (int i = 0; i < s->nconns; i++) {
+        pconn *c = &s->conns[i];
+        if (c->state != CONN_CLOSED) {
+            conn_drop_poll(c);
+            if (c->pg) {
+                PQfinish(c->pg);
+                c->pg = NULL;
+            }
+            conn_set_state(c, CONN_CLOSED);
+        }
+        if (!uv_is_closing((uv_handle_t *)&c->retry)) {
+            c->retry.data = s;
+            uv_close((uv_handle_t *)&c->retry, on_handle_closed);
+        }
+    }
+    if (!uv_is_closing((uv_handle_t *)&s->dispatch)) {
+        uv_close((uv_handle_t *)&s->dispatch, on_handle_closed);
+    }
+    if (s->open_handles == 0 && s->close_done) {
+        void (*done)(void *) = s->close_done;
+        void *arg = s->close_arg;
+        s->close_done = NULL;
+        free(s->conns);
+        free(s->conninfo);
+        free(s);
+        done(arg);
+    }
+}
+
+void store_close(store *s, void (*done)(void *arg), void *arg)
+{
+    s->closing = true;
+    s->close_done = done;
+    s->close_arg = arg;
+    dispatch_jobs(s); /* refuses waiting jobs, then closes if nothing runs */
+}
+
+char *store_getvalue(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    return xstrdup(PQgetvalue(res, row, col));
+}
+
+int store_ok(const PGresult *res)
+{
+    ExecStatusType st = PQresultStatus(res);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+const char *store_sqlstate(const PGresult *res)
+{
+    const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return s ? s : "";
+}

@@ -1,0 +1,72 @@
+/*
+ * store: a pool of non-blocking PostgreSQL connections on the libuv loop.
+ *
+ * Work is submitted as a job; when a connection is free the job's begin
+ * callback gets a store_tx bound to that connection and runs queries on it one
+ * at a time (store_query), each answered by a callback, until it calls
+ * store_release. A job owns its connection for that whole time, so it can run
+ * a transaction (BEGIN ... COMMIT) across several queries and callbacks.
+ *
+ * libpq runs in non-blocking mode: one uv_poll_t watches each connection's
+ * socket, PQflush runs until the query is sent, and results are drained with
+ * PQconsumeInput / PQisBusy / PQgetResult, so the loop never waits on the
+ * database. A connection that breaks is re-established with back-off; while
+ * no connection works, jobs are refused at once rather than left hanging.
+ */
+#ifndef SF_STORE_H
+#define SF_STORE_H
+
+#include <libpq-fe.h>
+#include <uv.h>
+
+#include "util.h"
+
+typedef struct store store;
+typedef struct store_tx store_tx;
+
+/*
+ * Called when the job gets a connection (tx != NULL), or with tx == NULL when
+ * the database is unavailable or the store is closing (then there is nothing
+ * to release).
+ */
+typedef void (*store_begin_cb)(store_tx *tx, void *arg);
+/*
+ * The result of one query: res is borrowed and cleared after the callback
+ * returns; res == NULL means the connection was lost (the transaction, if any,
+ * is gone). Either way the job still owns tx and must query again or release.
+ */
+typedef void (*store_result_cb)(store_tx *tx, PGresult *res, void *arg);
+
+/* Create a pool of size connections to conninfo (connecting in the background). Free with store_close. */
+store *store_new(uv_loop_t *loop, const char *conninfo, int size);
+/* Queue a job; begin is called from the loop, never from inside this call. */
+void store_submit(store *s, store_begin_cb begin, void *arg);
+/*
+ * Send one query with text parameters (NULL entries are SQL NULL) on the
+ * job's connection; cb receives its result. params need only live until this
+ * returns. 0, or -1 if it could not be sent (cb will not be called; the
+ * connection is then broken and the job must release it).
+ */
+int store_query(store_tx *tx, const char *sql, int nparams, const char *const *params,
+                store_result_cb cb, void *arg) SF_MUSTCHECK;
+/* The job is done with its connection (after COMMIT or ROLLBACK). tx is invalid afterwards. */
+void store_release(store_tx *tx);
+/* The last libpq error message of the job's connection (borrowed, for logs). */
+const char *store_tx_error(const store_tx *tx);
+/* Jobs queued or running. */
+size_t store_busy(const store *s);
+/*
+ * Refuse new jobs (their begin gets NULL), let running ones finish, then
+ * close every connection and handle and call done(arg). The store is freed
+ * before done is called.
+ */
+void store_close(store *s, void (*done)(void *arg), void *arg);
+
+/* Copy a result's field as a new string (caller frees), or NULL for SQL NULL. */
+char *store_getvalue(const PGresult *res, int row, int col);
+/* True when res is a successful command or query result. */
+int store_ok(const PGresult *res);
+/* The SQLSTATE of a failed result ("23505"), or "" . Borrowed from res. */
+const char *store_sqlstate(const PGresult *res);
+
+#endif
