@@ -26,7 +26,7 @@ def populate(c):
     c.ok({"op": "event", "case": "C-RS2", "type": "decision_to_assess", "on": "2026-01-20",
           "attrs": {"outcome": "no"}})
     c.ok({"op": "case_open", "case": "C-RS3"})
-    c.ok({"op": "start", "case": "C-RS3", "workflow": "annual-review", "on": "2025-03-10"})
+    c.ok({"op": "start", "case": "C-RS3", "workflow": "annual-review", "on": "2025-02-10"})
 
 
 def view(c):
@@ -44,7 +44,7 @@ def clean_restart_keeps_everything():
         with a.client() as c:
             populate(c)
             before = view(c)
-        assert before["overdue"]["items"], "C-RS3's review (due 2026-03-09) should be overdue"
+        assert before["overdue"]["items"], "C-RS3's review (due 2026-02-09) should be overdue"
         a.stop()
         b = Daemon(db, clock=CLOCK, socket_path=a.socket)
         with b.client() as c:

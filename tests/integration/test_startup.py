@@ -37,7 +37,7 @@ BREAKAGES = [
     ("ehcp-assessment.yaml", "{from: [drafting], to: plan_issued}", "{from: [drafting], to: nowhere}", True),
     ("ehcp-assessment.yaml", "met_by: [final_plan_issued]", "met_by: [no_such_event]", True),
     ("annual-review.yaml", "beginning_with: 12 months", "beginning_with: [12, months]", True),
-    ("annual-review.yaml", "title: review meeting held", "title: [unclosed", False),  # YAML syntax
+    ("annual-review.yaml", "title: Annual review of an EHC plan", "title: [unclosed", False),  # YAML syntax
 ]
 
 
