@@ -46,11 +46,17 @@ sf_ensure_packages() {
 SF_BASE_PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libjansson-dev libyaml-dev
     libpq-dev postgresql python3)
 
-# sf_build DIR [MESON_SETUP_OPTION...]: configure DIR once, then compile it.
+# sf_build DIR [-Dname=value...]: configure DIR (once; an existing DIR gets
+# the options re-applied, so it always builds as asked), then compile it.
 sf_build() {
     local dir=$1
     shift
-    if [ ! -f "$SF_ROOT/$dir/build.ninja" ]; then
+    if [ -f "$SF_ROOT/$dir/build.ninja" ]; then
+        if [ $# -gt 0 ]; then
+            (cd "$SF_ROOT" && meson configure "$dir" "$@" >/dev/null) || return 1
+        fi
+    else
+        rm -rf "${SF_ROOT:?}/$dir" # a setup that never finished
         (cd "$SF_ROOT" && meson setup "$dir" "$@") || return 1
     fi
     (cd "$SF_ROOT" && meson compile -C "$dir")
