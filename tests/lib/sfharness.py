@@ -100,6 +100,11 @@ def _cleanup():
             db.drop()
         except Exception as e:  # keep cleaning the rest
             print("# cleanup: could not drop %s: %s" % (db.name, e), file=sys.stderr)
+    for cl in list(_live_clusters):
+        try:
+            cl.close()
+        except Exception as e:
+            print("# cleanup: could not stop the cluster in %s: %s" % (cl.dir, e), file=sys.stderr)
     for t in _temp_dirs:
         shutil.rmtree(t, ignore_errors=True)
     _temp_dirs.clear()
@@ -179,6 +184,45 @@ class Database:
         if exc_type is None:
             self.drop()
         return False
+
+
+class PrivateCluster:
+    """A PostgreSQL cluster of the test's own (scripts/pg in a temporary
+    directory), for tests that stop and start the database server. It has
+    one database, sendflow; conninfo reaches it. Stopped at exit."""
+
+    def __init__(self):
+        self.dir = os.path.join(tempdir(), "pg")
+        self.port = str(55000 + secrets.randbelow(5000))  # only names the socket
+        self.script = os.path.join(SOURCE_DIR, "scripts", "pg")
+        self.start()
+        _live_clusters.append(self)
+        subprocess.run(["psql", "-X", "-q", "-h", self.dir, "-p", self.port, "-U", "postgres",
+                        "-d", "postgres", "-c", "CREATE DATABASE sendflow"], check=True,
+                       capture_output=True, timeout=timeout(60))
+        self.conninfo = "host=%s port=%s user=postgres dbname=sendflow" % (self.dir, self.port)
+
+    def start(self):
+        p = subprocess.run([self.script, "start", self.dir, self.port], capture_output=True,
+                           text=True, timeout=timeout(120), env=dict(os.environ, SENDFLOW_PG_FAST="1"))
+        if p.returncode != 0:
+            raise TestError("scripts/pg start failed: %s" % p.stderr)
+
+    def stop(self):
+        p = subprocess.run([self.script, "stop", self.dir], capture_output=True, text=True,
+                           timeout=timeout(120))
+        if p.returncode != 0:
+            raise TestError("scripts/pg stop failed: %s" % p.stderr)
+
+    def close(self):
+        try:
+            self.stop()
+        finally:
+            if self in _live_clusters:
+                _live_clusters.remove(self)
+
+
+_live_clusters = []
 
 
 # --------------------------------------------------------------------------

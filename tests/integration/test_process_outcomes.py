@@ -1,0 +1,93 @@
+"""The other ways an assessment ends, exceptions, late events and the annual
+review cycle, through the socket on a simulated clock."""
+from sfharness import test, main, Database, Daemon, deadline, process, eq
+
+CLOCK = "2026-06-01T09:00"
+
+
+def dl_status(show, workflow=None):
+    procs = [p for p in show["processes"] if workflow is None or p["workflow"] == workflow]
+    return {d["name"]: d["status"] for p in procs for d in p["deadlines"]}
+
+
+def setup(c, ref, on="2026-01-05"):
+    c.ok({"op": "case_open", "case": ref})
+    c.ok({"op": "start", "case": ref, "workflow": "ehcp-assessment", "on": on})
+
+
+def ev(c, ref, type, on, **attrs):
+    return c.ok({"op": "event", "case": ref, "type": type, "on": on, "attrs": attrs})
+
+
+@test
+def outcomes_exceptions_and_the_review_cycle():
+    with Database() as db, Daemon(db, clock=CLOCK) as d, d.client() as c:
+        # Decided not to assess: completed; the plan deadlines no longer apply.
+        setup(c, "C-NO")
+        r = ev(c, "C-NO", "decision_to_assess", "2026-02-10", outcome="no")
+        eq((r["process"]["status"], r["process"]["state"], r["process"]["ended_on"]),
+           ("completed", "not_assessing", "2026-02-10"), "after outcome=no")
+        eq(dl_status(c.ok({"op": "show", "case": "C-NO"})),
+           {"decide_to_assess": "met", "notify_no_plan": "cancelled", "final_plan": "cancelled"}, "C-NO")
+
+        # Withdrawn: cancelled, every open deadline cancelled.
+        setup(c, "C-WD")
+        r = ev(c, "C-WD", "withdrawn", "2026-01-20")
+        eq((r["process"]["status"], r["process"]["ended_on"]), ("cancelled", "2026-01-20"), "withdrawn")
+        eq(set(dl_status(c.ok({"op": "show", "case": "C-WD"})).values()), {"cancelled"}, "C-WD deadlines")
+
+        # Decision not to issue a plan after assessing: notify_no_plan met.
+        setup(c, "C-NI")
+        ev(c, "C-NI", "decision_to_assess", "2026-02-10", outcome="yes")
+        ev(c, "C-NI", "decision_not_to_issue", "2026-04-20")
+        show = c.ok({"op": "show", "case": "C-NI"})
+        eq(process(show, "ehcp-assessment")["state"], "no_plan", "state")
+        eq(dl_status(show), {"decide_to_assess": "met", "notify_no_plan": "met", "final_plan": "cancelled"},
+           "C-NI")
+
+        # An exception (school closure) over the due date excuses a late decision.
+        setup(c, "C-EX")
+        ev(c, "C-EX", "exception_started", "2026-02-01", reason="school_closure")
+        ev(c, "C-EX", "exception_ended", "2026-02-25", reason="school_closure")
+        ev(c, "C-EX", "decision_to_assess", "2026-02-27", outcome="yes")
+        dl = deadline(c.ok({"op": "show", "case": "C-EX"}), "decide_to_assess")
+        eq(dl["status"], "excused", "late decision during a school closure")
+        assert dl["note"] and "school_closure" in dl["note"], "excused without a note: %s" % dl
+        # ... but not by an exception that the deadline's excused_by does not list
+        # (the workflow allows missed_appointment for advice only).
+        setup(c, "C-EX2")
+        ev(c, "C-EX2", "exception_started", "2026-02-01", reason="missed_appointment")
+        ev(c, "C-EX2", "exception_ended", "2026-02-25", reason="missed_appointment")
+        ev(c, "C-EX2", "decision_to_assess", "2026-02-27", outcome="yes")
+        eq(deadline(c.ok({"op": "show", "case": "C-EX2"}), "decide_to_assess")["status"], "late",
+           "late decision during a missed-appointment exception")
+
+        # Final plan, then a late event dated while the assessment ran goes to it.
+        setup(c, "C-LT")
+        ev(c, "C-LT", "decision_to_assess", "2026-02-10", outcome="yes")
+        ev(c, "C-LT", "advice_requested", "2026-02-11", **{"from": "psychology"})
+        ev(c, "C-LT", "draft_plan_issued", "2026-04-01")
+        r = ev(c, "C-LT", "final_plan_issued", "2026-05-20")
+        eq([p["workflow"] for p in r["started"]], ["annual-review"], "started by the final plan")
+        r = ev(c, "C-LT", "advice_received", "2026-03-02", **{"from": "psychology"})
+        eq((r["process"]["workflow"], r["process"]["status"]), ("ehcp-assessment", "completed"),
+           "a late event's process")
+        eq(deadline(c.ok({"op": "show", "case": "C-LT"}), "advice_psychology")["status"], "met",
+           "advice met by the late event")
+        # Holding the review meeting completes this cycle and starts the next.
+        r = ev(c, "C-LT", "review_meeting_held", "2026-05-28")
+        eq([p["workflow"] for p in r["started"]], ["annual-review"], "started by the meeting")
+        show = c.ok({"op": "show", "case": "C-LT"})
+        cycles = sorted((p["started_on"], p["status"]) for p in show["processes"]
+                        if p["workflow"] == "annual-review")
+        eq(cycles, [("2026-05-20", "completed"), ("2026-05-28", "active")], "review cycles")
+        dl = deadline(show, "review_meeting", workflow="annual-review")
+        eq((dl["due"], dl["status"]), ("2027-05-27", "pending"), "next review")
+        # A year on, the review is overdue.
+        c.ok({"op": "clock_set", "to": "2027-05-28T00:00"})
+        items = c.ok({"op": "due", "overdue": True})["items"]
+        eq([(i["case"], i["deadline"], i["days"]) for i in items if i["case"] == "C-LT"],
+           [("C-LT", "review_meeting", -1)], "overdue review")
+
+
+main()
