@@ -746,15 +746,21 @@ static void event_have_processes(job *j, PGresult *res)
     }
     sb_free(&takers);
     if (!j->target) {
+        /* Say what the case's active processes do take, so the caseworker can correct it. */
         sb open = {0};
         json_array_foreach(j->processes, i, p)
         {
-            sb_addf(&open, "%s%s (%s)", open.len ? ", " : "",
-                    json_string_value(json_object_get(p, "workflow")),
-                    json_string_value(json_object_get(p, "status")));
+            if (strcmp(json_string_value(json_object_get(p, "status")), "active") != 0)
+                continue;
+            const char *wname = json_string_value(json_object_get(p, "workflow"));
+            const wf_workflow *w = wf_set_find(j->d->workflows, wname);
+            sb_addf(&open, "%s%s takes", open.len ? "; " : "", wname);
+            for (size_t k = 0; w && k < w->nevents; k++)
+                sb_addf(&open, "%s %s", k ? "," : "", w->events[k].name);
         }
-        job_fail(j, PROTO_ERR_UNKNOWN_EVENT, "no process of case %s takes \"%s\" (processes: %s)",
-                 j->case_ref, j->type, open.len ? sb_str(&open) : "none; start one first");
+        job_fail(j, PROTO_ERR_UNKNOWN_EVENT, "no process of case %s takes \"%s\" (%s)",
+                 j->case_ref, j->type,
+                 open.len ? sb_str(&open) : "it has no active process; start one first");
         sb_free(&open);
         return;
     }

@@ -278,6 +278,14 @@ static void conn_update_poll(pconn *c, int events)
     }
 }
 
+/* Server notices and warnings go to our log, not straight to stderr as libpq's default does. */
+static void on_notice(void *arg, const char *message)
+{
+    pconn *c = arg;
+    size_t n = strcspn(message, "\n");
+    log_debug("store: connection %d: %.*s", c->index, (int)n, message);
+}
+
 static void conn_connect_step(pconn *c)
 {
     switch (PQconnectPoll(c->pg)) {
@@ -288,6 +296,7 @@ static void conn_connect_step(pconn *c)
         conn_update_poll(c, UV_WRITABLE);
         return;
     case PGRES_POLLING_OK:
+        PQsetNoticeProcessor(c->pg, on_notice, c);
         if (PQsetnonblocking(c->pg, 1) != 0) {
             conn_fail(c, PQerrorMessage(c->pg));
             return;
