@@ -149,4 +149,32 @@ def concurrent_retries_through_two_daemons_record_one_event():
                 check_race(db, replies, ref, "decision_to_assess")
 
 
+
+@test
+def concurrent_different_events_on_one_case_are_all_applied():
+    """Five advisers asked at the same moment through two daemons: every event
+    is recorded and the recomputed process shows all five deadlines (no lost
+    update when two transactions recompute the same process)."""
+    advisers = ["education", "health", "social_care", "psychology", "other"]
+    with Database() as db, Daemon(db, clock=CLOCK) as a, Daemon(db, clock=CLOCK) as b:
+        with a.client() as c:
+            for n in range(4):
+                ref = "C-CC%d" % n
+                new_case(c, ref)
+                replies = race([a.socket, b.socket, a.socket, b.socket, a.socket],
+                               lambda i: {"op": "event", "case": ref, "type": "advice_requested",
+                                          "on": "2026-02-01", "attrs": {"from": advisers[i]}})
+                for r in replies:
+                    if r.get("ok") is not True:
+                        raise TestError("a concurrent event failed: %s" % r)
+                eq(db.count_events(ref, "advice_requested"), 5, "events stored for %s" % ref)
+                show = c.ok({"op": "show", "case": ref})
+                names = sorted(x["name"] for x in show["processes"][0]["deadlines"]
+                               if x["name"].startswith("advice_"))
+                eq(names, sorted("advice_" + w for w in advisers), "advice deadlines of %s" % ref)
+                eq(int(db.sql("SELECT count(*) FROM deadlines d JOIN processes p ON p.id = d.process_id "
+                              "JOIN cases c ON c.id = p.case_id WHERE c.ref = '%s' "
+                              "AND d.name LIKE 'advice_%%'" % ref)), 5, "advice deadline rows of %s" % ref)
+
+
 main()
