@@ -1,0 +1,871 @@
+/*
+ * sendflow: the caseworker's command-line client for sendflowd.
+ *
+ * A thin client: it parses the command line, checks what it can locally
+ * (dates, KEY=VALUE pairs, numbers) so a typing error never reaches the
+ * daemon, sends one request line over the daemon's Unix socket, reads the one
+ * reply line and prints it, as text (render.c) or, with --json, as the reply
+ * object without its protocol envelope. The only command that works without
+ * the daemon is "workflows validate FILE", which runs the same loader the
+ * daemon uses.
+ *
+ * Exit status: 0 on success, 1 when the daemon (or reaching it) fails or a
+ * workflow file is invalid, 2 for a command line we cannot accept.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cal.h"
+#include "render.h"
+#include "sf_config.h"
+#include "util.h"
+#include "wf.h"
+
+#define DEFAULT_SOCKET "./var/sendflowd.sock"
+
+enum {
+    EXIT_FAIL = 1,  /* the daemon or the connection reported an error */
+    EXIT_USAGE = 2, /* the command line is wrong */
+};
+
+/* The wire names of the operations, from the shared protocol table. */
+enum sf_op {
+#define SF_OP(sym, name, desc) OP_##sym,
+#include "proto.def"
+#undef SF_OP
+};
+
+static const char *const op_names[] = {
+#define SF_OP(sym, name, desc) name,
+#include "proto.def"
+#undef SF_OP
+};
+
+/* ---- the command line --------------------------------------------------- */
+
+/* One bit per option, so each command can say which it takes. */
+enum {
+    O_JSON = 1u << 0,
+    O_SOCKET = 1u << 1,
+    O_HELP = 1u << 2,
+    O_VERSION = 1u << 3,
+    O_DOB = 1u << 4,
+    O_SET = 1u << 5,
+    O_ON = 1u << 6,
+    O_KEY = 1u << 7,
+    O_PROCESS = 1u << 8,
+    O_WITHIN = 1u << 9,
+    O_OVERDUE = 1u << 10,
+};
+/* Options every command takes. */
+#define O_GLOBAL (O_JSON | O_SOCKET | O_HELP | O_VERSION)
+
+static const struct option_spec {
+    const char *name; /* without the leading "--" */
+    unsigned bit;
+    bool has_value;
+} option_specs[] = {
+    {"json", O_JSON, false},
+    {"socket", O_SOCKET, true},
+    {"help", O_HELP, false},
+    {"version", O_VERSION, false},
+    {"dob", O_DOB, true},
+    {"set", O_SET, true},
+    {"on", O_ON, true},
+    {"key", O_KEY, true},
+    {"process", O_PROCESS, true},
+    {"within", O_WITHIN, true},
+    {"overdue", O_OVERDUE, false},
+};
+
+#define MAX_POS 8
+
+/* The parsed command line. Strings are borrowed from argv. */
+typedef struct cli {
+    unsigned seen; /* O_* bits of the options given */
+    const char *socket;
+    const char *dob;
+    const char *on;
+    const char *key;
+    const char *process;
+    const char *within;
+    json_t *attrs;            /* new ref: the --set pairs as an object; NULL when none given */
+    const char *pos[MAX_POS]; /* the words that are not options */
+    size_t npos;
+} cli;
+
+static const char help_text[] =
+    "usage: sendflow [--socket PATH] [--json] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  case open REF [--dob DATE] [--set KEY=VALUE]...\n"
+    "                              open a case (again: nothing changes)\n"
+    "  start REF WORKFLOW --on DATE [--set KEY=VALUE]... [--key KEY]\n"
+    "                              start a statutory process for a case\n"
+    "  event REF TYPE --on DATE [--set KEY=VALUE]... [--key KEY] [--process ID]\n"
+    "                              record what happened, on the day it happened\n"
+    "  show REF                    a case, its processes and their deadlines\n"
+    "  due [--within DAYS] [--overdue]\n"
+    "                              deadlines due within DAYS (default 7), or overdue\n"
+    "  escalations                 escalations raised by the daemon\n"
+    "  clock                       the daemon's current time\n"
+    "  clock set YYYY-MM-DDTHH:MM  move a simulated clock forward\n"
+    "  workflows                   the workflows the daemon loaded\n"
+    "  workflows validate FILE     check a workflow file without the daemon\n"
+    "  ping                        check that the daemon answers\n"
+    "  help, --help                this text\n"
+    "  --version                   the client's version\n"
+    "\n"
+    "Options:\n"
+    "  --socket PATH   the daemon's Unix socket (else $SENDFLOW_SOCKET, else " DEFAULT_SOCKET ")\n"
+    "  --json          print one JSON document instead of text\n"
+    "\n"
+    "Dates are YYYY-MM-DD (Europe/London). Events are posted as $SENDFLOW_ACTOR, else the\n"
+    "login name. Exit status: 0 success, 1 error from the daemon or the connection, 2 usage.\n";
+
+/* Print a one-line usage error and return EXIT_USAGE. */
+static int SF_PRINTF(1, 2) usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("sendflow: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (see sendflow --help)\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* Print a command's usage line and return EXIT_USAGE. */
+static int usage_line(const char *synopsis)
+{
+    fprintf(stderr, "usage: sendflow %s\n", synopsis);
+    return EXIT_USAGE;
+}
+
+/*
+ * Split argv into options and words. Options may come anywhere, as
+ * "--name value" or "--name=value"; "--" ends them (for a reference that
+ * starts with a dash). 0, or EXIT_USAGE after printing why.
+ */
+static int cli_parse(cli *c, int argc, char **argv)
+{
+    bool options_done = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            if (c->npos == MAX_POS)
+                return usage_error("too many arguments");
+            c->pos[c->npos++] = a;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            options_done = true;
+            continue;
+        }
+        if (!strcmp(a, "-h")) {
+            c->seen |= O_HELP;
+            continue;
+        }
+        if (a[1] != '-')
+            return usage_error("unknown option %s", a);
+
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t namelen = eq ? (size_t)(eq - name) : strlen(name);
+        const struct option_spec *spec = NULL;
+        for (size_t k = 0; k < sizeof option_specs / sizeof option_specs[0]; k++)
+            if (strlen(option_specs[k].name) == namelen &&
+                !strncmp(option_specs[k].name, name, namelen))
+                spec = &option_specs[k];
+        if (!spec)
+            return usage_error("unknown option --%.*s", (int)namelen, name);
+
+        const char *value = NULL;
+        if (spec->has_value) {
+            if (eq)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else
+                return usage_error("option --%s needs a value", spec->name);
+        } else if (eq) {
+            return usage_error("option --%s takes no value", spec->name);
+        }
+        c->seen |= spec->bit;
+
+        switch (spec->bit) {
+        case O_SOCKET:
+            c->socket = value;
+            break;
+        case O_DOB:
+            c->dob = value;
+            break;
+        case O_ON:
+            c->on = value;
+            break;
+        case O_KEY:
+            c->key = value;
+            break;
+        case O_PROCESS:
+            c->process = value;
+            break;
+        case O_WITHIN:
+            c->within = value;
+            break;
+        case O_SET: {
+            const char *sep = strchr(value, '=');
+            if (!sep || sep == value) {
+                fprintf(stderr,
+                        "sendflow: invalid --set \"%s\": expected KEY=VALUE with a "
+                        "non-empty KEY\n",
+                        value);
+                return EXIT_USAGE;
+            }
+            if (!c->attrs)
+                c->attrs = json_object();
+            char *k = xstrndup(value, (size_t)(sep - value));
+            json_t *v = json_string(sep + 1);
+            if (!v) {
+                free(k);
+                fprintf(stderr, "sendflow: invalid --set \"%s\": the value is not UTF-8\n", value);
+                return EXIT_USAGE;
+            }
+            json_object_set_new(c->attrs, k, v);
+            free(k);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+/* EXIT_USAGE after naming the first option given that the command does not take; else 0. */
+static int check_options(const cli *c, unsigned allowed, const char *command)
+{
+    unsigned extra = c->seen & ~(allowed | O_GLOBAL);
+    if (!extra)
+        return 0;
+    for (size_t k = 0; k < sizeof option_specs / sizeof option_specs[0]; k++)
+        if (extra & option_specs[k].bit)
+            return usage_error("option --%s does not apply to '%s'", option_specs[k].name, command);
+    return EXIT_USAGE;
+}
+
+/* 0 when s is a real YYYY-MM-DD date; else EXIT_USAGE after saying why. */
+static int check_date(const char *s, const char *what)
+{
+    cal_day d;
+    if (cal_parse(s, &d) == 0)
+        return 0;
+    bool shape = strlen(s) == 10 && s[4] == '-' && s[7] == '-';
+    for (size_t i = 0; shape && i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            shape = false;
+    int year = shape ? atoi(s) : 0;
+    fprintf(stderr, "sendflow: invalid date \"%s\" for %s: %s\n", s, what,
+            !shape                                       ? "expected YYYY-MM-DD"
+            : year < CAL_MIN_YEAR || year > CAL_MAX_YEAR ? "year out of range (YYYY-MM-DD)"
+                                                         : "not a real date (YYYY-MM-DD)");
+    return EXIT_USAGE;
+}
+
+/* ---- talking to the daemon --------------------------------------------- */
+
+/* Connect to the Unix socket at path: a descriptor, or -1 with errno set. */
+static int sock_connect(const char *path)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sa.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int rc;
+    do
+        rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Write all of buf: 0, or -1 with errno set. MSG_NOSIGNAL: a dead daemon is an error, not SIGPIPE.
+ */
+static int send_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/*
+ * Read up to the first newline into line (without the newline). Replies may
+ * be large (a due list across every case), so the buffer grows as needed.
+ * 0; 1 when the daemon closed the connection first; -1 with errno on error.
+ */
+static int read_line(int fd, sb *line)
+{
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0)
+            return 1;
+        const char *nl = memchr(chunk, '\n', (size_t)n);
+        sb_addn(line, chunk, nl ? (size_t)(nl - chunk) : (size_t)n);
+        if (nl)
+            return 0;
+    }
+}
+
+/* Where the daemon is: --socket, else $SENDFLOW_SOCKET, else the default. Borrowed. */
+static const char *socket_path(const cli *c)
+{
+    if (c->socket)
+        return c->socket;
+    const char *env = getenv("SENDFLOW_SOCKET");
+    return env && *env ? env : DEFAULT_SOCKET;
+}
+
+/*
+ * Send req (a new request object; this takes the reference) and read the
+ * reply. 0 with *reply_out a new ref to a successful reply; EXIT_FAIL after
+ * printing the reason (and, with --json, the error object) otherwise.
+ */
+static int call(const cli *c, json_t *req, json_t **reply_out)
+{
+    const char *path = socket_path(c);
+    *reply_out = NULL;
+
+    json_object_set_new(req, "id", json_integer(1));
+    char *text = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (!text) {
+        fprintf(stderr, "sendflow: cannot encode the request\n");
+        return EXIT_FAIL;
+    }
+
+    int fd = sock_connect(path);
+    if (fd < 0) {
+        fprintf(stderr,
+                "sendflow: cannot connect to the daemon at %s: %s (is sendflowd running? "
+                "start it with scripts/up)\n",
+                path, strerror(errno));
+        free(text);
+        return EXIT_FAIL;
+    }
+
+    sb out = {0};
+    sb_add(&out, text);
+    sb_add(&out, "\n");
+    free(text);
+    int rc = send_all(fd, out.buf, out.len);
+    sb_free(&out);
+    if (rc < 0) {
+        fprintf(stderr, "sendflow: cannot send to the daemon at %s: %s\n", path, strerror(errno));
+        close(fd);
+        return EXIT_FAIL;
+    }
+
+    sb line = {0};
+    rc = read_line(fd, &line);
+    int read_errno = errno;
+    close(fd);
+    if (rc != 0) {
+        if (rc < 0)
+            fprintf(stderr, "sendflow: cannot read from the daemon at %s: %s\n", path,
+                    strerror(read_errno));
+        else if (line.len == 0)
+            fprintf(stderr, "sendflow: the daemon closed the connection without replying\n");
+        else
+            fprintf(stderr, "sendflow: the daemon closed the connection in the middle of its "
+                            "reply\n");
+        sb_free(&line);
+        return EXIT_FAIL;
+    }
+
+    json_error_t jerr;
+    json_t *reply = json_loadb(sb_str(&line), line.len, 0, &jerr);
+    sb_free(&line);
+    if (!json_is_object(reply)) {
+        fprintf(stderr, "sendflow: the daemon's reply is not a JSON object%s%s\n",
+                reply ? "" : ": ", reply ? "" : jerr.text);
+        json_decref(reply);
+        return EXIT_FAIL;
+    }
+
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        const json_t *err = json_object_get(reply, "error");
+        const char *code = json_string_value(json_object_get(err, "code"));
+        const char *msg = json_string_value(json_object_get(err, "message"));
+        fprintf(stderr, "sendflow: %s: %s\n", code ? code : "error",
+                msg ? msg : "the daemon refused the request");
+        if (c->seen & O_JSON) {
+            json_object_del(reply, "id");
+            json_object_del(reply, "ok");
+            json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+        }
+        json_decref(reply);
+        return EXIT_FAIL;
+    }
+    *reply_out = reply;
+    return 0;
+}
+
+/* Print a successful reply: as JSON without the envelope, or as text via rendered. */
+static int print_reply(const cli *c, json_t *reply, const sb *rendered)
+{
+    if (c->seen & O_JSON) {
+        json_object_del(reply, "id");
+        json_object_del(reply, "ok");
+        json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+    } else {
+        fputs(sb_str(rendered), stdout);
+    }
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "sendflow: cannot write the output: %s\n", strerror(errno));
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* A new request object for op. */
+static json_t *request(enum sf_op op)
+{
+    json_t *req = json_object();
+    json_object_set_new(req, "op", json_string(op_names[op]));
+    return req;
+}
+
+/* Add the --set pairs as "attrs", when any were given. */
+static void add_attrs(json_t *req, const cli *c)
+{
+    if (c->attrs)
+        json_object_set(req, "attrs", c->attrs);
+}
+
+/* Who posts an event: $SENDFLOW_ACTOR, else the login name; borrowed, NULL when unknown. */
+static const char *actor(void)
+{
+    const char *names[] = {"SENDFLOW_ACTOR", "USER", "LOGNAME"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = getenv(names[i]);
+        if (v && *v)
+            return v;
+    }
+    struct passwd *pw = getpwuid(getuid());
+    return pw ? pw->pw_name : NULL;
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static int cmd_case_open(const cli *c)
+{
+    static const char syn[] = "case open REF [--dob DATE] [--set KEY=VALUE]...";
+    int rc = check_options(c, O_DOB | O_SET, "case open");
+    if (rc)
+        return rc;
+    if (c->npos != 3)
+        return usage_line(syn);
+    if (c->dob && (rc = check_date(c->dob, "--dob")))
+        return rc;
+
+    json_t *req = request(OP_CASE_OPEN);
+    json_object_set_new(req, "case", json_string(c->pos[2]));
+    if (c->dob)
+        json_object_set_new(req, "dob", json_string(c->dob));
+    add_attrs(req, c);
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_case_open(&text, reply);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+static int cmd_start(const cli *c)
+{
+    static const char syn[] = "start REF WORKFLOW --on DATE [--set KEY=VALUE]... [--key KEY]";
+    int rc = check_options(c, O_ON | O_SET | O_KEY, "start");
+    if (rc)
+        return rc;
+    if (c->npos != 3 || !c->on)
+        return usage_line(syn);
+    if ((rc = check_date(c->on, "--on")))
+        return rc;
+
+    json_t *req = request(OP_START);
+    json_object_set_new(req, "case", json_string(c->pos[1]));
+    json_object_set_new(req, "workflow", json_string(c->pos[2]));
+    json_object_set_new(req, "on", json_string(c->on));
+    add_attrs(req, c);
+    if (c->key)
+        json_object_set_new(req, "key", json_string(c->key));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_start(&text, reply, c->pos[1], c->key);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+static int cmd_event(const cli *c)
+{
+    static const char syn[] = "event REF TYPE --on DATE [--set KEY=VALUE]... [--key KEY] "
+                              "[--process ID]";
+    int rc = check_options(c, O_ON | O_SET | O_KEY | O_PROCESS, "event");
+    if (rc)
+        return rc;
+    if (c->npos != 3 || !c->on)
+        return usage_line(syn);
+    if ((rc = check_date(c->on, "--on")))
+        return rc;
+    if (c->process && !*c->process)
+        return usage_error("--process needs a process id");
+
+    json_t *req = request(OP_EVENT);
+    json_object_set_new(req, "case", json_string(c->pos[1]));
+    json_object_set_new(req, "type", json_string(c->pos[2]));
+    json_object_set_new(req, "on", json_string(c->on));
+    add_attrs(req, c);
+    if (c->key)
+        json_object_set_new(req, "key", json_string(c->key));
+    if (c->process)
+        json_object_set_new(req, "process", json_string(c->process));
+    const char *who = actor();
+    if (who)
+        json_object_set_new(req, "actor", json_string(who));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_event(&text, reply, c->pos[1], c->key);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+static int cmd_show(const cli *c)
+{
+    int rc = check_options(c, 0, "show");
+    if (rc)
+        return rc;
+    if (c->npos != 2)
+        return usage_line("show REF [--json]");
+
+    json_t *req = request(OP_SHOW);
+    json_object_set_new(req, "case", json_string(c->pos[1]));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_show(&text, reply);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+static int cmd_due(const cli *c)
+{
+    int rc = check_options(c, O_WITHIN | O_OVERDUE, "due");
+    if (rc)
+        return rc;
+    if (c->npos != 1)
+        return usage_line("due [--within DAYS] [--overdue] [--json]");
+    long within = 7;
+    if (c->within) {
+        char *end;
+        errno = 0;
+        within = strtol(c->within, &end, 10);
+        if (!*c->within || *end || errno || within < 0 || within > 100000 || c->within[0] == '+' ||
+            c->within[0] == ' ') {
+            fprintf(stderr,
+                    "sendflow: invalid --within \"%s\": expected a whole number of days "
+                    "(0 or more)\n",
+                    c->within);
+            return EXIT_USAGE;
+        }
+    }
+
+    json_t *req = request(OP_DUE);
+    json_object_set_new(req, "within", json_integer(within));
+    if (c->seen & O_OVERDUE)
+        json_object_set_new(req, "overdue", json_true());
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_due(&text, reply, within, c->seen & O_OVERDUE);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+static int cmd_clock(const cli *c)
+{
+    int rc = check_options(c, 0, "clock");
+    if (rc)
+        return rc;
+    json_t *req;
+    if (c->npos == 1) {
+        req = request(OP_CLOCK);
+    } else if (c->npos == 3 && !strcmp(c->pos[1], "set")) {
+        cal_day d;
+        int minute;
+        if (cal_parse_datetime(c->pos[2], &d, &minute) != 0) {
+            fprintf(stderr,
+                    "sendflow: invalid time \"%s\" for clock set: expected a real "
+                    "YYYY-MM-DDTHH:MM\n",
+                    c->pos[2]);
+            return EXIT_USAGE;
+        }
+        req = request(OP_CLOCK_SET);
+        json_object_set_new(req, "to", json_string(c->pos[2]));
+    } else if (c->npos >= 2 && strcmp(c->pos[1], "set") != 0) {
+        return usage_error("unknown command 'clock %s'", c->pos[1]);
+    } else {
+        return usage_line("clock [set YYYY-MM-DDTHH:MM]");
+    }
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_clock(&text, reply);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+/* A command without arguments whose reply is printed as it comes (ping, escalations). */
+static int cmd_generic(const cli *c, const char *op)
+{
+    int rc = check_options(c, 0, op);
+    if (rc)
+        return rc;
+    if (c->npos != 1)
+        return usage_error("'%s' takes no arguments", op);
+    json_t *req = json_object();
+    json_object_set_new(req, "op", json_string(op));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    if (!strcmp(op, "ping"))
+        render_ping(&text, reply, socket_path(c));
+    else
+        render_generic(&text, reply);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+/* True when a and b name the same file. */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb_;
+    return stat(a, &sa) == 0 && stat(b, &sb_) == 0 && sa.st_dev == sb_.st_dev &&
+           sa.st_ino == sb_.st_ino;
+}
+
+static bool has_yaml_ext(const char *name)
+{
+    size_t n = strlen(name);
+    return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
+}
+
+/* Report a validation failure: err on stderr (and a JSON document with --json); EXIT_FAIL. */
+static int validate_failed(const cli *c, const char *file, const char *err)
+{
+    fprintf(stderr, "%s\n", err);
+    if (c->seen & O_JSON) {
+        json_t *doc = json_pack("{s:s, s:b, s:s}", "file", file, "valid", 0, "error", err);
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(doc);
+    }
+    return EXIT_FAIL;
+}
+
+/*
+ * workflows validate FILE: load it as the daemon would, then check its
+ * "starts:" references (and that its name is unique) against the other
+ * workflow files of its directory. We load the siblings one by one rather
+ * than with wf_load_dir so a broken sibling does not hide this file's result;
+ * a sibling that does not load simply does not count as a target.
+ */
+static int cmd_validate(const cli *c, const char *file)
+{
+    char err[WF_ERR_LEN];
+    wf_workflow *wf;
+    if (wf_load_file(file, &wf, err) != 0)
+        return validate_failed(c, file, err);
+
+    wf_set set = {.items = xmalloc(sizeof *set.items), .n = 0};
+    set.items[set.n++] = wf;
+
+    char *copy = xstrdup(file);
+    const char *dir = dirname(copy);
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            if (de->d_name[0] == '.' || !has_yaml_ext(de->d_name))
+                continue;
+            char *path = xasprintf("%s/%s", dir, de->d_name);
+            wf_workflow *other;
+            char other_err[WF_ERR_LEN];
+            if (!same_file(path, file) && wf_load_file(path, &other, other_err) == 0) {
+                set.items = xrealloc(set.items, (set.n + 1) * sizeof *set.items);
+                set.items[set.n++] = other;
+            }
+            free(path);
+        }
+        closedir(d);
+    }
+    free(copy);
+
+    int rc = 0;
+    if (wf_set_check(&set, err) != 0) {
+        rc = validate_failed(c, file, err);
+    } else if (c->seen & O_JSON) {
+        json_t *doc =
+            json_pack("{s:s, s:b, s:s, s:i, s:I, s:I, s:I}", "file", file, "valid", 1, "workflow",
+                      wf->name, "version", wf->version, "states", (json_int_t)wf->nstates, "events",
+                      (json_int_t)wf->nevents, "deadlines", (json_int_t)wf->ndeadlines);
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(doc);
+    } else {
+        printf("%s: ok (workflow %s version %d: %zu states, %zu events, %zu deadlines)\n", file,
+               wf->name, wf->version, wf->nstates, wf->nevents, wf->ndeadlines);
+    }
+    for (size_t i = 0; i < set.n; i++)
+        wf_workflow_free(set.items[i]);
+    free(set.items);
+    return rc;
+}
+
+static int cmd_workflows(const cli *c)
+{
+    int rc = check_options(c, 0, "workflows");
+    if (rc)
+        return rc;
+    if (c->npos >= 2) {
+        if (strcmp(c->pos[1], "validate") != 0)
+            return usage_error("unknown command 'workflows %s'", c->pos[1]);
+        if (c->npos != 3)
+            return usage_line("workflows validate FILE");
+        return cmd_validate(c, c->pos[2]);
+    }
+    json_t *reply;
+    if ((rc = call(c, request(OP_WORKFLOWS), &reply)))
+        return rc;
+    sb text = {0};
+    render_workflows(&text, reply);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+static int dispatch(const cli *c)
+{
+    if (c->seen & O_HELP) {
+        fputs(help_text, stdout);
+        return 0;
+    }
+    if (c->seen & O_VERSION) {
+        printf("sendflow %s\n", SF_VERSION);
+        return 0;
+    }
+    if (c->npos == 0) {
+        fputs(help_text, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = c->pos[0];
+    if (!strcmp(cmd, "help")) {
+        fputs(help_text, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "case")) {
+        if (c->npos >= 2 && !strcmp(c->pos[1], "open"))
+            return cmd_case_open(c);
+        if (c->npos >= 2)
+            return usage_error("unknown command 'case %s'", c->pos[1]);
+        return usage_line("case open REF [--dob DATE] [--set KEY=VALUE]...");
+    }
+    if (!strcmp(cmd, "start"))
+        return cmd_start(c);
+    if (!strcmp(cmd, "event"))
+        return cmd_event(c);
+    if (!strcmp(cmd, "show"))
+        return cmd_show(c);
+    if (!strcmp(cmd, "due"))
+        return cmd_due(c);
+    if (!strcmp(cmd, "clock"))
+        return cmd_clock(c);
+    if (!strcmp(cmd, "workflows"))
+        return cmd_workflows(c);
+    if (!strcmp(cmd, "escalations") || !strcmp(cmd, "ping"))
+        return cmd_generic(c, cmd);
+    return usage_error("unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv)
+{
+    cli c;
+    memset(&c, 0, sizeof c);
+    int rc = cli_parse(&c, argc, argv);
+    if (rc == 0)
+        rc = dispatch(&c);
+    json_decref(c.attrs);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/*
+ * render: the CLI's human-readable text, built from the daemon's replies.
+ *
+ * Pure functions: each takes a reply object as parsed by jansson (borrowed,
+ * never modified, never freed here) and appends text to a caller-owned sb.
+ * The caller frees the sb with sb_free (or takes it with sb_steal). Nothing
+ * here does I/O or reads the clock: "today" is the daemon's, carried in the
+ * replies (a deadline's "days" field, the "today" of a due list).
+ *
+ * A missing or mistyped field never crashes a renderer: it shows as "-", so a
+ * newer daemon that adds or drops a field still gives readable output.
+ */
+#ifndef SF_RENDER_H
+#define SF_RENDER_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "util.h"
+
+/* "opened case C-1001" or "case C-1001 already open" from a case_open reply. */
+void render_case_open(sb *out, const json_t *reply);
+
+/* A case with every process and an aligned deadlines table, from a show reply. */
+void render_show(sb *out, const json_t *reply);
+
+/*
+ * The confirmation of a start reply ("started ehcp-assessment for C-1001 ..."
+ * or "already started ...") and the process's deadlines. case_ref and key are
+ * what the request sent (key may be NULL).
+ */
+void render_start(sb *out, const json_t *reply, const char *case_ref, const char *key);
+
+/*
+ * The confirmation of an event reply ("recorded decision_to_assess on ..." or
+ * "already recorded ..."), the process's deadlines and the processes it
+ * started. case_ref and key are what the request sent (key may be NULL).
+ */
+void render_event(sb *out, const json_t *reply, const char *case_ref, const char *key);
+
+/* The due list as a table with its header; within and overdue are what the request sent. */
+void render_due(sb *out, const json_t *reply, long within, bool overdue);
+
+/* "2026-01-05T09:00 Europe/London (simulated)" from a clock or clock_set reply. */
+void render_clock(sb *out, const json_t *reply);
+
+/* One aligned line per workflow (name, version, title, file) from a workflows reply. */
+void render_workflows(sb *out, const json_t *reply);
+
+/* A process's deadlines table, each line prefixed by indent (borrowed). */
+void render_deadlines(sb *out, const json_t *deadlines, const char *indent);
+
+/* "sendflowd 0.1.0 answers at PATH" from a ping reply; where is the socket path (borrowed). */
+void render_ping(sb *out, const json_t *reply, const char *where);
+
+/* Any other reply: each array of objects as lines of "key value" pairs (escalations). */
+void render_generic(sb *out, const json_t *reply);
+
+#endif
