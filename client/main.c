@@ -119,7 +119,6 @@ static const char help_text[] =
     "  show REF                    a case, its processes and their deadlines\n"
     "  due [--within DAYS] [--overdue]\n"
     "                              deadlines due within DAYS (default 7), or overdue\n"
-    "  escalations                 escalations raised by the daemon\n"
     "  clock                       the daemon's current time\n"
     "  clock set YYYY-MM-DDTHH:MM  move a simulated clock forward\n"
     "  workflows                   the workflows the daemon loaded\n"
@@ -683,8 +682,8 @@ static int cmd_clock(const cli *c)
     return rc;
 }
 
-/* A command without arguments whose reply is printed as it comes (ping, escalations). */
-static int cmd_generic(const cli *c, const char *op)
+/* ping: check that the daemon answers. */
+static int cmd_ping(const cli *c, const char *op)
 {
     int rc = check_options(c, 0, op);
     if (rc)
@@ -697,10 +696,7 @@ static int cmd_generic(const cli *c, const char *op)
     if ((rc = call(c, req, &reply)))
         return rc;
     sb text = {0};
-    if (!strcmp(op, "ping"))
-        render_ping(&text, reply, socket_path(c));
-    else
-        render_generic(&text, reply);
+    render_ping(&text, reply, socket_path(c));
     rc = print_reply(c, reply, &text);
     sb_free(&text);
     json_decref(reply);
@@ -854,8 +850,8 @@ static int dispatch(const cli *c)
         return cmd_clock(c);
     if (!strcmp(cmd, "workflows"))
         return cmd_workflows(c);
-    if (!strcmp(cmd, "escalations") || !strcmp(cmd, "ping"))
-        return cmd_generic(c, cmd);
+    if (!strcmp(cmd, "ping"))
+        return cmd_ping(c, cmd);
     return usage_error("unknown command '%s'", cmd);
 }
 

@@ -508,50 +508,6 @@ void render_workflows(sb *out, const json_t *reply)
     tbl_free(&t);
 }
 
-void render_generic(sb *out, const json_t *reply)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(render__mut(reply), k, v)
-    {
-        if (!strcmp(k, "id") || !strcmp(k, "ok"))
-            continue;
-        if (json_is_array(v)) {
-            if (json_array_size(v) == 0) {
-                sb_addf(out, "%s: none\n", k);
-                continue;
-            }
-            sb_addf(out, "%s:\n", k);
-            for (size_t i = 0; i < json_array_size(v); i++) {
-                const json_t *item = json_array_get(v, i);
-                sb_add(out, "  ");
-                if (json_is_object(item)) {
-                    const char *ik;
-                    json_t *iv;
-                    const char *sep = "";
-                    json_object_foreach(render__mut(item), ik, iv)
-                    {
-                        sb_addf(out, "%s%s=", sep, ik);
-                        add_scalar(out, iv);
-                        sep = "  ";
-                    }
-                } else {
-                    add_scalar(out, item);
-                }
-                sb_add(out, "\n");
-            }
-        } else if (json_is_object(v)) {
-            sb_addf(out, "%s: ", k);
-            add_attrs(out, v);
-            sb_add(out, "\n");
-        } else {
-            sb_addf(out, "%s: ", k);
-            add_scalar(out, v);
-            sb_add(out, "\n");
-        }
-    }
-}
-
 void render_ping(sb *out, const json_t *reply, const char *where)
 {
     sb_addf(out, "sendflowd %s answers at %s\n", jstr_or(reply, "version", "?"), where);

@@ -54,7 +54,4 @@ void render_deadlines(sb *out, const json_t *deadlines, const char *indent);
 /* "sendflowd 0.1.0 answers at PATH" from a ping reply; where is the socket path (borrowed). */
 void render_ping(sb *out, const json_t *reply, const char *where);
 
-/* Any other reply: each array of objects as lines of "key value" pairs (escalations). */
-void render_generic(sb *out, const json_t *reply);
-
 #endif

@@ -110,9 +110,10 @@ static int wf__err_line(char *err, const char *file, int line, const char *fmt, 
     return -1;
 }
 
+/* The 1-based line of a node; 1 when there is none (libyaml returns NULL for a bad id). */
 static int wf__line(const yaml_node_t *n)
 {
-    return (int)n->start_mark.line + 1;
+    return n ? (int)n->start_mark.line + 1 : 1;
 }
 
 /* Report a problem at node n; always returns -1 so callers can "return wf__err(...)". */
