@@ -18,9 +18,9 @@
 #define CLOCK_STR_LEN 17
 
 typedef struct sf_clock {
-    bool simulated;   /* true: sim_day/sim_minute are "now" */
-    cal_day sim_day;  /* simulated Europe/London date */
-    int sim_minute;   /* simulated minute of the day, 0..1439 */
+    bool simulated;  /* true: sim_day/sim_minute are "now" */
+    cal_day sim_day; /* simulated Europe/London date */
+    int sim_minute;  /* simulated minute of the day, 0..1439 */
 } sf_clock;
 
 /*

@@ -26,11 +26,18 @@ typedef struct cfg_option {
     const char *help;
 } cfg_option;
 
-#define OPT_STR(n, field, d, h) {n, CFG_STR, offsetof(sf_config, field), d, 0, 0, h}
-#define OPT_INT(n, field, d, lo, hi, h) {n, CFG_INT, offsetof(sf_config, field), d, lo, hi, h}
+#define OPT_STR(n, field, d, h)                                                                    \
+    {                                                                                              \
+        n, CFG_STR, offsetof(sf_config, field), d, 0, 0, h                                         \
+    }
+#define OPT_INT(n, field, d, lo, hi, h)                                                            \
+    {                                                                                              \
+        n, CFG_INT, offsetof(sf_config, field), d, lo, hi, h                                       \
+    }
 
 static const cfg_option options[] = {
-    OPT_STR("database", database, NULL, "libpq connection string or URI (default: PG* environment)"),
+    OPT_STR("database", database, NULL,
+            "libpq connection string or URI (default: PG* environment)"),
     OPT_STR("socket", socket, "./var/sendflowd.sock", "Unix socket to listen on"),
     OPT_STR("listen", listen, NULL, "also listen on TCP HOST:PORT"),
     OPT_STR("workflows", workflows, "./workflows", "directory of workflow definitions (*.yaml)"),
@@ -69,8 +76,8 @@ static int set_option(sf_config *cfg, const cfg_option *o, const char *value, co
     errno = 0;
     long v = strtol(value, &end, 10);
     if (errno || end == value || *end || v < o->min || v > o->max) {
-        snprintf(err, errlen, "%s: %s must be an integer from %d to %d, not \"%s\"", where,
-                 o->name, o->min, o->max, value);
+        snprintf(err, errlen, "%s: %s must be an integer from %d to %d, not \"%s\"", where, o->name,
+                 o->min, o->max, value);
         return -1;
     }
     *(int *)(void *)field = (int)v;

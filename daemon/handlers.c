@@ -29,14 +29,14 @@ struct job {
     sf_daemon *d;
     srv_req *req;
     proto_op op;
-    store_tx *tx;     /* NULL until the store hands us a connection */
-    bool in_tx;       /* BEGIN sent and not yet ended */
+    store_tx *tx; /* NULL until the store hands us a connection */
+    bool in_tx;   /* BEGIN sent and not yet ended */
     bool rolling_back;
-    step_fn next;     /* receives the result of the query in flight */
-    cal_day today;    /* the daemon's date when the request arrived */
+    step_fn next;  /* receives the result of the query in flight */
+    cal_day today; /* the daemon's date when the request arrived */
 
-    json_t *reply;    /* success reply, sent after COMMIT */
-    proto_err err;    /* failure code, with err_msg */
+    json_t *reply; /* success reply, sent after COMMIT */
+    proto_err err; /* failure code, with err_msg */
     char *err_msg;
 
     /* Request fields: strings borrowed from req->msg. */
@@ -50,20 +50,20 @@ struct job {
 
     /* Loaded and derived state. */
     char *case_id;
-    json_t *processes;    /* the case's processes (new ref) */
-    json_t *dup;          /* the event or process an idempotency key already names (new ref) */
-    json_t *target;       /* the process taking the event (borrowed from processes) */
+    json_t *processes; /* the case's processes (new ref) */
+    json_t *dup;       /* the event or process an idempotency key already names (new ref) */
+    json_t *target;    /* the process taking the event (borrowed from processes) */
     const wf_workflow *wf;
-    json_t *event_rows;   /* the target's recorded events' attributes (new ref) */
-    eng_event *events;    /* recorded events + the new one */
+    json_t *event_rows; /* the target's recorded events' attributes (new ref) */
+    eng_event *events;  /* recorded events + the new one */
     size_t nevents;
-    wf_kv **event_attrs;  /* per event, owned arrays */
+    wf_kv **event_attrs; /* per event, owned arrays */
     wf_kv *proc_attrs;
     size_t nproc_attrs;
     eng_result *result;
     char *event_id;
-    size_t next_start;    /* follow-on processes created so far */
-    sb reply_ids;         /* process ids for the reply, as a Postgres array literal */
+    size_t next_start; /* follow-on processes created so far */
+    sb reply_ids;      /* process ids for the reply, as a Postgres array literal */
 };
 
 /* ---- job plumbing ---- */
@@ -169,7 +169,8 @@ static void job_on_result(store_tx *tx, PGresult *res, void *arg)
         log_error("conn %" PRIu64 ": %s: database error %s: %s", j->req->conn_id, j->req->op,
                   store_sqlstate(res), msg);
         free(msg);
-        job_fail(j, PROTO_ERR_INTERNAL, "database error (see the daemon's log); nothing was recorded");
+        job_fail(j, PROTO_ERR_INTERNAL,
+                 "database error (see the daemon's log); nothing was recorded");
         return;
     }
     j->next(j, res);
@@ -227,8 +228,8 @@ static void decorate_process(json_t *proc, cal_day today)
         if (!rs || eng_resolution_parse(rs, &res) != 0)
             res = ENG_OPEN;
         const char *kind = json_string_value(json_object_get(dl, "kind"));
-        wf_deadline_kind k = kind && strcmp(kind, "period") == 0 ? WF_DEADLINE_PERIOD
-                                                                 : WF_DEADLINE_DUTY;
+        wf_deadline_kind k =
+            kind && strcmp(kind, "period") == 0 ? WF_DEADLINE_PERIOD : WF_DEADLINE_DUTY;
         cal_day due = json_date(json_object_get(dl, "due"));
         cal_day met_on = json_date(json_object_get(dl, "met_on"));
         bool excusable = json_is_true(json_object_get(dl, "excusable"));
@@ -247,14 +248,13 @@ static json_t *deadlines_json(const eng_result *r)
     for (size_t i = 0; i < r->ndeadlines; i++) {
         const eng_deadline *d = &r->deadlines[i];
         json_array_append_new(
-            a, json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:b,s:s,s:s,s:s?}", "name", d->name,
-                         "title", d->title, "kind",
-                         d->kind == WF_DEADLINE_PERIOD ? "period" : "duty", "anchor_on",
-                         date_json(d->anchor_on), "due", date_json(d->due), "resolution",
-                         eng_resolution_name(d->resolution), "met_on", date_json(d->met_on),
-                         "cancelled_on", date_json(d->cancelled_on), "excusable", d->excusable,
-                         "basis", d->basis ? d->basis : "", "explain", d->explain, "note",
-                         d->note));
+            a,
+            json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:b,s:s,s:s,s:s?}", "name", d->name,
+                      "title", d->title, "kind", d->kind == WF_DEADLINE_PERIOD ? "period" : "duty",
+                      "anchor_on", date_json(d->anchor_on), "due", date_json(d->due), "resolution",
+                      eng_resolution_name(d->resolution), "met_on", date_json(d->met_on),
+                      "cancelled_on", date_json(d->cancelled_on), "excusable", d->excusable,
+                      "basis", d->basis ? d->basis : "", "explain", d->explain, "note", d->note));
     }
     return a;
 }
@@ -298,11 +298,19 @@ static char *attrs_text(const wf_kv *kv, size_t n)
 static const char *eng_err_to_proto(int rc, proto_err *code)
 {
     switch (-rc) {
-    case ENG_EUNKNOWN_EVENT: *code = PROTO_ERR_UNKNOWN_EVENT; break;
-    case ENG_EBAD_ATTRIBUTE: *code = PROTO_ERR_BAD_ATTRIBUTE; break;
-    case ENG_EBAD_DATE: *code = PROTO_ERR_BAD_DATE; break;
+    case ENG_EUNKNOWN_EVENT:
+        *code = PROTO_ERR_UNKNOWN_EVENT;
+        break;
+    case ENG_EBAD_ATTRIBUTE:
+        *code = PROTO_ERR_BAD_ATTRIBUTE;
+        break;
+    case ENG_EBAD_DATE:
+        *code = PROTO_ERR_BAD_DATE;
+        break;
     case ENG_ENOT_ALLOWED:
-    default: *code = PROTO_ERR_NOT_ALLOWED; break;
+    default:
+        *code = PROTO_ERR_NOT_ALLOWED;
+        break;
     }
     return proto_err_code(*code);
 }
@@ -377,9 +385,9 @@ static void locked_case(job *j, PGresult *res)
 
 #define SQL_LOCK_CASE "SELECT id FROM cases WHERE ref = $1 FOR UPDATE"
 #define SQL_CASE_PROCESSES                                                                         \
-    "SELECT coalesce(json_agg(json_build_object('id', id::text, 'workflow', workflow,"            \
-    " 'version', wf_version, 'started_on', started_on, 'attrs', attrs, 'status', status,"         \
-    " 'ended_on', ended_on, 'key', idem_key) ORDER BY id), '[]'::json)"                           \
+    "SELECT coalesce(json_agg(json_build_object('id', id::text, 'workflow', workflow,"             \
+    " 'version', wf_version, 'started_on', started_on, 'attrs', attrs, 'status', status,"          \
+    " 'ended_on', ended_on, 'key', idem_key) ORDER BY id), '[]'::json)"                            \
     " FROM processes WHERE case_id = $1"
 
 /* ---- start ---- */
@@ -400,8 +408,8 @@ static void start_created(job *j, PGresult *res)
 {
     const char *id = PQgetvalue(res, 0, 0);
     char on[CAL_DATE_LEN];
-    log_info("conn %" PRIu64 ": case %s: process %s %s started on %s", j->req->conn_id,
-             j->case_ref, id, j->workflow, cal_format(j->on, on));
+    log_info("conn %" PRIu64 ": case %s: process %s %s started on %s", j->req->conn_id, j->case_ref,
+             id, j->workflow, cal_format(j->on, on));
     const char *p[1] = {id};
     job_query(j, "SELECT sf_process_json($1)", 1, p, start_loaded_reply);
 }
@@ -416,10 +424,10 @@ static void start_have_processes(job *j, PGresult *res)
         const char *key = json_string_value(json_object_get(p, "key"));
         if (j->key && key && strcmp(key, j->key) == 0) {
             json_t *want_attrs = attrs_json(j->attrs, j->nattrs);
-            bool same = strcmp(json_string_value(json_object_get(p, "workflow")), j->workflow) ==
-                            0 &&
-                        json_date(json_object_get(p, "started_on")) == j->on &&
-                        json_equal(json_object_get(p, "attrs"), want_attrs);
+            bool same =
+                strcmp(json_string_value(json_object_get(p, "workflow")), j->workflow) == 0 &&
+                json_date(json_object_get(p, "started_on")) == j->on &&
+                json_equal(json_object_get(p, "attrs"), want_attrs);
             json_decref(want_attrs);
             if (!same) {
                 job_fail(j, PROTO_ERR_KEY_CONFLICT,
@@ -459,9 +467,16 @@ static void start_have_processes(job *j, PGresult *res)
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
     const char *params[10] = {
-        j->case_id, j->workflow, ver, cal_format(j->on, on), attrs, j->key,
-        eng_proc_status_name(j->result->status), j->result->state,
-        j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended), dltext};
+        j->case_id,
+        j->workflow,
+        ver,
+        cal_format(j->on, on),
+        attrs,
+        j->key,
+        eng_proc_status_name(j->result->status),
+        j->result->state,
+        j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended),
+        dltext};
     job_query(j,
               "SELECT sf_create_process($1, $2, $3, $4, $5::jsonb, NULL, NULL, $6, $7, $8, $9,"
               " $10::jsonb)",
@@ -523,13 +538,14 @@ static void event_child_created(job *j, PGresult *res)
     const char *id = PQgetvalue(res, 0, 0);
     const eng_start *st = &j->result->starts[j->next_start - 1];
     char on[CAL_DATE_LEN];
-    log_info("conn %" PRIu64 ": case %s: process %s %s started on %s by event %s",
-             j->req->conn_id, j->case_ref, id, st->workflow, cal_format(st->on, on), j->event_id);
+    log_info("conn %" PRIu64 ": case %s: process %s %s started on %s by event %s", j->req->conn_id,
+             j->case_ref, id, st->workflow, cal_format(st->on, on), j->event_id);
     sb_addf(&j->reply_ids, ",%s", id);
     event_start_next(j);
 }
 
-/* Create the follow-on processes (e.g. annual-review when the final plan is issued), one per call. */
+/* Create the follow-on processes (e.g. annual-review when the final plan is issued), one per call.
+ */
 static void event_start_next(job *j)
 {
     while (j->next_start < j->result->nstarts) {
@@ -566,11 +582,16 @@ static void event_start_next(job *j)
         json_t *dls = deadlines_json(cr);
         char *dltext = json_dumps(dls, JSON_COMPACT);
         json_decref(dls);
-        const char *params[10] = {
-            j->case_id, cw->name, ver, cal_format(st->on, on),
-            json_string_value(json_object_get(j->target, "id")), j->event_id,
-            eng_proc_status_name(cr->status), cr->state,
-            cr->ended_on == CAL_NONE ? NULL : cal_format(cr->ended_on, ended), dltext};
+        const char *params[10] = {j->case_id,
+                                  cw->name,
+                                  ver,
+                                  cal_format(st->on, on),
+                                  json_string_value(json_object_get(j->target, "id")),
+                                  j->event_id,
+                                  eng_proc_status_name(cr->status),
+                                  cr->state,
+                                  cr->ended_on == CAL_NONE ? NULL : cal_format(cr->ended_on, ended),
+                                  dltext};
         job_query(j,
                   "SELECT sf_create_process($1, $2, $3, $4, '{}'::jsonb, $5, $6, NULL, $7, $8,"
                   " $9, $10::jsonb)",
@@ -612,7 +633,8 @@ static void event_have_events(job *j, PGresult *res)
         e->seq = strtoll(PQgetvalue(res, r, 0), NULL, 10);
         e->type = json_string_value(json_object_get(row, "type"));
         if (cal_parse(PQgetvalue(res, r, 2), &e->on) != 0) {
-            job_fail(j, PROTO_ERR_INTERNAL, "stored event %s has a bad date", PQgetvalue(res, r, 0));
+            job_fail(j, PROTO_ERR_INTERNAL, "stored event %s has a bad date",
+                     PQgetvalue(res, r, 0));
             return;
         }
         j->event_attrs[r] = kv_from_json(json_object_get(row, "attrs"), &e->nattrs);
@@ -652,10 +674,17 @@ static void event_have_events(job *j, PGresult *res)
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
     const char *params[11] = {
-        j->case_id, json_string_value(json_object_get(j->target, "id")), j->type,
-        cal_format(j->on, on), attrs, j->key, j->actor,
-        eng_proc_status_name(j->result->status), j->result->state,
-        j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended), dltext};
+        j->case_id,
+        json_string_value(json_object_get(j->target, "id")),
+        j->type,
+        cal_format(j->on, on),
+        attrs,
+        j->key,
+        j->actor,
+        eng_proc_status_name(j->result->status),
+        j->result->state,
+        j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended),
+        dltext};
     job_query(j,
               "WITH ev AS (INSERT INTO events (case_id, process_id, type, on_date, attrs, idem_key,"
               " actor) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) RETURNING id)"
@@ -758,9 +787,8 @@ static void event_have_processes(job *j, PGresult *res)
             for (size_t k = 0; w && k < w->nevents; k++)
                 sb_addf(&open, "%s %s", k ? "," : "", w->events[k].name);
         }
-        job_fail(j, PROTO_ERR_UNKNOWN_EVENT, "no process of case %s takes \"%s\" (%s)",
-                 j->case_ref, j->type,
-                 open.len ? sb_str(&open) : "it has no active process; start one first");
+        job_fail(j, PROTO_ERR_UNKNOWN_EVENT, "no process of case %s takes \"%s\" (%s)", j->case_ref,
+                 j->type, open.len ? sb_str(&open) : "it has no active process; start one first");
         sb_free(&open);
         return;
     }
@@ -894,13 +922,13 @@ static json_t *workflows_reply(sf_daemon *d)
         for (size_t k = 0; k < w->nevents; k++)
             json_array_append_new(events, json_string(w->events[k].name));
         for (size_t k = 0; k < w->ndeadlines; k++)
-            json_array_append_new(dls, json_pack("{s:s,s:s,s:s}", "name", w->deadlines[k].name,
-                                                 "title", w->deadlines[k].title, "basis",
-                                                 w->deadlines[k].basis));
-        json_array_append_new(list, json_pack("{s:s,s:i,s:s,s:s,s:o,s:o,s:o}", "name", w->name,
-                                              "version", w->version, "title", w->title, "file",
-                                              w->file, "states", states, "events", events,
-                                              "deadlines", dls));
+            json_array_append_new(dls,
+                                  json_pack("{s:s,s:s,s:s}", "name", w->deadlines[k].name, "title",
+                                            w->deadlines[k].title, "basis", w->deadlines[k].basis));
+        json_array_append_new(list,
+                              json_pack("{s:s,s:i,s:s,s:s,s:o,s:o,s:o}", "name", w->name, "version",
+                                        w->version, "title", w->title, "file", w->file, "states",
+                                        states, "events", events, "deadlines", dls));
     }
     return json_pack("{s:o}", "workflows", list);
 }

@@ -148,8 +148,7 @@ int main(int argc, char **argv)
     char now[CLOCK_STR_LEN];
     log_info("ready on %s%s%s (clock %s %s Europe/London, pool %d)", d->cfg.socket,
              d->cfg.listen ? " and " : "", d->cfg.listen ? d->cfg.listen : "",
-             d->clock.simulated ? "simulated" : "real", clock_now_str(&d->clock, now),
-             d->cfg.pool);
+             d->clock.simulated ? "simulated" : "real", clock_now_str(&d->clock, now), d->cfg.pool);
 
     uv_run(loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(loop);

@@ -134,8 +134,8 @@ int migrate_apply(const char *conninfo, const char *dir, int *applied, char *err
         int bad = exec_ok(pg, "BEGIN", what, err, errlen) || exec_ok(pg, sql, what, err, errlen);
         free(sql);
         if (!bad) {
-            r = PQexecParams(pg, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                             2, NULL, params, NULL, NULL, 0);
+            r = PQexecParams(pg, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
+                             NULL, params, NULL, NULL, 0);
             bad = PQresultStatus(r) != PGRES_COMMAND_OK;
             if (bad)
                 snprintf(err, errlen, "%s: recording it: %s", what, PQerrorMessage(pg));

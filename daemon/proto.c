@@ -45,14 +45,21 @@ const char *proto_err_code(proto_err e)
 static const char *type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "?";
 }
@@ -93,11 +100,11 @@ int proto_case_ref(json_t *msg, const char *field, const char **out, proto_err *
     if (proto_str(msg, field, true, out, code, err) != 0)
         return -1;
     size_t n = strlen(*out);
-    if (n == 0 || n > 64 || strspn(*out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                         "0123456789._/-") != n)
+    if (n == 0 || n > 64 ||
+        strspn(*out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789._/-") != n)
         return fail(code, PROTO_ERR_BAD_REQUEST, err,
-                    "\"%s\" must be a case reference of 1 to 64 letters, digits or . _ / -",
-                    field);
+                    "\"%s\" must be a case reference of 1 to 64 letters, digits or . _ / -", field);
     return 0;
 }
 
@@ -114,8 +121,8 @@ int proto_date(json_t *msg, const char *field, bool required, cal_day *out, bool
         return 0;
     if (cal_parse(s, out) != 0)
         return fail(code, PROTO_ERR_BAD_DATE, err,
-                    "\"%s\": \"%s\" is not a real date in the form YYYY-MM-DD (years %d-%d)",
-                    field, s, CAL_MIN_YEAR, CAL_MAX_YEAR);
+                    "\"%s\": \"%s\" is not a real date in the form YYYY-MM-DD (years %d-%d)", field,
+                    s, CAL_MIN_YEAR, CAL_MAX_YEAR);
     if (present)
         *present = true;
     return 0;
@@ -129,8 +136,8 @@ int proto_uint(json_t *msg, const char *field, long def, long max, long *out, pr
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
-        return fail(code, PROTO_ERR_BAD_REQUEST, err,
-                    "\"%s\" must be an integer from 0 to %ld", field, max);
+        return fail(code, PROTO_ERR_BAD_REQUEST, err, "\"%s\" must be an integer from 0 to %ld",
+                    field, max);
     *out = (long)json_integer_value(v);
     return 0;
 }
@@ -142,8 +149,8 @@ int proto_bool(json_t *msg, const char *field, bool def, bool *out, proto_err *c
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_boolean(v))
-        return fail(code, PROTO_ERR_BAD_REQUEST, err, "\"%s\" must be true or false, not %s",
-                    field, type_name(v));
+        return fail(code, PROTO_ERR_BAD_REQUEST, err, "\"%s\" must be true or false, not %s", field,
+                    type_name(v));
     *out = json_is_true(v);
     return 0;
 }

@@ -25,18 +25,18 @@ typedef union srv_stream {
 } srv_stream;
 
 struct srv_conn {
-    srv_stream s;      /* s.handle.data points back here */
+    srv_stream s; /* s.handle.data points back here */
     server *srv;
     uint64_t id;
-    char *buf;         /* unparsed input */
+    char *buf; /* unparsed input */
     size_t len, cap;
-    bool discarding;   /* dropping the rest of an over-long line */
-    bool busy;         /* a request is in flight */
-    bool eof;          /* the client sent EOF: answer what is complete, then close */
+    bool discarding; /* dropping the rest of an over-long line */
+    bool busy;       /* a request is in flight */
+    bool eof;        /* the client sent EOF: answer what is complete, then close */
     bool reading;
     bool closing;
-    size_t writes;     /* uv_write requests not yet completed */
-    int refs;          /* 1 while open, +1 for the in-flight request */
+    size_t writes; /* uv_write requests not yet completed */
+    int refs;      /* 1 while open, +1 for the in-flight request */
     srv_conn *prev, *next;
 };
 
@@ -49,7 +49,7 @@ struct server {
     int max_clients;
     srv_dispatch_cb dispatch;
     void *arg;
-    srv_conn *conns;   /* doubly linked list of open connections */
+    srv_conn *conns; /* doubly linked list of open connections */
     size_t nconns;
     uint64_t next_id;
     bool stopping;
@@ -156,8 +156,8 @@ static void conn_send(srv_conn *c, json_t *obj)
 
 static json_t *error_object(json_t *id, const char *code, const char *message)
 {
-    return json_pack("{s:O?,s:b,s:{s:s,s:s}}", "id", id, "ok", 0, "error", "code", code,
-                     "message", message);
+    return json_pack("{s:O?,s:b,s:{s:s,s:s}}", "id", id, "ok", 0, "error", "code", code, "message",
+                     message);
 }
 
 static void conn_send_error(srv_conn *c, json_t *id, const char *code, const char *message)

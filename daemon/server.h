@@ -27,10 +27,10 @@ typedef struct srv_conn srv_conn;
 
 /* One parsed request. Valid until srv_reply / srv_reply_error. */
 typedef struct srv_req {
-    srv_conn *conn;  /* private to the server */
-    uint64_t conn_id;/* for logs: "conn 7" */
-    json_t *msg;     /* the request object (owned by the request) */
-    const char *op;  /* borrowed from msg */
+    srv_conn *conn;   /* private to the server */
+    uint64_t conn_id; /* for logs: "conn 7" */
+    json_t *msg;      /* the request object (owned by the request) */
+    const char *op;   /* borrowed from msg */
 } srv_req;
 
 /* Called for every well-formed request; it must eventually reply exactly once. */
@@ -44,7 +44,8 @@ typedef void (*srv_dispatch_cb)(srv_req *req, void *arg);
 int server_start(server **out, uv_loop_t *loop, const char *socket_path, const char *listen,
                  int max_clients, srv_dispatch_cb dispatch, void *arg, char *err,
                  size_t errlen) SF_MUSTCHECK;
-/* Send a reply: steals reply (a JSON object; "id" from the request and "ok": true are added unless present) and frees req. */
+/* Send a reply: steals reply (a JSON object; "id" from the request and "ok": true are added unless
+ * present) and frees req. */
 void srv_reply(srv_req *req, json_t *reply);
 /* Send {"ok": false, "error": {"code", "message"}} and free req. */
 void srv_reply_error(srv_req *req, const char *code, const char *fmt, ...) SF_PRINTF(3, 4);

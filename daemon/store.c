@@ -37,18 +37,18 @@ struct store_tx {
 
 typedef struct pconn {
     store *owner;
-    int index;              /* position in the pool, for logs */
+    int index; /* position in the pool, for logs */
     conn_state state;
-    PGconn *pg;             /* owned; NULL while broken */
-    uv_poll_t *poll;        /* heap: re-created when the socket changes */
-    int poll_fd;            /* the socket poll watches */
-    int poll_events;        /* events poll currently watches */
-    uv_timer_t retry;       /* reconnect back-off */
+    PGconn *pg;       /* owned; NULL while broken */
+    uv_poll_t *poll;  /* heap: re-created when the socket changes */
+    int poll_fd;      /* the socket poll watches */
+    int poll_events;  /* events poll currently watches */
+    uv_timer_t retry; /* reconnect back-off */
     unsigned backoff_ms;
-    store_tx tx;            /* handed to the job that owns the connection */
-    store_result_cb cb;     /* the in-flight query's callback */
+    store_tx tx;        /* handed to the job that owns the connection */
+    store_result_cb cb; /* the in-flight query's callback */
     void *cb_arg;
-    PGresult *result;       /* the in-flight query's last result so far */
+    PGresult *result; /* the in-flight query's last result so far */
     bool ever_connected;
 } pconn;
 
@@ -61,10 +61,10 @@ struct store {
     size_t running;         /* jobs holding a connection */
     size_t queued;
     bool closing;
-    int open_handles;       /* handles whose close callback is pending or not yet closed */
+    int open_handles; /* handles whose close callback is pending or not yet closed */
     void (*close_done)(void *);
     void *close_arg;
-    uv_idle_t dispatch;     /* runs waiting jobs outside of store_submit's caller */
+    uv_idle_t dispatch; /* runs waiting jobs outside of store_submit's caller */
     bool dispatch_active;
 };
 
@@ -77,13 +77,20 @@ static void maybe_finish_close(store *s);
 static const char *conn_state_name(conn_state st)
 {
     switch (st) {
-    case CONN_CONNECTING: return "connecting";
-    case CONN_IDLE: return "idle";
-    case CONN_BOUND: return "bound";
-    case CONN_SENDING: return "sending";
-    case CONN_WAITING: return "waiting";
-    case CONN_BROKEN: return "broken";
-    case CONN_CLOSED: return "closed";
+    case CONN_CONNECTING:
+        return "connecting";
+    case CONN_IDLE:
+        return "idle";
+    case CONN_BOUND:
+        return "bound";
+    case CONN_SENDING:
+        return "sending";
+    case CONN_WAITING:
+        return "waiting";
+    case CONN_BROKEN:
+        return "broken";
+    case CONN_CLOSED:
+        return "closed";
     }
     return "?";
 }
@@ -93,14 +100,29 @@ static void conn_set_state(pconn *c, conn_state to)
 {
     bool ok;
     switch (to) {
-    case CONN_CONNECTING: ok = c->state == CONN_BROKEN || c->state == CONN_CONNECTING; break;
-    case CONN_IDLE: ok = c->state == CONN_CONNECTING || c->state == CONN_BOUND; break;
-    case CONN_BOUND: ok = c->state == CONN_IDLE || c->state == CONN_SENDING || c->state == CONN_WAITING; break;
-    case CONN_SENDING: ok = c->state == CONN_BOUND; break;
-    case CONN_WAITING: ok = c->state == CONN_SENDING || c->state == CONN_BOUND; break;
-    case CONN_BROKEN: ok = c->state != CONN_CLOSED; break;
-    case CONN_CLOSED: ok = true; break;
-    default: ok = false;
+    case CONN_CONNECTING:
+        ok = c->state == CONN_BROKEN || c->state == CONN_CONNECTING;
+        break;
+    case CONN_IDLE:
+        ok = c->state == CONN_CONNECTING || c->state == CONN_BOUND;
+        break;
+    case CONN_BOUND:
+        ok = c->state == CONN_IDLE || c->state == CONN_SENDING || c->state == CONN_WAITING;
+        break;
+    case CONN_SENDING:
+        ok = c->state == CONN_BOUND;
+        break;
+    case CONN_WAITING:
+        ok = c->state == CONN_SENDING || c->state == CONN_BOUND;
+        break;
+    case CONN_BROKEN:
+        ok = c->state != CONN_CLOSED;
+        break;
+    case CONN_CLOSED:
+        ok = true;
+        break;
+    default:
+        ok = false;
     }
     if (!ok) {
         log_error("store: connection %d: unexpected transition %s -> %s", c->index,
@@ -462,8 +484,7 @@ void store_release(store_tx *tx)
     if (c->state == CONN_BOUND) {
         if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
             /* A job that forgot to end its transaction must not leak it to the next job. */
-            log_error("store: connection %d released inside a transaction; resetting it",
-                      c->index);
+            log_error("store: connection %d released inside a transaction; resetting it", c->index);
             conn_fail(c, "released inside a transaction");
         } else {
             conn_set_state(c, CONN_IDLE);

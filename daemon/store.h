@@ -37,7 +37,8 @@ typedef void (*store_begin_cb)(store_tx *tx, void *arg);
  */
 typedef void (*store_result_cb)(store_tx *tx, PGresult *res, void *arg);
 
-/* Create a pool of size connections to conninfo (connecting in the background). Free with store_close. */
+/* Create a pool of size connections to conninfo (connecting in the background). Free with
+ * store_close. */
 store *store_new(uv_loop_t *loop, const char *conninfo, int size);
 /* Queue a job; begin is called from the loop, never from inside this call. */
 void store_submit(store *s, store_begin_cb begin, void *arg);

@@ -47,7 +47,8 @@ cal_day cal_from_ymd(int y, int m, int d);
 void cal_to_ymd(cal_day day, int *y, int *m, int *d);
 /* ISO weekday: 1 = Monday ... 7 = Sunday. */
 int cal_weekday(cal_day day);
-/* Parse exactly "YYYY-MM-DD" (a real date, year within CAL_MIN_YEAR..CAL_MAX_YEAR): 0, or -1 when invalid. */
+/* Parse exactly "YYYY-MM-DD" (a real date, year within CAL_MIN_YEAR..CAL_MAX_YEAR): 0, or -1 when
+ * invalid. */
 int cal_parse(const char *s, cal_day *out);
 /* Parse exactly "YYYY-MM-DDTHH:MM": 0 and the date and minute of the day, or -1 when invalid. */
 int cal_parse_datetime(const char *s, cal_day *day, int *minute_of_day);

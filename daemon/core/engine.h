@@ -26,7 +26,7 @@
 
 /* One recorded event, as the engine sees it. All pointers are borrowed from the caller. */
 typedef struct eng_event {
-    int64_t seq;        /* recording order (the events table's id); breaks ties between same-day events */
+    int64_t seq; /* recording order (the events table's id); breaks ties between same-day events */
     const char *type;   /* event type name */
     cal_day on;         /* the date it happened */
     const wf_kv *attrs; /* its attributes */
@@ -52,35 +52,35 @@ typedef enum eng_proc_status {
 
 /* What happened to a deadline, independently of today's date. */
 typedef enum eng_resolution {
-    ENG_OPEN,          /* not met, not cancelled */
-    ENG_MET,           /* met on met_on */
-    ENG_CANCELLED_DL,  /* no longer applies (cancelled_by an event, or the process ended first) */
+    ENG_OPEN,         /* not met, not cancelled */
+    ENG_MET,          /* met on met_on */
+    ENG_CANCELLED_DL, /* no longer applies (cancelled_by an event, or the process ended first) */
 } eng_resolution;
 
 /* A deadline's status as the contract names it, judged on a given day. */
 typedef enum eng_status {
-    ENG_PENDING,   /* "pending": not met, today <= due */
-    ENG_OVERDUE,   /* "overdue": not met, today > due */
-    ENG_MET_ON_TIME, /* "met": met on or before due */
-    ENG_LATE,      /* "late": met after due */
-    ENG_EXCUSED,   /* "excused": missed, but an allowed exception applies */
+    ENG_PENDING,      /* "pending": not met, today <= due */
+    ENG_OVERDUE,      /* "overdue": not met, today > due */
+    ENG_MET_ON_TIME,  /* "met": met on or before due */
+    ENG_LATE,         /* "late": met after due */
+    ENG_EXCUSED,      /* "excused": missed, but an allowed exception applies */
     ENG_CANCELLED_ST, /* "cancelled" */
 } eng_status;
 
 typedef struct eng_deadline {
-    char *name;          /* owned: "final_plan", "advice_health" */
-    char *title;         /* owned: words for people */
+    char *name;  /* owned: "final_plan", "advice_health" */
+    char *title; /* owned: words for people */
     wf_deadline_kind kind;
-    cal_day anchor_on;   /* the date the clock started */
-    cal_day due;         /* the last day on which the duty can be met */
+    cal_day anchor_on; /* the date the clock started */
+    cal_day due;       /* the last day on which the duty can be met */
     eng_resolution resolution;
-    cal_day met_on;      /* ENG_MET: the date; CAL_NONE otherwise */
-    cal_day cancelled_on;/* ENG_CANCELLED_DL: the date; CAL_NONE otherwise */
-    bool excusable;      /* an exception named in excused_by overlapped [anchor_on, due] */
-    const char *basis;   /* borrowed from the workflow */
-    char *explain;       /* owned: "20 weeks from request received on 2026-01-05" */
-    char *note;          /* owned, may be NULL: "excused: exceptional_circumstances from 2026-02-01",
-                            "cancelled by decision_to_assess (outcome=no) on 2026-02-10" */
+    cal_day met_on;       /* ENG_MET: the date; CAL_NONE otherwise */
+    cal_day cancelled_on; /* ENG_CANCELLED_DL: the date; CAL_NONE otherwise */
+    bool excusable;       /* an exception named in excused_by overlapped [anchor_on, due] */
+    const char *basis;    /* borrowed from the workflow */
+    char *explain;        /* owned: "20 weeks from request received on 2026-01-05" */
+    char *note; /* owned, may be NULL: "excused: exceptional_circumstances from 2026-02-01",
+                   "cancelled by decision_to_assess (outcome=no) on 2026-02-10" */
 } eng_deadline;
 
 /* A follow-on process to start (e.g. annual-review when the final plan is issued). */
@@ -91,12 +91,12 @@ typedef struct eng_start {
 } eng_start;
 
 typedef struct eng_result {
-    const char *state;      /* borrowed: the current state's name */
+    const char *state; /* borrowed: the current state's name */
     eng_proc_status status;
-    cal_day ended_on;       /* date of the event that made it final; CAL_NONE while active */
-    eng_deadline *deadlines;/* owned; in workflow order, per-deadlines by anchor date then value */
+    cal_day ended_on;        /* date of the event that made it final; CAL_NONE while active */
+    eng_deadline *deadlines; /* owned; in workflow order, per-deadlines by anchor date then value */
     size_t ndeadlines;
-    eng_start *starts;      /* owned array */
+    eng_start *starts; /* owned array */
     size_t nstarts;
 } eng_result;
 
@@ -104,9 +104,11 @@ typedef struct eng_result {
 typedef enum eng_err {
     ENG_OK = 0,
     ENG_EUNKNOWN_EVENT = 1, /* the workflow has no such event type */
-    ENG_EBAD_ATTRIBUTE,     /* a required attribute missing, an unknown one, a value not allowed, a bad date */
-    ENG_ENOT_ALLOWED,       /* replayed in date order, the event (or a later one) has no place in the state it reaches */
-    ENG_EBAD_DATE,          /* before the process started */
+    ENG_EBAD_ATTRIBUTE, /* a required attribute missing, an unknown one, a value not allowed, a bad
+                           date */
+    ENG_ENOT_ALLOWED,   /* replayed in date order, the event (or a later one) has no place in the
+                           state it reaches */
+    ENG_EBAD_DATE,      /* before the process started */
 } eng_err;
 
 /*
@@ -123,7 +125,8 @@ int eng_evaluate(const eng_input *in, eng_result **out, char err[ENG_ERR_LEN]) S
  * 0, or a negated eng_err with a sentence for a caseworker in err.
  */
 int eng_check_event(const eng_input *in, const eng_event *ev, char err[ENG_ERR_LEN]) SF_MUSTCHECK;
-/* Check attributes given when starting a process against wf->attrs; 0 or -ENG_EBAD_ATTRIBUTE with err. */
+/* Check attributes given when starting a process against wf->attrs; 0 or -ENG_EBAD_ATTRIBUTE with
+ * err. */
 int eng_check_start_attrs(const wf_workflow *wf, const wf_kv *attrs, size_t n,
                           char err[ENG_ERR_LEN]) SF_MUSTCHECK;
 /* Free a result; NULL is fine. */

@@ -12,7 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-#define SF_MUSTCHECK __attribute__((warn_unused_result))
+#define SF_MUSTCHECK    __attribute__((warn_unused_result))
 #define SF_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* malloc that aborts on failure; caller frees with free(). */

@@ -50,9 +50,9 @@ typedef struct wf_match {
 
 /* How a process reaches a final state. */
 typedef enum wf_final {
-    WF_OPEN = 0,   /* not final */
-    WF_COMPLETED,  /* the process ended as it should ("final: completed") */
-    WF_CANCELLED,  /* the process ended without its outcome ("final: cancelled") */
+    WF_OPEN = 0,  /* not final */
+    WF_COMPLETED, /* the process ended as it should ("final: completed") */
+    WF_CANCELLED, /* the process ended without its outcome ("final: cancelled") */
 } wf_final;
 
 typedef struct wf_state {
@@ -67,10 +67,10 @@ typedef struct wf_state {
 typedef struct wf_transition {
     const char **from; /* states in which it applies */
     size_t nfrom;
-    bool from_any;     /* "from: any": every non-final state */
-    wf_kv *when;       /* attribute filter; empty = always */
+    bool from_any; /* "from: any": every non-final state */
+    wf_kv *when;   /* attribute filter; empty = always */
     size_t nwhen;
-    const char *to;    /* target state */
+    const char *to; /* target state */
     int line;
 } wf_transition;
 
@@ -88,7 +88,7 @@ typedef struct wf_event {
     size_t nattrs;
     const char **allowed_in; /* states in which the event is taken without a state change */
     size_t nallowed_in;
-    bool allowed_any;        /* "allowed_in: any": every non-final state */
+    bool allowed_any;           /* "allowed_in: any": every non-final state */
     wf_transition *transitions; /* tried in order; the first that matches applies */
     size_t ntransitions;
     wf_exception exception;
@@ -99,8 +99,9 @@ typedef struct wf_event {
 
 /* What a deadline's clock runs from. */
 typedef enum wf_anchor_kind {
-    WF_ANCHOR_START,     /* "from: start": the date the process was started --on */
-    WF_ANCHOR_EVENT,     /* "from: {event: x, when: {...}}": the first such event (per value, with per:) */
+    WF_ANCHOR_START, /* "from: start": the date the process was started --on */
+    WF_ANCHOR_EVENT, /* "from: {event: x, when: {...}}": the first such event (per value, with per:)
+                      */
     WF_ANCHOR_ATTRIBUTE, /* "from: {attribute: transfer_date}": a date attribute of the process */
 } wf_anchor_kind;
 
@@ -133,10 +134,12 @@ typedef struct wf_deadline {
     const char *title; /* may hold "{attr}" too; defaults to name */
     wf_deadline_kind kind;
     wf_anchor_kind anchor_kind;
-    wf_match anchor;          /* WF_ANCHOR_EVENT: which event starts the clock */
-    const char *anchor_attr;  /* WF_ANCHOR_ATTRIBUTE: the process attribute holding the date */
-    const char *anchor_label; /* explanation words for the anchor; defaults to the event or start label */
-    const char *per;          /* attribute of the anchor event: one deadline per distinct value; NULL if none */
+    wf_match anchor;         /* WF_ANCHOR_EVENT: which event starts the clock */
+    const char *anchor_attr; /* WF_ANCHOR_ATTRIBUTE: the process attribute holding the date */
+    const char
+        *anchor_label; /* explanation words for the anchor; defaults to the event or start label */
+    const char
+        *per; /* attribute of the anchor event: one deadline per distinct value; NULL if none */
     wf_due due;
     wf_match *met_by; /* events that meet it (with per: only those with the same value) */
     size_t nmet_by;
