@@ -2,12 +2,16 @@
  * handlers: the protocol operations (see handlers.h).
  *
  * A job is a small state machine: job_query sends a query and names the step
- * that receives its result. Failures at any step go through job_fail, which
- * rolls back if a transaction is open and then replies with the error, so no
- * step has to clean up after another. Writers lock the case row first
- * (SELECT ... FOR UPDATE), which serialises changes to one case across every
- * daemon sharing the database, and read everything else after the lock so
- * that they see the latest committed state.
+ * that receives its result; failures at any step go through job_fail, which
+ * replies with the error. No request holds a transaction open while the
+ * daemon computes. Writers use optimistic concurrency instead: they read the
+ * case (its version, processes and events) in one statement, replay the
+ * events in the pure engine, then write everything in one statement (a
+ * plpgsql function) that first bumps the case's version from the one read.
+ * If another request, on this daemon or another, changed the case in between,
+ * the write returns NULL and the job starts again from the read. A write is
+ * a single statement, so it commits as a whole or not at all, and the reply
+ * goes out only after it has committed.
  */
 #include "handlers.h"
 
@@ -22,6 +26,9 @@
 #include "proto.h"
 #include "sf_config.h"
 
+/* Reads and writes of one request lost to concurrent changes before we give up. */
+#define MAX_ATTEMPTS 20
+
 typedef struct job job;
 typedef void (*step_fn)(job *j, PGresult *res);
 
@@ -29,13 +36,13 @@ struct job {
     sf_daemon *d;
     srv_req *req;
     proto_op op;
-    store_tx *tx; /* NULL until the store hands us a connection */
-    bool in_tx;   /* BEGIN sent and not yet ended */
-    bool rolling_back;
-    step_fn next;  /* receives the result of the query in flight */
-    cal_day today; /* the daemon's date when the request arrived */
+    store_tx *tx;          /* NULL until the store hands us a connection */
+    step_fn next;          /* receives the result of the query in flight */
+    void (*retry)(job *j); /* while writing: start again on a unique violation */
+    int attempts;          /* reads done (optimistic retries) */
+    cal_day today;         /* the daemon's date when the request arrived */
 
-    json_t *reply; /* success reply, sent after COMMIT */
+    json_t *reply; /* success reply */
     proto_err err; /* failure code, with err_msg */
     char *err_msg;
 
@@ -48,35 +55,32 @@ struct job {
     long within;
     bool overdue;
 
-    /* Loaded and derived state. */
+    /* Read from the database (reset before each attempt). */
     char *case_id;
-    json_t *processes; /* the case's processes (new ref) */
-    json_t *dup;       /* the event or process an idempotency key already names (new ref) */
-    json_t *target;    /* the process taking the event (borrowed from processes) */
+    char *case_version;
+    json_t *processes;   /* the case's processes (new ref) */
+    json_t *dup;         /* what an idempotency key already names (new ref) */
+    json_t *case_events; /* every event of the case (new ref) */
+    json_t *target;      /* the process taking the event (borrowed from processes) */
     const wf_workflow *wf;
-    json_t *event_rows; /* the target's recorded events' attributes (new ref) */
-    eng_event *events;  /* recorded events + the new one */
+    eng_event *events; /* the target's events + the new one */
     size_t nevents;
     wf_kv **event_attrs; /* per event, owned arrays */
     wf_kv *proc_attrs;
     size_t nproc_attrs;
     eng_result *result;
-    char *event_id;
-    size_t next_start; /* follow-on processes created so far */
-    sb reply_ids;      /* process ids for the reply, as a Postgres array literal */
 };
 
 /* ---- job plumbing ---- */
 
-static void job_free(job *j)
+/* Forget what the last read loaded, before reading again. */
+static void job_reset_read(job *j)
 {
-    json_decref(j->reply);
-    free(j->err_msg);
-    free(j->attrs);
     free(j->case_id);
+    free(j->case_version);
     json_decref(j->processes);
     json_decref(j->dup);
-    json_decref(j->event_rows);
+    json_decref(j->case_events);
     free(j->events);
     if (j->event_attrs) {
         for (size_t i = 0; i < j->nevents; i++)
@@ -85,8 +89,23 @@ static void job_free(job *j)
     }
     free(j->proc_attrs);
     eng_result_free(j->result);
-    free(j->event_id);
-    sb_free(&j->reply_ids);
+    j->case_id = j->case_version = NULL;
+    j->processes = j->dup = j->case_events = NULL;
+    j->target = NULL;
+    j->events = NULL;
+    j->event_attrs = NULL;
+    j->nevents = 0;
+    j->proc_attrs = NULL;
+    j->nproc_attrs = 0;
+    j->result = NULL;
+}
+
+static void job_free(job *j)
+{
+    job_reset_read(j);
+    json_decref(j->reply);
+    free(j->err_msg);
+    free(j->attrs);
     free(j);
 }
 
@@ -106,28 +125,7 @@ static void job_reply(job *j)
     job_free(j);
 }
 
-static void job_on_result(store_tx *tx, PGresult *res, void *arg);
-
-static void job_query(job *j, const char *sql, int n, const char *const *params, step_fn next)
-{
-    j->next = next;
-    if (store_query(j->tx, sql, n, params, job_on_result, j) != 0) {
-        j->in_tx = false; /* the connection is broken; the server ends the transaction */
-        if (!j->err_msg) {
-            j->err = PROTO_ERR_UNAVAILABLE;
-            j->err_msg = xstrdup("the database connection was lost; nothing was recorded");
-        }
-        job_reply(j);
-    }
-}
-
-static void after_rollback(job *j, PGresult *res)
-{
-    (void)res;
-    job_reply(j);
-}
-
-/* Fail with code and message: roll back if needed, then reply. Changes nothing. */
+/* Fail with code and message, having changed nothing. */
 static void job_fail(job *j, proto_err code, const char *fmt, ...) SF_PRINTF(3, 4);
 static void job_fail(job *j, proto_err code, const char *fmt, ...)
 {
@@ -140,12 +138,6 @@ static void job_fail(job *j, proto_err code, const char *fmt, ...)
         j->err = code;
         j->err_msg = sb_steal(&m);
     }
-    if (j->in_tx) {
-        j->in_tx = false;
-        j->rolling_back = true;
-        job_query(j, "ROLLBACK", 0, NULL, after_rollback);
-        return;
-    }
     job_reply(j);
 }
 
@@ -153,17 +145,21 @@ static void job_on_result(store_tx *tx, PGresult *res, void *arg)
 {
     job *j = arg;
     (void)tx;
-    if (j->rolling_back) {
-        j->next(j, res);
-        return;
-    }
+    void (*retry)(job *) = j->retry;
+    j->retry = NULL;
     if (!res) {
-        j->in_tx = false;
         job_fail(j, PROTO_ERR_UNAVAILABLE,
-                 "the database connection was lost; nothing was recorded, retry");
+                 "the database connection was lost; if this changed data it was not "
+                 "acknowledged, so retry (with the same key)");
         return;
     }
     if (!store_ok(res)) {
+        /* A concurrent request took the same idempotency key or the only active slot
+         * first: read again and answer as the state now is. */
+        if (retry && strcmp(store_sqlstate(res), "23505") == 0 && j->attempts < MAX_ATTEMPTS) {
+            retry(j);
+            return;
+        }
         char *msg = xstrdup(PQresultErrorMessage(res));
         msg[strcspn(msg, "\n")] = '\0';
         log_error("conn %" PRIu64 ": %s: database error %s: %s", j->req->conn_id, j->req->op,
@@ -176,17 +172,20 @@ static void job_on_result(store_tx *tx, PGresult *res, void *arg)
     j->next(j, res);
 }
 
-static void after_commit(job *j, PGresult *res)
+static void job_query(job *j, const char *sql, int n, const char *const *params, step_fn next)
 {
-    (void)res;
-    j->in_tx = false;
-    job_reply(j);
+    j->next = next;
+    if (store_query(j->tx, sql, n, params, job_on_result, j) != 0)
+        job_fail(j, PROTO_ERR_UNAVAILABLE,
+                 "the database connection was lost; nothing was recorded, retry");
 }
 
-/* Commit, and reply with j->reply only once the commit has succeeded. */
-static void job_commit(job *j)
+/* A write that may lose a race: on a unique violation, retry from the read. */
+static void job_write(job *j, const char *sql, int n, const char *const *params, step_fn next,
+                      void (*retry)(job *j))
 {
-    job_query(j, "COMMIT", 0, NULL, after_commit);
+    j->retry = retry; /* before the query: a failed send frees j */
+    job_query(j, sql, n, params, next);
 }
 
 /* ---- JSON helpers ---- */
@@ -370,53 +369,67 @@ static void case_open_begin(job *j)
     free(attrs);
 }
 
-/* ---- shared by start and event: lock the case, then load its processes ---- */
+/* ---- shared by start and event: read the case in one statement ---- */
 
-/* After SQL_LOCK_CASE: sets j->case_id, or fails with unknown_case (case_id stays NULL). */
-static void locked_case(job *j, PGresult *res)
+/* The case's processes as a JSON array; $1 is the case's id. */
+#define SQL_PROCESSES_OF_CASE                                                                      \
+    "(SELECT coalesce(json_agg(json_build_object('id', p.id::text, 'workflow', p.workflow,"        \
+    " 'version', p.wf_version, 'started_on', p.started_on, 'attrs', p.attrs,"                      \
+    " 'status', p.status, 'ended_on', p.ended_on, 'key', p.idem_key) ORDER BY p.id), '[]'::json)"  \
+    " FROM processes p WHERE p.case_id = c.id)"
+
+/* Load the case row's id, version and processes (columns 0-2); false after failing the job. */
+static bool read_case(job *j, PGresult *res)
 {
     if (PQntuples(res) == 0) {
         job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s (open it first: sendflow case open %s)",
                  j->case_ref, j->case_ref);
-        return;
+        return false;
     }
     j->case_id = xstrdup(PQgetvalue(res, 0, 0));
+    j->case_version = xstrdup(PQgetvalue(res, 0, 1));
+    j->processes = parse_json(res, 0, 2);
+    return true;
 }
 
-#define SQL_LOCK_CASE "SELECT id FROM cases WHERE ref = $1 FOR UPDATE"
-#define SQL_CASE_PROCESSES                                                                         \
-    "SELECT coalesce(json_agg(json_build_object('id', id::text, 'workflow', workflow,"             \
-    " 'version', wf_version, 'started_on', started_on, 'attrs', attrs, 'status', status,"          \
-    " 'ended_on', ended_on, 'key', idem_key) ORDER BY id), '[]'::json)"                            \
-    " FROM processes WHERE case_id = $1"
+/* The write found the case changed since the read: read again, a bounded number of times. */
+static bool lost_race(job *j, PGresult *res, void (*again)(job *j))
+{
+    if (!PQgetisnull(res, 0, 0))
+        return false;
+    log_debug("conn %" PRIu64 ": case %s changed concurrently; reading again", j->req->conn_id,
+              j->case_ref);
+    if (j->attempts >= MAX_ATTEMPTS) {
+        job_fail(j, PROTO_ERR_UNAVAILABLE,
+                 "case %s is being changed by many requests at once; nothing was recorded, retry",
+                 j->case_ref);
+        return true;
+    }
+    again(j);
+    return true;
+}
 
 /* ---- start ---- */
 
-static void start_loaded_reply(job *j, PGresult *res)
-{
-    json_t *proc = parse_json(res, 0, 0);
-    decorate_process(proc, j->today);
-    json_object_set_new(j->reply, "process", proc);
-    if (j->in_tx) {
-        job_commit(j);
-    } else {
-        job_reply(j);
-    }
-}
+static void start_read(job *j);
 
-static void start_created(job *j, PGresult *res)
+static void start_written(job *j, PGresult *res)
 {
-    const char *id = PQgetvalue(res, 0, 0);
+    if (lost_race(j, res, start_read))
+        return;
+    json_t *proc = parse_json(res, 0, 0);
     char on[CAL_DATE_LEN];
     log_info("conn %" PRIu64 ": case %s: process %s %s started on %s", j->req->conn_id, j->case_ref,
-             id, j->workflow, cal_format(j->on, on));
-    const char *p[1] = {id};
-    job_query(j, "SELECT sf_process_json($1)", 1, p, start_loaded_reply);
+             json_string_value(json_object_get(proc, "id")), j->workflow, cal_format(j->on, on));
+    decorate_process(proc, j->today);
+    j->reply = json_pack("{s:b,s:o}", "duplicate", 0, "process", proc);
+    job_reply(j);
 }
 
-static void start_have_processes(job *j, PGresult *res)
+static void start_have_case(job *j, PGresult *res)
 {
-    j->processes = parse_json(res, 0, 0);
+    if (!read_case(j, res))
+        return;
     size_t i;
     json_t *p;
     json_array_foreach(j->processes, i, p)
@@ -436,9 +449,10 @@ static void start_have_processes(job *j, PGresult *res)
                          j->key, j->case_ref, json_string_value(json_object_get(p, "id")));
                 return;
             }
-            j->reply = json_pack("{s:b}", "duplicate", 1);
-            const char *params[1] = {json_string_value(json_object_get(p, "id"))};
-            job_query(j, "SELECT sf_process_json($1)", 1, params, start_loaded_reply);
+            json_t *proc = parse_json(res, 0, 3);
+            decorate_process(proc, j->today);
+            j->reply = json_pack("{s:b,s:o}", "duplicate", 1, "process", proc);
+            job_reply(j);
             return;
         }
     }
@@ -459,15 +473,15 @@ static void start_have_processes(job *j, PGresult *res)
         job_fail(j, PROTO_ERR_NOT_ALLOWED, "%s", err);
         return;
     }
-    j->reply = json_pack("{s:b}", "duplicate", 0);
     char on[CAL_DATE_LEN], ver[16], ended[CAL_DATE_LEN];
     snprintf(ver, sizeof ver, "%d", j->wf->version);
     char *attrs = attrs_text(j->attrs, j->nattrs);
     json_t *dls = deadlines_json(j->result);
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
-    const char *params[10] = {
+    const char *params[11] = {
         j->case_id,
+        j->case_version,
         j->workflow,
         ver,
         cal_format(j->on, on),
@@ -477,95 +491,86 @@ static void start_have_processes(job *j, PGresult *res)
         j->result->state,
         j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended),
         dltext};
-    job_query(j,
-              "SELECT sf_create_process($1, $2, $3, $4, $5::jsonb, NULL, NULL, $6, $7, $8, $9,"
-              " $10::jsonb)",
-              10, params, start_created);
+    job_write(j,
+              "SELECT sf_start_process($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10,"
+              " $11::jsonb)",
+              11, params, start_written, start_read);
     free(attrs);
     free(dltext);
 }
 
-static void start_locked(job *j, PGresult *res)
+static void start_read(job *j)
 {
-    locked_case(j, res);
-    if (!j->case_id)
-        return;
-    const char *p[1] = {j->case_id};
-    job_query(j, SQL_CASE_PROCESSES, 1, p, start_have_processes);
-}
-
-static void start_after_begin(job *j, PGresult *res)
-{
-    (void)res;
-    const char *p[1] = {j->case_ref};
-    job_query(j, SQL_LOCK_CASE, 1, p, start_locked);
+    job_reset_read(j);
+    j->attempts++;
+    const char *p[2] = {j->case_ref, j->key};
+    job_query(j,
+              "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","
+              " (SELECT sf_process_json(p.id) FROM processes p"
+              "  WHERE p.case_id = c.id AND p.idem_key = $2)"
+              " FROM cases c WHERE c.ref = $1",
+              2, p, start_have_case);
 }
 
 /* ---- event ---- */
 
-static void event_loaded_reply(job *j, PGresult *res)
-{
-    json_t *started = json_array();
-    for (int r = 0; r < PQntuples(res); r++) {
-        json_t *proc = parse_json(res, r, 0);
-        decorate_process(proc, j->today);
-        if (r == 0)
-            json_object_set_new(j->reply, "process", proc);
-        else
-            json_array_append_new(started, proc);
-    }
-    json_object_set_new(j->reply, "started", started);
-    if (j->in_tx)
-        job_commit(j);
-    else
-        job_reply(j);
-}
+static void event_read(job *j);
 
-static void event_load_reply(job *j)
+static void event_written(job *j, PGresult *res)
 {
-    sb_add(&j->reply_ids, "}");
-    const char *p[1] = {sb_str(&j->reply_ids)};
-    job_query(j,
-              "SELECT sf_process_json(x) FROM unnest($1::bigint[]) WITH ORDINALITY AS t(x, n)"
-              " ORDER BY n",
-              1, p, event_loaded_reply);
-}
-
-static void event_start_next(job *j);
-
-static void event_child_created(job *j, PGresult *res)
-{
-    const char *id = PQgetvalue(res, 0, 0);
-    const eng_start *st = &j->result->starts[j->next_start - 1];
+    if (lost_race(j, res, event_read))
+        return;
+    json_t *out = parse_json(res, 0, 0);
+    const char *event_id = json_string_value(json_object_get(out, "event_id"));
+    json_t *proc = json_object_get(out, "process");
+    json_t *started = json_object_get(out, "started");
     char on[CAL_DATE_LEN];
-    log_info("conn %" PRIu64 ": case %s: process %s %s started on %s by event %s", j->req->conn_id,
-             j->case_ref, id, st->workflow, cal_format(st->on, on), j->event_id);
-    sb_addf(&j->reply_ids, ",%s", id);
-    event_start_next(j);
+    log_info("conn %" PRIu64 ": case %s: event %s %s on %s recorded for process %s (%s, %s)%s%s",
+             j->req->conn_id, j->case_ref, event_id, j->type, cal_format(j->on, on),
+             json_string_value(json_object_get(j->target, "id")), j->result->state,
+             eng_proc_status_name(j->result->status), j->actor ? " by " : "",
+             j->actor ? j->actor : "");
+    decorate_process(proc, j->today);
+    size_t i;
+    json_t *p;
+    json_array_foreach(started, i, p)
+    {
+        log_info("conn %" PRIu64 ": case %s: process %s %s started on %s by event %s",
+                 j->req->conn_id, j->case_ref, json_string_value(json_object_get(p, "id")),
+                 json_string_value(json_object_get(p, "workflow")),
+                 json_string_value(json_object_get(p, "started_on")), event_id);
+        decorate_process(p, j->today);
+    }
+    j->reply = json_pack("{s:b,s:{s:s,s:s,s:s,s:o},s:O,s:O}", "duplicate", 0, "event", "id",
+                         event_id, "type", j->type, "on", on, "attrs",
+                         attrs_json(j->attrs, j->nattrs), "process", proc, "started", started);
+    json_decref(out);
+    job_reply(j);
 }
 
-/* Create the follow-on processes (e.g. annual-review when the final plan is issued), one per call.
- */
-static void event_start_next(job *j)
+/* The follow-on processes the event starts, as sf_record_event takes them (new ref). */
+static json_t *children_json(job *j)
 {
-    while (j->next_start < j->result->nstarts) {
-        const eng_start *st = &j->result->starts[j->next_start++];
+    json_t *children = json_array();
+    for (size_t s = 0; s < j->result->nstarts; s++) {
+        const eng_start *st = &j->result->starts[s];
         const wf_workflow *cw = wf_set_find(j->d->workflows, st->workflow);
         if (!cw)
-            continue; /* wf_set_check guarantees it exists; be safe */
-        /* Another active process of that workflow (e.g. started by hand) keeps its place. */
+            continue; /* wf_set_check guarantees it exists */
+        /* Another active process of that workflow (e.g. started by hand) keeps its place;
+         * the process taking the event does not count when the event ends it. */
         bool taken = false;
         size_t i;
         json_t *p;
         json_array_foreach(j->processes, i, p)
         {
-            if (p == j->target)
+            if (p == j->target && j->result->status != ENG_ACTIVE)
                 continue;
             if (strcmp(json_string_value(json_object_get(p, "workflow")), st->workflow) == 0 &&
                 strcmp(json_string_value(json_object_get(p, "status")), "active") == 0)
                 taken = true;
         }
-        if (taken && !(strcmp(cw->name, j->wf->name) == 0 && j->result->status != ENG_ACTIVE)) {
+        if (taken) {
             log_info("conn %" PRIu64 ": case %s already has an active %s; not starting another",
                      j->req->conn_id, j->case_ref, st->workflow);
             continue;
@@ -574,71 +579,40 @@ static void event_start_next(job *j)
         eng_result *cr = NULL;
         char err[ENG_ERR_LEN];
         if (eng_evaluate(&in, &cr, err) != 0) {
-            job_fail(j, PROTO_ERR_INTERNAL, "starting %s: %s", st->workflow, err);
-            return;
+            log_error("conn %" PRIu64 ": cannot start %s: %s", j->req->conn_id, st->workflow, err);
+            continue;
         }
-        char on[CAL_DATE_LEN], ver[16], ended[CAL_DATE_LEN];
-        snprintf(ver, sizeof ver, "%d", cw->version);
-        json_t *dls = deadlines_json(cr);
-        char *dltext = json_dumps(dls, JSON_COMPACT);
-        json_decref(dls);
-        const char *params[10] = {j->case_id,
-                                  cw->name,
-                                  ver,
-                                  cal_format(st->on, on),
-                                  json_string_value(json_object_get(j->target, "id")),
-                                  j->event_id,
-                                  eng_proc_status_name(cr->status),
-                                  cr->state,
-                                  cr->ended_on == CAL_NONE ? NULL : cal_format(cr->ended_on, ended),
-                                  dltext};
-        job_query(j,
-                  "SELECT sf_create_process($1, $2, $3, $4, '{}'::jsonb, $5, $6, NULL, $7, $8,"
-                  " $9, $10::jsonb)",
-                  10, params, event_child_created);
-        free(dltext);
+        json_array_append_new(
+            children, json_pack("{s:s,s:i,s:o,s:s,s:s,s:o,s:o}", "workflow", cw->name, "version",
+                                cw->version, "started_on", date_json(st->on), "status",
+                                eng_proc_status_name(cr->status), "state", cr->state, "ended_on",
+                                date_json(cr->ended_on), "deadlines", deadlines_json(cr)));
         eng_result_free(cr);
-        return;
     }
-    event_load_reply(j);
+    return children;
 }
 
-static void event_recorded(job *j, PGresult *res)
+/* Replay the target's events with the new one; write it all if the engine accepts it. */
+static void event_apply(job *j)
 {
-    j->event_id = xstrdup(PQgetvalue(res, 0, 0));
-    char on[CAL_DATE_LEN];
-    log_info("conn %" PRIu64 ": case %s: event %s %s on %s recorded for process %s (%s, %s)%s%s",
-             j->req->conn_id, j->case_ref, j->event_id, j->type, cal_format(j->on, on),
-             json_string_value(json_object_get(j->target, "id")), j->result->state,
-             eng_proc_status_name(j->result->status), j->actor ? " by " : "",
-             j->actor ? j->actor : "");
-    j->reply = json_pack("{s:b,s:{s:s,s:s,s:s,s:o}}", "duplicate", 0, "event", "id", j->event_id,
-                         "type", j->type, "on", on, "attrs", attrs_json(j->attrs, j->nattrs));
-    sb_addf(&j->reply_ids, "{%s", json_string_value(json_object_get(j->target, "id")));
-    event_start_next(j);
-}
-
-static void event_have_events(job *j, PGresult *res)
-{
-    int n = PQntuples(res);
-    j->nevents = (size_t)n + 1;
-    j->events = xcalloc(j->nevents, sizeof *j->events);
-    j->event_attrs = xcalloc(j->nevents, sizeof *j->event_attrs);
-    j->event_rows = json_array();
-    for (int r = 0; r < n; r++) {
-        eng_event *e = &j->events[r];
-        json_t *row = json_pack("{s:s,s:o}", "type", PQgetvalue(res, r, 1), "attrs",
-                                parse_json(res, r, 3) ?: json_object());
-        json_array_append_new(j->event_rows, row);
-        e->seq = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-        e->type = json_string_value(json_object_get(row, "type"));
-        if (cal_parse(PQgetvalue(res, r, 2), &e->on) != 0) {
-            job_fail(j, PROTO_ERR_INTERNAL, "stored event %s has a bad date",
-                     PQgetvalue(res, r, 0));
-            return;
-        }
-        j->event_attrs[r] = kv_from_json(json_object_get(row, "attrs"), &e->nattrs);
-        e->attrs = j->event_attrs[r];
+    /* The target's recorded events, as the engine sees them. */
+    const char *target_id = json_string_value(json_object_get(j->target, "id"));
+    size_t total = json_array_size(j->case_events);
+    j->events = xcalloc(total + 1, sizeof *j->events);
+    j->event_attrs = xcalloc(total + 1, sizeof *j->event_attrs);
+    size_t n = 0, i;
+    json_t *e;
+    json_array_foreach(j->case_events, i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "process")), target_id) != 0)
+            continue;
+        eng_event *ev = &j->events[n];
+        ev->seq = (int64_t)json_integer_value(json_object_get(e, "id"));
+        ev->type = json_string_value(json_object_get(e, "type"));
+        ev->on = json_date(json_object_get(e, "on"));
+        j->event_attrs[n] = kv_from_json(json_object_get(e, "attrs"), &ev->nattrs);
+        ev->attrs = j->event_attrs[n];
+        n++;
     }
     eng_event *ev = &j->events[n];
     ev->seq = INT64_MAX; /* recorded after every existing event */
@@ -646,15 +620,15 @@ static void event_have_events(job *j, PGresult *res)
     ev->on = j->on;
     ev->attrs = j->attrs;
     ev->nattrs = j->nattrs;
+    j->nevents = n + 1;
 
-    json_t *pattrs = json_object_get(j->target, "attrs");
-    j->proc_attrs = kv_from_json(pattrs, &j->nproc_attrs);
+    j->proc_attrs = kv_from_json(json_object_get(j->target, "attrs"), &j->nproc_attrs);
     eng_input in = {.wf = j->wf,
                     .start = json_date(json_object_get(j->target, "started_on")),
                     .attrs = j->proc_attrs,
                     .nattrs = j->nproc_attrs,
                     .events = j->events,
-                    .nevents = (size_t)n};
+                    .nevents = n};
     char err[ENG_ERR_LEN];
     int rc = eng_check_event(&in, ev, err);
     if (rc != 0) {
@@ -673,9 +647,13 @@ static void event_have_events(job *j, PGresult *res)
     json_t *dls = deadlines_json(j->result);
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
-    const char *params[11] = {
+    json_t *children = children_json(j);
+    char *childtext = json_dumps(children, JSON_COMPACT);
+    json_decref(children);
+    const char *params[13] = {
         j->case_id,
-        json_string_value(json_object_get(j->target, "id")),
+        j->case_version,
+        target_id,
         j->type,
         cal_format(j->on, on),
         attrs,
@@ -684,14 +662,15 @@ static void event_have_events(job *j, PGresult *res)
         eng_proc_status_name(j->result->status),
         j->result->state,
         j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended),
-        dltext};
-    job_query(j,
-              "WITH ev AS (INSERT INTO events (case_id, process_id, type, on_date, attrs, idem_key,"
-              " actor) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) RETURNING id)"
-              " SELECT ev.id, sf_save_process($2, $8, $9, $10, $11::jsonb) FROM ev",
-              11, params, event_recorded);
+        dltext,
+        childtext};
+    job_write(j,
+              "SELECT sf_record_event($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11,"
+              " $12::jsonb, $13::jsonb)",
+              13, params, event_written, event_read);
     free(attrs);
     free(dltext);
+    free(childtext);
 }
 
 /* Is the event the same request as the one already recorded under its key? */
@@ -707,33 +686,38 @@ static bool event_same_as_dup(job *j)
     return same;
 }
 
-static void event_have_processes(job *j, PGresult *res)
+/* Answer a retry of an event already recorded under the same key. */
+static void event_reply_duplicate(job *j)
 {
-    j->processes = parse_json(res, 0, 0);
-    j->dup = parse_json(res, 0, 1);
-    if (j->dup) {
-        if (!event_same_as_dup(j)) {
-            job_fail(j, PROTO_ERR_KEY_CONFLICT,
-                     "idempotency key \"%s\" was already used on case %s for %s on %s (event %s);"
-                     " nothing changed",
-                     j->key, j->case_ref, json_string_value(json_object_get(j->dup, "type")),
-                     json_string_value(json_object_get(j->dup, "on")),
-                     json_string_value(json_object_get(j->dup, "id")));
-            return;
-        }
-        log_info("conn %" PRIu64 ": case %s: key %s already recorded as event %s; nothing changed",
-                 j->req->conn_id, j->case_ref, j->key,
+    if (!event_same_as_dup(j)) {
+        job_fail(j, PROTO_ERR_KEY_CONFLICT,
+                 "idempotency key \"%s\" was already used on case %s for %s on %s (event %s);"
+                 " nothing changed",
+                 j->key, j->case_ref, json_string_value(json_object_get(j->dup, "type")),
+                 json_string_value(json_object_get(j->dup, "on")),
                  json_string_value(json_object_get(j->dup, "id")));
-        sb_addf(&j->reply_ids, "{%s", json_string_value(json_object_get(j->dup, "process")));
-        json_t *event = json_deep_copy(j->dup);
-        json_object_del(event, "process");
-        j->reply = json_pack("{s:b,s:o}", "duplicate", 1, "event", event);
-        event_load_reply(j);
         return;
     }
+    log_info("conn %" PRIu64 ": case %s: key %s already recorded as event %s; nothing changed",
+             j->req->conn_id, j->case_ref, j->key,
+             json_string_value(json_object_get(j->dup, "id")));
+    json_t *proc = json_incref(json_object_get(j->dup, "process_json"));
+    decorate_process(proc, j->today);
+    json_t *event = json_deep_copy(j->dup);
+    json_object_del(event, "process");
+    json_object_del(event, "process_json");
+    j->reply =
+        json_pack("{s:b,s:o,s:o,s:[]}", "duplicate", 1, "event", event, "process", proc, "started");
+    job_reply(j);
+}
 
-    /* Which process takes the event: the named one, else the active one whose workflow
-     * declares the type, else the latest ended one (a late event for it). */
+/*
+ * Which process takes the event: the one named, else the active one whose
+ * workflow declares the type, else the latest ended one (a late event for it).
+ * Sets j->target and j->wf, or fails the job and returns false.
+ */
+static bool event_choose_process(job *j)
+{
     json_t *active = NULL, *ended = NULL;
     int nactive = 0;
     size_t i;
@@ -761,19 +745,18 @@ static void event_have_processes(job *j, PGresult *res)
     if (j->process && !j->target) {
         sb_free(&takers);
         job_fail(j, PROTO_ERR_NO_PROCESS, "case %s has no process %s", j->case_ref, j->process);
-        return;
+        return false;
     }
-    if (!j->target) {
-        if (nactive > 1) {
-            job_fail(j, PROTO_ERR_AMBIGUOUS_PROCESS,
-                     "processes %s of case %s could all take %s; name one with \"process\"",
-                     sb_str(&takers), j->case_ref, j->type);
-            sb_free(&takers);
-            return;
-        }
-        j->target = active ? active : ended;
+    if (!j->target && nactive > 1) {
+        job_fail(j, PROTO_ERR_AMBIGUOUS_PROCESS,
+                 "processes %s of case %s could all take %s; name one with \"process\"",
+                 sb_str(&takers), j->case_ref, j->type);
+        sb_free(&takers);
+        return false;
     }
     sb_free(&takers);
+    if (!j->target)
+        j->target = active ? active : ended;
     if (!j->target) {
         /* Say what the case's active processes do take, so the caseworker can correct it. */
         sb open = {0};
@@ -790,7 +773,7 @@ static void event_have_processes(job *j, PGresult *res)
         job_fail(j, PROTO_ERR_UNKNOWN_EVENT, "no process of case %s takes \"%s\" (%s)", j->case_ref,
                  j->type, open.len ? sb_str(&open) : "it has no active process; start one first");
         sb_free(&open);
-        return;
+        return false;
     }
     const char *wname = json_string_value(json_object_get(j->target, "workflow"));
     j->wf = wf_set_find(j->d->workflows, wname);
@@ -798,34 +781,41 @@ static void event_have_processes(job *j, PGresult *res)
         job_fail(j, PROTO_ERR_NOT_ALLOWED,
                  "process %s runs workflow %s, which this daemon has not loaded",
                  json_string_value(json_object_get(j->target, "id")), wname);
+        return false;
+    }
+    return true;
+}
+
+static void event_have_case(job *j, PGresult *res)
+{
+    if (!read_case(j, res))
+        return;
+    j->dup = parse_json(res, 0, 3);
+    j->case_events = parse_json(res, 0, 4);
+    if (j->dup) {
+        event_reply_duplicate(j);
         return;
     }
-    const char *params[1] = {json_string_value(json_object_get(j->target, "id"))};
-    job_query(j,
-              "SELECT id, type, to_char(on_date, 'YYYY-MM-DD'), attrs::text FROM events"
-              " WHERE process_id = $1 ORDER BY on_date, id",
-              1, params, event_have_events);
+    if (event_choose_process(j))
+        event_apply(j);
 }
 
-static void event_locked(job *j, PGresult *res)
+static void event_read(job *j)
 {
-    locked_case(j, res);
-    if (!j->case_id)
-        return;
-    const char *p[2] = {j->case_id, j->key};
+    job_reset_read(j);
+    j->attempts++;
+    const char *p[2] = {j->case_ref, j->key};
     job_query(j,
-              "SELECT (" SQL_CASE_PROCESSES "),"
+              "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","
               " (SELECT json_build_object('id', e.id::text, 'process', e.process_id::text,"
-              "  'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"
-              "  FROM events e WHERE e.case_id = $1 AND e.idem_key = $2)",
-              2, p, event_have_processes);
-}
-
-static void event_after_begin(job *j, PGresult *res)
-{
-    (void)res;
-    const char *p[1] = {j->case_ref};
-    job_query(j, SQL_LOCK_CASE, 1, p, event_locked);
+              "  'type', e.type, 'on', e.on_date, 'attrs', e.attrs,"
+              "  'process_json', sf_process_json(e.process_id))"
+              "  FROM events e WHERE e.case_id = c.id AND e.idem_key = $2),"
+              " (SELECT coalesce(json_agg(json_build_object('id', e.id, 'process',"
+              "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"
+              "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id)"
+              " FROM cases c WHERE c.ref = $1",
+              2, p, event_have_case);
 }
 
 /* ---- show ---- */
@@ -950,12 +940,10 @@ static void job_got_connection(store_tx *tx, void *arg)
         case_open_begin(j);
         break;
     case PROTO_OP_START:
-        j->in_tx = true;
-        job_query(j, "BEGIN", 0, NULL, start_after_begin);
+        start_read(j);
         break;
     case PROTO_OP_EVENT:
-        j->in_tx = true;
-        job_query(j, "BEGIN", 0, NULL, event_after_begin);
+        event_read(j);
         break;
     case PROTO_OP_SHOW:
         show_begin(j);

@@ -11,6 +11,7 @@ CREATE TABLE cases (
     ref         text NOT NULL UNIQUE,          -- the authority's pseudonymous reference
     dob         date,                          -- only for phase transfers and under-5 reviews
     attrs       jsonb NOT NULL DEFAULT '{}',   -- e.g. officer, team: no names or addresses
+    version     bigint NOT NULL DEFAULT 0,     -- bumped by every change to the case's processes
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 
@@ -159,4 +160,61 @@ SELECT json_build_object(
                          'note', d.note) ORDER BY d.due, d.name), '[]'::json)
                     FROM deadlines d WHERE d.process_id = p.id))
   FROM processes p WHERE p.id = p_id
+$$;
+
+-- Record an event and the recomputed process in one statement, if the case
+-- is still at the version the daemon read (optimistic concurrency: the daemon
+-- reads the case, replays its events in C, then writes; a concurrent change
+-- to the same case makes this return NULL and the daemon starts again from
+-- the read). p_children are the follow-on processes the event starts, each
+-- {"workflow","version","started_on","status","state","ended_on","deadlines"}.
+-- Returns {"event_id", "process": <process>, "started": [<process>...]}.
+CREATE FUNCTION sf_record_event(p_case bigint, p_case_version bigint, p_process bigint,
+                                p_type text, p_on date, p_attrs jsonb, p_key text, p_actor text,
+                                p_status text, p_state text, p_ended date, p_deadlines jsonb,
+                                p_children jsonb) RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    ev_id   bigint;
+    child   jsonb;
+    kid     bigint;
+    started json[] := '{}';
+BEGIN
+    UPDATE cases SET version = version + 1 WHERE id = p_case AND version = p_case_version;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO events (case_id, process_id, type, on_date, attrs, idem_key, actor)
+    VALUES (p_case, p_process, p_type, p_on, p_attrs, p_key, p_actor)
+    RETURNING id INTO ev_id;
+    PERFORM sf_save_process(p_process, p_status, p_state, p_ended, p_deadlines);
+    FOR child IN SELECT value FROM jsonb_array_elements(p_children) LOOP
+        kid := sf_create_process(p_case, child->>'workflow', (child->>'version')::integer,
+                                 (child->>'started_on')::date, '{}'::jsonb, p_process, ev_id,
+                                 NULL, child->>'status', child->>'state',
+                                 (child->>'ended_on')::date, child->'deadlines');
+        started := started || sf_process_json(kid);
+    END LOOP;
+    RETURN json_build_object('event_id', ev_id::text, 'process', sf_process_json(p_process),
+                             'started', to_json(started));
+END
+$$;
+
+-- Start a process by hand, if the case is still at the version the daemon
+-- read (see sf_record_event). Returns the process, or NULL to retry.
+CREATE FUNCTION sf_start_process(p_case bigint, p_case_version bigint, p_workflow text,
+                                 p_version integer, p_started date, p_attrs jsonb, p_key text,
+                                 p_status text, p_state text, p_ended date, p_deadlines jsonb)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    UPDATE cases SET version = version + 1 WHERE id = p_case AND version = p_case_version;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    new_id := sf_create_process(p_case, p_workflow, p_version, p_started, p_attrs, NULL, NULL,
+                                p_key, p_status, p_state, p_ended, p_deadlines);
+    -- A separate statement: a STABLE function in the same expression would not see the insert.
+    RETURN sf_process_json(new_id);
+END
 $$;
