@@ -204,4 +204,25 @@ def ping_and_workflows_describe_the_daemon():
         assert "ehcp-assessment" in out and "annual-review" in out, "sendflow workflows:\n" + out
 
 
+@test
+def every_daemon_option_and_config_key_is_documented():
+    """The settings table drives --help; each option must be in the README's
+    configuration table, and each must be accepted from a --config file."""
+    import subprocess
+    out = subprocess.run([os.environ["SENDFLOWD"], "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    options = sorted(set(re.findall(r"^\s+--([a-z][a-z-]*)", out, re.M)) - {"help", "version"})
+    assert len(options) >= 8, "too few options parsed from --help:\n" + out
+    readme = open(os.path.join(SOURCE_DIR, "README.md")).read()
+    missing = [o for o in options if "`--%s" % o not in readme]
+    assert not missing, "options missing from README.md: %s" % missing
+    # An unknown key in a config file is refused, naming file and line.
+    cfg = os.path.join(tempdir(), "bad.yaml")
+    with open(cfg, "w") as f:
+        f.write("socket: /tmp/x.sock\nlog_levle: debug\n")
+    r = subprocess.run([os.environ["SENDFLOWD"], "--config", cfg], capture_output=True, text=True)
+    assert r.returncode != 0, "sendflowd accepted a config file with a typo"
+    assert "%s:2" % cfg in r.stderr and "log_levle" in r.stderr, r.stderr
+
+
 main()
