@@ -5,29 +5,9 @@
  */
 #include "cal.h"
 #include "check.h"
+#include "check_dates.h"
 
 #include <stdbool.h>
-
-/* The day number of a date literal that must parse. */
-static cal_day D(const char *s)
-{
-    cal_day d = CAL_NONE;
-    if (cal_parse(s, &d) != 0) {
-        fprintf(stderr, "test date %s does not parse\n", s);
-        check_failures++;
-        check_test_failures++;
-    }
-    return d;
-}
-
-/* Format a day into a static buffer (one per call site is enough here). */
-static const char *F(cal_day d)
-{
-    static char buf[4][CAL_DATE_LEN];
-    static int i;
-    i = (i + 1) % 4;
-    return cal_format(d, buf[i]);
-}
 
 static void test_epoch(void)
 {

@@ -8,6 +8,7 @@
  */
 #include "engine.h"
 #include "check.h"
+#include "check_dates.h"
 
 #include <stdlib.h>
 
@@ -27,29 +28,6 @@ static wf_workflow *load(const char *rel)
         exit(2);
     }
     return wf;
-}
-
-static cal_day D(const char *s)
-{
-    cal_day d = CAL_NONE;
-    if (!s)
-        return CAL_NONE;
-    if (cal_parse(s, &d) != 0) {
-        fprintf(stderr, "test date %s does not parse\n", s);
-        check_failures++;
-        check_test_failures++;
-    }
-    return d;
-}
-
-static const char *F(cal_day d)
-{
-    static char buf[8][CAL_DATE_LEN];
-    static int i;
-    if (d == CAL_NONE)
-        return "none";
-    i = (i + 1) % 8;
-    return cal_format(d, buf[i]);
 }
 
 /* ---- building inputs --------------------------------------------------- */
