@@ -71,6 +71,68 @@ struct job {
     eng_result *result;
 };
 
+/* ---- the SQL: every statement the daemon runs, prepared once per connection ---- */
+
+/* The processes of case c as a JSON array (a sub-select of the reads below). */
+#define SQL_PROCESSES_OF_CASE                                                                      \
+    "(SELECT coalesce(json_agg(json_build_object('id', p.id::text, 'workflow', p.workflow,"        \
+    " 'version', p.wf_version, 'started_on', p.started_on, 'attrs', p.attrs,"                      \
+    " 'status', p.status, 'ended_on', p.ended_on, 'key', p.idem_key) ORDER BY p.id), '[]'::json)"  \
+    " FROM processes p WHERE p.case_id = c.id)"
+
+#define SF_STATEMENTS(X)                                                                           \
+    X(CASE_COMPARE, "SELECT (dob IS NOT DISTINCT FROM $2::date) AND attrs = $3::jsonb,"            \
+                    " to_char(dob, 'YYYY-MM-DD'), attrs::text FROM cases WHERE ref = $1")          \
+    X(CASE_INSERT, "INSERT INTO cases (ref, dob, attrs) VALUES ($1, $2, $3::jsonb)"                \
+                   " ON CONFLICT (ref) DO NOTHING RETURNING id")                                   \
+    X(START_WRITE, "SELECT sf_start_process($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10,"       \
+                   " $11::jsonb)")                                                                 \
+    X(START_READ, "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","                             \
+                  " (SELECT sf_process_json(p.id) FROM processes p"                                \
+                  "  WHERE p.case_id = c.id AND p.idem_key = $2)"                                  \
+                  " FROM cases c WHERE c.ref = $1")                                                \
+    X(EVENT_WRITE, "SELECT sf_record_event($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11,"   \
+                   " $12::jsonb, $13::jsonb)")                                                     \
+    X(EVENT_READ, "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","                             \
+                  " (SELECT json_build_object('id', e.id::text, 'process', e.process_id::text,"    \
+                  "  'type', e.type, 'on', e.on_date, 'attrs', e.attrs,"                           \
+                  "  'process_json', sf_process_json(e.process_id))"                               \
+                  "  FROM events e WHERE e.case_id = c.id AND e.idem_key = $2),"                   \
+                  " (SELECT coalesce(json_agg(json_build_object('id', e.id, 'process',"            \
+                  "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"       \
+                  "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id)" \
+                  " FROM cases c WHERE c.ref = $1")                                                \
+    X(SHOW, "SELECT json_build_object('case', c.ref, 'dob', c.dob, 'attrs', c.attrs,"              \
+            " 'processes', (SELECT coalesce(json_agg(sf_process_json(p.id) ORDER BY p.id),"        \
+            " '[]'::json) FROM processes p WHERE p.case_id = c.id))"                               \
+            " FROM cases c WHERE c.ref = $1")                                                      \
+    X(DUE, "SELECT c.ref, p.id::text, p.workflow, d.name, d.title, d.kind,"                        \
+           " to_char(d.due, 'YYYY-MM-DD'), d.excusable, d.basis, d.explain"                        \
+           " FROM deadlines d JOIN processes p ON p.id = d.process_id"                             \
+           " JOIN cases c ON c.id = p.case_id"                                                     \
+           " WHERE d.resolution = 'open' AND d.due <= $1::date"                                    \
+           "   AND (d.kind = 'duty' OR d.due >= $2::date)"                                         \
+           " ORDER BY d.due, c.ref, d.name LIMIT 10000")
+
+typedef enum stmt_id {
+#define X(id, sql) STMT_##id,
+    SF_STATEMENTS(X)
+#undef X
+        STMT_COUNT,
+} stmt_id;
+
+static const store_stmt statements[] = {
+#define X(id, sql) {"sf_" #id, sql},
+    SF_STATEMENTS(X)
+#undef X
+};
+
+const store_stmt *handlers_statements(size_t *n)
+{
+    *n = STMT_COUNT;
+    return statements;
+}
+
 /* ---- job plumbing ---- */
 
 /* Forget what the last read loaded, before reading again. */
@@ -172,20 +234,20 @@ static void job_on_result(store_tx *tx, PGresult *res, void *arg)
     j->next(j, res);
 }
 
-static void job_query(job *j, const char *sql, int n, const char *const *params, step_fn next)
+static void job_query(job *j, stmt_id stmt, int n, const char *const *params, step_fn next)
 {
     j->next = next;
-    if (store_query(j->tx, sql, n, params, job_on_result, j) != 0)
+    if (store_exec(j->tx, stmt, n, params, job_on_result, j) != 0)
         job_fail(j, PROTO_ERR_UNAVAILABLE,
                  "the database connection was lost; nothing was recorded, retry");
 }
 
 /* A write that may lose a race: on a unique violation, retry from the read. */
-static void job_write(job *j, const char *sql, int n, const char *const *params, step_fn next,
+static void job_write(job *j, stmt_id stmt, int n, const char *const *params, step_fn next,
                       void (*retry)(job *j))
 {
     j->retry = retry; /* before the query: a failed send frees j */
-    job_query(j, sql, n, params, next);
+    job_query(j, stmt, n, params, next);
 }
 
 /* ---- JSON helpers ---- */
@@ -350,10 +412,7 @@ static void case_open_inserted(job *j, PGresult *res)
         return;
     }
     const char *p[3] = {j->case_ref, j->has_dob ? cal_format(j->dob, dob) : NULL, attrs};
-    job_query(j,
-              "SELECT (dob IS NOT DISTINCT FROM $2::date) AND attrs = $3::jsonb,"
-              " to_char(dob, 'YYYY-MM-DD'), attrs::text FROM cases WHERE ref = $1",
-              3, p, case_open_compared);
+    job_query(j, STMT_CASE_COMPARE, 3, p, case_open_compared);
     free(attrs);
 }
 
@@ -362,21 +421,11 @@ static void case_open_begin(job *j)
     char dob[CAL_DATE_LEN];
     char *attrs = attrs_text(j->attrs, j->nattrs);
     const char *p[3] = {j->case_ref, j->has_dob ? cal_format(j->dob, dob) : NULL, attrs};
-    job_query(j,
-              "INSERT INTO cases (ref, dob, attrs) VALUES ($1, $2, $3::jsonb)"
-              " ON CONFLICT (ref) DO NOTHING RETURNING id",
-              3, p, case_open_inserted);
+    job_query(j, STMT_CASE_INSERT, 3, p, case_open_inserted);
     free(attrs);
 }
 
 /* ---- shared by start and event: read the case in one statement ---- */
-
-/* The case's processes as a JSON array; $1 is the case's id. */
-#define SQL_PROCESSES_OF_CASE                                                                      \
-    "(SELECT coalesce(json_agg(json_build_object('id', p.id::text, 'workflow', p.workflow,"        \
-    " 'version', p.wf_version, 'started_on', p.started_on, 'attrs', p.attrs,"                      \
-    " 'status', p.status, 'ended_on', p.ended_on, 'key', p.idem_key) ORDER BY p.id), '[]'::json)"  \
-    " FROM processes p WHERE p.case_id = c.id)"
 
 /* Load the case row's id, version and processes (columns 0-2); false after failing the job. */
 static bool read_case(job *j, PGresult *res)
@@ -491,10 +540,7 @@ static void start_have_case(job *j, PGresult *res)
         j->result->state,
         j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended),
         dltext};
-    job_write(j,
-              "SELECT sf_start_process($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10,"
-              " $11::jsonb)",
-              11, params, start_written, start_read);
+    job_write(j, STMT_START_WRITE, 11, params, start_written, start_read);
     free(attrs);
     free(dltext);
 }
@@ -504,12 +550,7 @@ static void start_read(job *j)
     job_reset_read(j);
     j->attempts++;
     const char *p[2] = {j->case_ref, j->key};
-    job_query(j,
-              "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","
-              " (SELECT sf_process_json(p.id) FROM processes p"
-              "  WHERE p.case_id = c.id AND p.idem_key = $2)"
-              " FROM cases c WHERE c.ref = $1",
-              2, p, start_have_case);
+    job_query(j, STMT_START_READ, 2, p, start_have_case);
 }
 
 /* ---- event ---- */
@@ -664,10 +705,7 @@ static void event_apply(job *j)
         j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended),
         dltext,
         childtext};
-    job_write(j,
-              "SELECT sf_record_event($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11,"
-              " $12::jsonb, $13::jsonb)",
-              13, params, event_written, event_read);
+    job_write(j, STMT_EVENT_WRITE, 13, params, event_written, event_read);
     free(attrs);
     free(dltext);
     free(childtext);
@@ -805,17 +843,7 @@ static void event_read(job *j)
     job_reset_read(j);
     j->attempts++;
     const char *p[2] = {j->case_ref, j->key};
-    job_query(j,
-              "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","
-              " (SELECT json_build_object('id', e.id::text, 'process', e.process_id::text,"
-              "  'type', e.type, 'on', e.on_date, 'attrs', e.attrs,"
-              "  'process_json', sf_process_json(e.process_id))"
-              "  FROM events e WHERE e.case_id = c.id AND e.idem_key = $2),"
-              " (SELECT coalesce(json_agg(json_build_object('id', e.id, 'process',"
-              "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"
-              "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id)"
-              " FROM cases c WHERE c.ref = $1",
-              2, p, event_have_case);
+    job_query(j, STMT_EVENT_READ, 2, p, event_have_case);
 }
 
 /* ---- show ---- */
@@ -836,12 +864,7 @@ static void show_loaded(job *j, PGresult *res)
 static void show_begin(job *j)
 {
     const char *p[1] = {j->case_ref};
-    job_query(j,
-              "SELECT json_build_object('case', c.ref, 'dob', c.dob, 'attrs', c.attrs,"
-              " 'processes', (SELECT coalesce(json_agg(sf_process_json(p.id) ORDER BY p.id),"
-              " '[]'::json) FROM processes p WHERE p.case_id = c.id))"
-              " FROM cases c WHERE c.ref = $1",
-              1, p, show_loaded);
+    job_query(j, STMT_SHOW, 1, p, show_loaded);
 }
 
 /* ---- due ---- */
@@ -880,15 +903,7 @@ static void due_begin(job *j)
     cal_format(j->today, today);
     const char *p[2] = {horizon, today};
     /* The partial index deadlines_open_due serves the range on due. */
-    job_query(j,
-              "SELECT c.ref, p.id::text, p.workflow, d.name, d.title, d.kind,"
-              " to_char(d.due, 'YYYY-MM-DD'), d.excusable, d.basis, d.explain"
-              " FROM deadlines d JOIN processes p ON p.id = d.process_id"
-              " JOIN cases c ON c.id = p.case_id"
-              " WHERE d.resolution = 'open' AND d.due <= $1::date"
-              "   AND (d.kind = 'duty' OR d.due >= $2::date)"
-              " ORDER BY d.due, c.ref, d.name LIMIT 10000",
-              2, p, due_loaded);
+    job_query(j, STMT_DUE, 2, p, due_loaded);
 }
 
 /* ---- requests that need no database ---- */

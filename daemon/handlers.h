@@ -28,6 +28,8 @@ typedef struct sf_daemon {
     bool stopping;
 } sf_daemon;
 
+/* The table of SQL statements the handlers run, for store_new to prepare (static storage). */
+const store_stmt *handlers_statements(size_t *n);
 /* The server's dispatch callback: arg is the sf_daemon. Replies exactly once to req. */
 void handlers_dispatch(srv_req *req, void *arg);
 

@@ -130,7 +130,9 @@ int main(int argc, char **argv)
 
     uv_loop_t *loop = uv_default_loop();
     d->loop = loop;
-    d->store = store_new(loop, d->cfg.database, d->cfg.pool);
+    size_t nstmts;
+    const store_stmt *stmts = handlers_statements(&nstmts);
+    d->store = store_new(loop, d->cfg.database, d->cfg.pool, stmts, nstmts);
     if (server_start(&d->server, loop, d->cfg.socket, d->cfg.listen, d->cfg.max_clients,
                      handlers_dispatch, d, err, sizeof err) != 0) {
         fprintf(stderr, "sendflowd: %s\n", err);

@@ -17,6 +17,7 @@
 
 typedef enum conn_state {
     CONN_CONNECTING, /* PQconnectPoll in progress */
+    CONN_PREPARING,  /* connected, preparing the statement table */
     CONN_IDLE,       /* connected, no job */
     CONN_BOUND,      /* a job owns it, no query in flight */
     CONN_SENDING,    /* query sent, output not yet flushed */
@@ -50,11 +51,14 @@ typedef struct pconn {
     void *cb_arg;
     PGresult *result; /* the in-flight query's last result so far */
     bool ever_connected;
+    size_t prepared; /* statements of the table prepared on this connection */
 } pconn;
 
 struct store {
     uv_loop_t *loop;
     char *conninfo;
+    const store_stmt *stmts; /* prepared on every connection; borrowed, static */
+    size_t nstmts;
     pconn *conns;
     int nconns;
     store_job *head, *tail; /* waiting jobs */
@@ -71,6 +75,7 @@ struct store {
 static void conn_start_connect(pconn *c);
 static void on_retry(uv_timer_t *t);
 static void conn_update_poll(pconn *c, int events);
+static void conn_prepared_one(pconn *c, PGresult *res);
 static void dispatch_jobs(store *s);
 static void maybe_finish_close(store *s);
 
@@ -79,6 +84,8 @@ static const char *conn_state_name(conn_state st)
     switch (st) {
     case CONN_CONNECTING:
         return "connecting";
+    case CONN_PREPARING:
+        return "preparing";
     case CONN_IDLE:
         return "idle";
     case CONN_BOUND:
@@ -103,8 +110,11 @@ static void conn_set_state(pconn *c, conn_state to)
     case CONN_CONNECTING:
         ok = c->state == CONN_BROKEN || c->state == CONN_CONNECTING;
         break;
+    case CONN_PREPARING:
+        ok = c->state == CONN_CONNECTING || c->state == CONN_PREPARING;
+        break;
     case CONN_IDLE:
-        ok = c->state == CONN_CONNECTING || c->state == CONN_BOUND;
+        ok = c->state == CONN_PREPARING || c->state == CONN_BOUND;
         break;
     case CONN_BOUND:
         ok = c->state == CONN_IDLE || c->state == CONN_SENDING || c->state == CONN_WAITING;
@@ -211,6 +221,10 @@ static void conn_read_results(pconn *c)
             /* The query is complete. */
             PGresult *res = c->result;
             c->result = NULL;
+            if (c->state == CONN_PREPARING) {
+                conn_prepared_one(c, res);
+                return;
+            }
             conn_update_poll(c, 0);
             conn_set_state(c, CONN_BOUND);
             if (!res) {
@@ -239,6 +253,19 @@ static void on_poll(uv_poll_t *h, int status, int events)
     switch (c->state) {
     case CONN_CONNECTING:
         conn_connect_step(c);
+        break;
+    case CONN_PREPARING:
+        if (events & UV_WRITABLE) {
+            int f = PQflush(c->pg);
+            if (f < 0) {
+                conn_fail(c, PQerrorMessage(c->pg));
+                return;
+            }
+            if (f == 0)
+                conn_update_poll(c, UV_READABLE);
+        }
+        if (events & UV_READABLE)
+            conn_read_results(c);
         break;
     case CONN_SENDING: {
         int f = PQflush(c->pg);
@@ -300,6 +327,57 @@ static void conn_update_poll(pconn *c, int events)
     }
 }
 
+/*
+ * Prepare the next statement of the table, one at a time (libpq runs one
+ * command at a time outside pipeline mode); when all are prepared the
+ * connection is ready for jobs. Preparing once per connection spares
+ * PostgreSQL parsing and planning the same SQL for every request.
+ */
+static void conn_prepare_next(pconn *c)
+{
+    store *s = c->owner;
+    if (c->prepared == s->nstmts) {
+        log_info("store: connection %d %s (%zu statements prepared)", c->index,
+                 c->ever_connected ? "re-established" : "established", s->nstmts);
+        c->ever_connected = true;
+        c->backoff_ms = 0;
+        conn_set_state(c, CONN_IDLE);
+        conn_update_poll(c, UV_READABLE);
+        dispatch_jobs(s);
+        return;
+    }
+    const store_stmt *st = &s->stmts[c->prepared];
+    if (!PQsendPrepare(c->pg, st->name, st->sql, 0, NULL)) {
+        conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    }
+    int f = PQflush(c->pg);
+    if (f < 0) {
+        conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    }
+    conn_update_poll(c, f ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+}
+
+static void conn_prepared_one(pconn *c, PGresult *res)
+{
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        /* The schema and the daemon disagree: say which statement, then retry later. */
+        char why[512];
+        snprintf(why, sizeof why, "preparing %s: %s", c->owner->stmts[c->prepared].name,
+                 res ? PQresultErrorMessage(res) : "no result");
+        why[strcspn(why, "\n")] = '\0';
+        if (res)
+            PQclear(res);
+        log_error("store: connection %d: %s", c->index, why);
+        conn_fail(c, why);
+        return;
+    }
+    PQclear(res);
+    c->prepared++;
+    conn_prepare_next(c);
+}
+
 /* Server notices and warnings go to our log, not straight to stderr as libpq's default does. */
 static void on_notice(void *arg, const char *message)
 {
@@ -323,13 +401,9 @@ static void conn_connect_step(pconn *c)
             conn_fail(c, PQerrorMessage(c->pg));
             return;
         }
-        log_info("store: connection %d %s", c->index,
-                 c->ever_connected ? "re-established" : "established");
-        c->ever_connected = true;
-        c->backoff_ms = 0;
-        conn_set_state(c, CONN_IDLE);
-        conn_update_poll(c, UV_READABLE);
-        dispatch_jobs(c->owner);
+        c->prepared = 0;
+        conn_set_state(c, CONN_PREPARING);
+        conn_prepare_next(c);
         return;
     case PGRES_POLLING_FAILED:
     default:
@@ -354,10 +428,13 @@ static void conn_start_connect(pconn *c)
     conn_update_poll(c, UV_WRITABLE);
 }
 
-store *store_new(uv_loop_t *loop, const char *conninfo, int size)
+store *store_new(uv_loop_t *loop, const char *conninfo, int size, const store_stmt *stmts,
+                 size_t nstmts)
 {
     store *s = xcalloc(1, sizeof *s);
     s->loop = loop;
+    s->stmts = stmts;
+    s->nstmts = nstmts;
     s->conninfo = xstrdup(conninfo ? conninfo : "");
     s->nconns = size;
     s->conns = xcalloc((size_t)size, sizeof *s->conns);
@@ -448,13 +525,13 @@ static void dispatch_jobs(store *s)
     maybe_finish_close(s);
 }
 
-int store_query(store_tx *tx, const char *sql, int nparams, const char *const *params,
-                store_result_cb cb, void *arg)
+int store_exec(store_tx *tx, size_t stmt, int nparams, const char *const *params,
+               store_result_cb cb, void *arg)
 {
     pconn *c = tx->conn;
-    if (c->state != CONN_BOUND || !c->pg)
+    if (c->state != CONN_BOUND || !c->pg || stmt >= c->owner->nstmts)
         return -1;
-    if (!PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)) {
+    if (!PQsendQueryPrepared(c->pg, c->owner->stmts[stmt].name, nparams, params, NULL, NULL, 0)) {
         log_warn("store: connection %d: cannot send query: %s", c->index, PQerrorMessage(c->pg));
         return -1;
     }

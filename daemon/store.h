@@ -2,10 +2,11 @@
  * store: a pool of non-blocking PostgreSQL connections on the libuv loop.
  *
  * Work is submitted as a job; when a connection is free the job's begin
- * callback gets a store_tx bound to that connection and runs queries on it one
- * at a time (store_query), each answered by a callback, until it calls
- * store_release. A job owns its connection for that whole time, so it can run
- * a transaction (BEGIN ... COMMIT) across several queries and callbacks.
+ * callback gets a store_tx bound to that connection and runs statements on it
+ * one at a time (store_exec), each answered by a callback, until it calls
+ * store_release. A job owns its connection for that whole time. The daemon's
+ * SQL is a fixed table of statements that every connection prepares once when
+ * it connects, so PostgreSQL does not parse and plan them for every request.
  *
  * libpq runs in non-blocking mode: one uv_poll_t watches each connection's
  * socket, PQflush runs until the query is sent, and results are drained with
@@ -24,6 +25,12 @@
 typedef struct store store;
 typedef struct store_tx store_tx;
 
+/* A statement every connection prepares once, when it connects. */
+typedef struct store_stmt {
+    const char *name; /* the prepared statement's name */
+    const char *sql;  /* its text, with $1... parameters */
+} store_stmt;
+
 /*
  * Called when the job gets a connection (tx != NULL), or with tx == NULL when
  * the database is unavailable or the store is closing (then there is nothing
@@ -37,20 +44,25 @@ typedef void (*store_begin_cb)(store_tx *tx, void *arg);
  */
 typedef void (*store_result_cb)(store_tx *tx, PGresult *res, void *arg);
 
-/* Create a pool of size connections to conninfo (connecting in the background). Free with
- * store_close. */
-store *store_new(uv_loop_t *loop, const char *conninfo, int size);
+/*
+ * Create a pool of size connections to conninfo (connecting in the
+ * background); each prepares the nstmts statements of stmts (borrowed: static
+ * storage) before it takes jobs. Free with store_close.
+ */
+store *store_new(uv_loop_t *loop, const char *conninfo, int size, const store_stmt *stmts,
+                 size_t nstmts);
 /* Queue a job; begin is called from the loop, never from inside this call. */
 void store_submit(store *s, store_begin_cb begin, void *arg);
 /*
- * Send one query with text parameters (NULL entries are SQL NULL) on the
- * job's connection; cb receives its result. params need only live until this
- * returns. 0, or -1 if it could not be sent (cb will not be called; the
- * connection is then broken and the job must release it).
+ * Execute statement number stmt of the table given to store_new, with text
+ * parameters (NULL entries are SQL NULL), on the job's connection; cb
+ * receives its result. params need only live until this returns. 0, or -1 if
+ * it could not be sent (cb will not be called; the connection is then broken
+ * and the job must release it).
  */
-int store_query(store_tx *tx, const char *sql, int nparams, const char *const *params,
-                store_result_cb cb, void *arg) SF_MUSTCHECK;
-/* The job is done with its connection (after COMMIT or ROLLBACK). tx is invalid afterwards. */
+int store_exec(store_tx *tx, size_t stmt, int nparams, const char *const *params,
+               store_result_cb cb, void *arg) SF_MUSTCHECK;
+/* The job is done with its connection (never inside a transaction). tx is invalid afterwards. */
 void store_release(store_tx *tx);
 /* The last libpq error message of the job's connection (borrowed, for logs). */
 const char *store_tx_error(const store_tx *tx);
