@@ -472,6 +472,8 @@ void render_due(sb *out, const json_t *reply, long within, bool overdue)
     }
     tbl_print(&t, out, "");
     tbl_free(&t);
+    if (json_is_true(json_object_get(reply, "truncated")))
+        sb_addf(out, "(only the first %zu are listed: narrow --within)\n", json_array_size(items));
 }
 
 void render_clock(sb *out, const json_t *reply)

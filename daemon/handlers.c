@@ -26,6 +26,10 @@
 #include "proto.h"
 #include "sf_config.h"
 
+/* Most deadlines one "due" reply lists; the reply says when there were more. */
+#define DUE_MAX_ROWS     10000
+#define DUE_MAX_ROWS_STR "10000"
+
 /* Reads and writes of one request lost to concurrent changes before we give up. */
 #define MAX_ATTEMPTS 20
 
@@ -112,7 +116,7 @@ struct job {
            " JOIN cases c ON c.id = p.case_id"                                                     \
            " WHERE d.resolution = 'open' AND d.due <= $1::date"                                    \
            "   AND (d.kind = 'duty' OR d.due >= $2::date)"                                         \
-           " ORDER BY d.due, c.ref, d.name LIMIT 10000")
+           " ORDER BY d.due, c.ref, d.name LIMIT " DUE_MAX_ROWS_STR)
 
 typedef enum stmt_id {
 #define X(id, sql) STMT_##id,
@@ -891,8 +895,9 @@ static void due_loaded(job *j, PGresult *res)
                              "explain", PQgetvalue(res, r, 9)));
     }
     char today[CAL_DATE_LEN];
-    j->reply = json_pack("{s:s,s:I,s:b,s:o}", "today", cal_format(j->today, today), "within",
-                         (json_int_t)j->within, "overdue", j->overdue, "items", items);
+    j->reply = json_pack("{s:s,s:b,s:I,s:b,s:o}", "today", cal_format(j->today, today), "truncated",
+                         PQntuples(res) >= DUE_MAX_ROWS, "within", (json_int_t)j->within, "overdue",
+                         j->overdue, "items", items);
     job_reply(j);
 }
 
