@@ -34,6 +34,7 @@ struct srv_conn {
     bool busy;       /* a request is in flight */
     bool eof;        /* the client sent EOF: answer what is complete, then close */
     bool reading;
+    bool processing;   /* conn_process is on the stack: replies must not re-enter it */
     bool closing;
     size_t writes; /* uv_write requests not yet completed */
     int refs;      /* 1 while open, +1 for the in-flight request */
@@ -173,7 +174,10 @@ static void req_free(srv_req *req)
     json_decref(req->msg);
     free(req);
     c->busy = false;
-    if (!c->closing) {
+    /* A request answered at once (ping, a bad field) replies from inside conn_process:
+     * its loop takes the next line. Recursing here instead would let a client pipelining
+     * many such lines grow the stack without bound. */
+    if (!c->closing && !c->processing) {
         conn_process(c);
         conn_maybe_finish(c);
     }
@@ -250,6 +254,9 @@ static void conn_line(srv_conn *c, const char *line, size_t len)
 /* Parse and dispatch complete lines while nothing is in flight; manage reading. */
 static void conn_process(srv_conn *c)
 {
+    if (c->processing)
+        return;
+    c->processing = true;
     while (!c->busy && !c->closing) {
         if (c->writes > 0 && uv_stream_get_write_queue_size(&c->s.stream) > SRV_MAX_PENDING_WRITE)
             break; /* the client is not reading its replies: wait for on_write */
@@ -286,6 +293,7 @@ static void conn_process(srv_conn *c)
         memmove(c->buf, nl + 1, c->len - linelen - 1);
         c->len -= linelen + 1;
     }
+    c->processing = false;
     /* Read more only while there is room: a flooding client is simply not read. */
     bool want = !c->closing && !c->eof && !c->srv->stopping && c->len <= SRV_MAX_LINE + 1 &&
                 !(c->busy && c->len > 64 * 1024);

@@ -314,4 +314,48 @@ def teardown():
         state.pop("db").drop()
 
 
+@test
+def a_burst_of_instant_replies_is_answered_in_order_without_deep_recursion():
+    """Requests answered without the database (ping, unknown op) used to reply
+    from inside the line parser and re-enter it, one stack level per line. A
+    client that pipelines a mass of them behind one slow request (here an
+    event held up by a row lock) could overflow the daemon's stack."""
+    import subprocess
+    import threading
+    d = daemon()
+    host, port = os.environ["SENDFLOW_TEST_PGHOST"], os.environ["SENDFLOW_TEST_PGPORT"]
+    with d.client() as c:
+        make_case(c, "C-BURST")
+        # Hold the case row so that the event's write waits.
+        locker = subprocess.Popen(
+            ["psql", "-X", "-q", "-tA", "-h", host, "-p", port, "-U", "postgres", "-d",
+             state["db"].name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            locker.stdin.write("BEGIN;\nSELECT 'locked' FROM cases WHERE ref = 'C-BURST' FOR UPDATE;\n")
+            locker.stdin.flush()
+            assert "locked" in locker.stdout.readline(), "could not lock the case row"
+            n = 60000
+            burst = ['{"op":"event","id":-1,"case":"C-BURST","type":"advice_requested",'
+                     '"on":"2026-01-06","attrs":{"from":"health"}}']
+            # The shortest line the handlers answer at once: as many as possible per read.
+            burst += ['{"op":""}'] * n
+            sender = threading.Thread(target=c.send_raw, args=(("\n".join(burst) + "\n").encode(),))
+            sender.start()
+            # Give the daemon a moment to read what it will while the event waits (a
+            # shorter moment only makes the test milder, never wrong).
+            time.sleep(1)
+        finally:
+            locker.stdin.write("COMMIT;\n")
+            locker.stdin.close()
+            locker.wait(timeout=timeout(30))
+        r = c.recv(seconds=60)
+        assert r.get("id") == -1 and r["ok"], r
+        for i in range(n):
+            r = c.recv(seconds=60)
+            assert not r["ok"] and r["error"]["code"] == "unknown_op", "reply %d: %r" % (i, r)
+        sender.join()
+        c.ok({"op": "ping"})
+
+
 main()
