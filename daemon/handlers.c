@@ -231,6 +231,12 @@ static void job_on_result(store_tx *tx, PGresult *res, void *arg)
         log_error("conn %" PRIu64 ": %s: database error %s: %s", j->req->conn_id, j->req->op,
                   store_sqlstate(res), msg);
         free(msg);
+        /* statement_timeout, lock_timeout (see store.c): the database is too slow now. */
+        if (!strcmp(store_sqlstate(res), "57014") || !strcmp(store_sqlstate(res), "55P03")) {
+            job_fail(j, PROTO_ERR_UNAVAILABLE,
+                     "the database did not answer in time; nothing was recorded, retry");
+            return;
+        }
         job_fail(j, PROTO_ERR_INTERNAL,
                  "database error (see the daemon's log); nothing was recorded");
         return;

@@ -15,6 +15,14 @@
 
 #include "log.h"
 
+/* How long connecting and preparing may take before we give up and retry later. */
+#define STORE_CONNECT_TIMEOUT_MS   10000
+#define STORE_CONNECT_TIMEOUT_TEXT "10 s"
+/* Run once on each new connection. The timeouts are far above any normal request. */
+#define STORE_SESSION_SQL                                                                          \
+    "SET statement_timeout = '30s'; SET lock_timeout = '10s';"                                     \
+    " SET idle_in_transaction_session_timeout = '60s'"
+
 typedef enum conn_state {
     CONN_CONNECTING, /* PQconnectPoll in progress */
     CONN_PREPARING,  /* connected, preparing the statement table */
@@ -51,7 +59,8 @@ typedef struct pconn {
     void *cb_arg;
     PGresult *result; /* the in-flight query's last result so far */
     bool ever_connected;
-    size_t prepared; /* statements of the table prepared on this connection */
+    size_t prepared;  /* statements of the table prepared on this connection */
+    bool session_set; /* STORE_SESSION_SQL has run on this connection */
 } pconn;
 
 struct store {
@@ -194,19 +203,25 @@ static void conn_fail(pconn *c, const char *why)
             c->backoff_ms = 5000;
         uv_timer_start(&c->retry, on_retry, c->backoff_ms, 0);
     }
-    if (was == CONN_SENDING || was == CONN_WAITING) {
-        /* The job keeps the (broken) tx until it releases it. */
+    if (c->cb) {
+        /* A query was in flight: its job hears NULL and keeps the broken tx until it
+         * releases it. */
         deliver(c, NULL);
     }
     /* Jobs waiting for a connection may now have none to wait for. */
     dispatch_jobs(c->owner);
 }
 
+/* The back-off before reconnecting has passed, or connecting is taking too long. */
 static void on_retry(uv_timer_t *t)
 {
     pconn *c = t->data;
-    if (c->state == CONN_BROKEN && !c->owner->closing)
+    if (c->owner->closing)
+        return;
+    if (c->state == CONN_BROKEN)
         conn_start_connect(c);
+    else if (c->state == CONN_CONNECTING || c->state == CONN_PREPARING)
+        conn_fail(c, "timed out connecting (" STORE_CONNECT_TIMEOUT_TEXT ")");
 }
 
 static void conn_read_results(pconn *c)
@@ -246,6 +261,14 @@ static void conn_connect_step(pconn *c);
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     pconn *c = h->data;
+    if (status < 0 && c->state == CONN_CONNECTING) {
+        /* libuv reports POLLERR (a refused connect, say) as an error and stops the
+         * handle; libpq must see it to report the real error or try the next host or
+         * address of the conninfo. */
+        c->poll_events = 0;
+        conn_connect_step(c);
+        return;
+    }
     if (status < 0) {
         conn_fail(c, uv_strerror(status));
         return;
@@ -336,7 +359,15 @@ static void conn_update_poll(pconn *c, int events)
 static void conn_prepare_next(pconn *c)
 {
     store *s = c->owner;
-    if (c->prepared == s->nstmts) {
+    if (!c->session_set) {
+        /* Bound every wait, so a stuck query or lock cannot hold a pool connection for
+         * ever: the job gets an error and the client a reply. */
+        if (!PQsendQuery(c->pg, STORE_SESSION_SQL)) {
+            conn_fail(c, PQerrorMessage(c->pg));
+            return;
+        }
+    } else if (c->prepared == s->nstmts) {
+        uv_timer_stop(&c->retry);
         log_info("store: connection %d %s (%zu statements prepared)", c->index,
                  c->ever_connected ? "re-established" : "established", s->nstmts);
         c->ever_connected = true;
@@ -345,11 +376,12 @@ static void conn_prepare_next(pconn *c)
         conn_update_poll(c, UV_READABLE);
         dispatch_jobs(s);
         return;
-    }
-    const store_stmt *st = &s->stmts[c->prepared];
-    if (!PQsendPrepare(c->pg, st->name, st->sql, 0, NULL)) {
-        conn_fail(c, PQerrorMessage(c->pg));
-        return;
+    } else {
+        const store_stmt *st = &s->stmts[c->prepared];
+        if (!PQsendPrepare(c->pg, st->name, st->sql, 0, NULL)) {
+            conn_fail(c, PQerrorMessage(c->pg));
+            return;
+        }
     }
     int f = PQflush(c->pg);
     if (f < 0) {
@@ -364,7 +396,8 @@ static void conn_prepared_one(pconn *c, PGresult *res)
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
         /* The schema and the daemon disagree: say which statement, then retry later. */
         char why[512];
-        snprintf(why, sizeof why, "preparing %s: %s", c->owner->stmts[c->prepared].name,
+        snprintf(why, sizeof why, "preparing %s: %s",
+                 c->session_set ? c->owner->stmts[c->prepared].name : "the session",
                  res ? PQresultErrorMessage(res) : "no result");
         why[strcspn(why, "\n")] = '\0';
         if (res)
@@ -374,7 +407,9 @@ static void conn_prepared_one(pconn *c, PGresult *res)
         return;
     }
     PQclear(res);
-    c->prepared++;
+    if (c->session_set)
+        c->prepared++;
+    c->session_set = true;
     conn_prepare_next(c);
 }
 
@@ -390,9 +425,13 @@ static void conn_connect_step(pconn *c)
 {
     switch (PQconnectPoll(c->pg)) {
     case PGRES_POLLING_READING:
+        /* libpq may have closed the socket and opened another with the same number
+         * (trying the next address): watch it with a fresh handle each time. */
+        conn_drop_poll(c);
         conn_update_poll(c, UV_READABLE);
         return;
     case PGRES_POLLING_WRITING:
+        conn_drop_poll(c);
         conn_update_poll(c, UV_WRITABLE);
         return;
     case PGRES_POLLING_OK:
@@ -402,6 +441,7 @@ static void conn_connect_step(pconn *c)
             return;
         }
         c->prepared = 0;
+        c->session_set = false;
         conn_set_state(c, CONN_PREPARING);
         conn_prepare_next(c);
         return;
@@ -424,6 +464,8 @@ static void conn_start_connect(pconn *c)
         conn_fail(c, PQerrorMessage(c->pg));
         return;
     }
+    /* PQconnectPoll ignores connect_timeout: we keep our own. */
+    uv_timer_start(&c->retry, on_retry, STORE_CONNECT_TIMEOUT_MS, 0);
     /* libpq asks to start as if the socket were writable. */
     conn_update_poll(c, UV_WRITABLE);
 }

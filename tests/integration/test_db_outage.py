@@ -2,7 +2,7 @@
 with `unavailable` (promptly, nothing recorded), the daemon itself keeps
 answering, and it serves again once PostgreSQL is back, without a restart.
 Uses a cluster of its own, since it stops the server."""
-from sfharness import test, main, Daemon, PrivateCluster, eq, wait_for
+from sfharness import test, main, Daemon, Database, PrivateCluster, eq, wait_for
 
 CLOCK = "2026-03-01T09:00"
 
@@ -38,6 +38,27 @@ def database_outage_gives_unavailable_then_recovers():
         d.stop()
     finally:
         cluster.close()
+
+
+@test
+def a_conninfo_with_several_hosts_fails_over_to_the_one_that_answers():
+    """libpq tries the hosts of "host=a,b" in turn; the daemon's non-blocking
+    connect must let it, not give up at the first refused connection (libuv
+    reports that as a poll error)."""
+    db = Database()
+    try:
+        class Alias:
+            # Port 1 on loopback refuses at once; the real cluster comes second.
+            conninfo = db.conninfo.replace("host=", "host=127.0.0.1,", 1).replace(
+                "port=", "port=1,", 1)
+        d = Daemon(Alias, clock="2026-03-01T09:00")
+        try:
+            with d.client() as c:
+                eq(c.ok({"op": "case_open", "case": "C-FO1"})["created"], True, "created")
+        finally:
+            d.stop()
+    finally:
+        db.drop()
 
 
 main()
