@@ -20,8 +20,12 @@
 #include "store.h"
 #include "wf.h"
 
-/* How long a clean stop may take before we give up on stragglers. */
-#define SHUTDOWN_TIMEOUT_MS 30000
+/*
+ * How long a clean stop may take before we give up on stragglers: longer than
+ * the longest a database statement may run (statement_timeout, store.c), so
+ * an in-flight request is always answered first.
+ */
+#define SHUTDOWN_TIMEOUT_MS 45000
 
 typedef struct sf_main {
     sf_daemon d;

@@ -14,6 +14,8 @@
 
 #include "log.h"
 
+/* After a stop, how long a client may leave replies unread before we close it. */
+#define SRV_DRAIN_MS 5000
 /* Stop parsing a connection's requests while this many reply bytes wait to be written. */
 #define SRV_MAX_PENDING_WRITE (4 * 1024 * 1024)
 
@@ -34,7 +36,7 @@ struct srv_conn {
     bool busy;       /* a request is in flight */
     bool eof;        /* the client sent EOF: answer what is complete, then close */
     bool reading;
-    bool processing;   /* conn_process is on the stack: replies must not re-enter it */
+    bool processing; /* conn_process is on the stack: replies must not re-enter it */
     bool closing;
     size_t writes; /* uv_write requests not yet completed */
     int refs;      /* 1 while open, +1 for the in-flight request */
@@ -55,6 +57,9 @@ struct server {
     uint64_t next_id;
     bool stopping;
     int open_listeners;
+    bool bound;       /* we created the socket file (so we may remove it) */
+    uv_timer_t drain; /* after stop: how long unread replies may hold a connection */
+    bool drain_closing;
     void (*stop_done)(void *);
     void *stop_arg;
 };
@@ -462,12 +467,15 @@ int server_start(server **out, uv_loop_t *loop, const char *socket_path, const c
     s->arg = arg;
     s->max_clients = max_clients;
     s->socket_path = xstrdup(socket_path);
+    uv_timer_init(loop, &s->drain);
+    s->drain.data = s;
     int rc;
     uv_pipe_init(loop, &s->unix_listener.pipe, 0);
     s->unix_listener.handle.data = s;
     s->open_listeners = 1;
-    if ((rc = uv_pipe_bind(&s->unix_listener.pipe, socket_path)) != 0 ||
-        (rc = uv_listen(&s->unix_listener.stream, 128, on_connection)) != 0) {
+    if ((rc = uv_pipe_bind(&s->unix_listener.pipe, socket_path)) == 0)
+        s->bound = true;
+    if (rc != 0 || (rc = uv_listen(&s->unix_listener.stream, 128, on_connection)) != 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", socket_path, uv_strerror(rc));
         goto fail;
     }
@@ -505,10 +513,9 @@ static void on_listener_closed(uv_handle_t *h)
     maybe_stop_done(s);
 }
 
-static void maybe_stop_done(server *s)
+static void on_drain_closed(uv_handle_t *h)
 {
-    if (!s->stopping || s->open_listeners > 0 || s->conns)
-        return;
+    server *s = h->data;
     void (*done)(void *) = s->stop_done;
     void *arg = s->stop_arg;
     free(s->socket_path);
@@ -517,13 +524,37 @@ static void maybe_stop_done(server *s)
         done(arg);
 }
 
+static void maybe_stop_done(server *s)
+{
+    if (!s->stopping || s->open_listeners > 0 || s->conns || s->drain_closing)
+        return;
+    s->drain_closing = true;
+    uv_close((uv_handle_t *)&s->drain, on_drain_closed);
+}
+
+/* Stopping: a client that does not read its replies must not hold the daemon up. */
+static void on_drain_timeout(uv_timer_t *t)
+{
+    server *s = t->data;
+    for (srv_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->busy && !c->closing) {
+            log_warn("conn %llu: closed with %zu replies unread by the client",
+                     (unsigned long long)c->id, c->writes);
+            conn_close(c);
+        }
+    }
+}
+
 void server_stop(server *s, void (*done)(void *arg), void *arg)
 {
     s->stopping = true;
     s->stop_done = done;
     s->stop_arg = arg;
     uv_close(&s->unix_listener.handle, on_listener_closed);
-    unlink(s->socket_path);
+    if (s->bound)
+        unlink(s->socket_path);
+    uv_timer_start(&s->drain, on_drain_timeout, SRV_DRAIN_MS, SRV_DRAIN_MS);
     if (s->has_tcp)
         uv_close(&s->tcp_listener.handle, on_listener_closed);
     for (srv_conn *c = s->conns, *next; c; c = next) {

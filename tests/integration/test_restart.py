@@ -152,4 +152,36 @@ def sigterm_mid_stream_stops_cleanly_and_loses_nothing_acknowledged():
         b.stop()
 
 
+@test
+def a_client_that_never_reads_does_not_hold_up_a_clean_stop():
+    """Stopping waits for replies to drain, but only for a while: a client
+    that sends requests and never reads the replies is closed, and the daemon
+    still exits 0 promptly."""
+    import socket as socketlib
+    import time as timelib
+    with Database() as db:
+        d = Daemon(db, clock=CLOCK)
+        s = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+        s.connect(d.socket)
+        s.setblocking(False)
+        sent = 0
+        line = b'{"op":"workflows"}\n' * 100
+        deadline = timelib.monotonic() + 10
+        # Fill the daemon's reply queue until it stops reading from us.
+        while timelib.monotonic() < deadline:
+            try:
+                sent += s.send(line)
+            except BlockingIOError:
+                break
+        # Let the daemon answer what it has read, so replies pile up unread.
+        timelib.sleep(0.5)
+        started = timelib.monotonic()
+        d.stop()  # asserts exit status 0 and a clean stderr
+        took = timelib.monotonic() - started
+        s.close()
+        assert took < 20, "stopping took %.1f s" % took
+        assert "replies unread" in open(d.stderr_path).read(), "the scenario did not happen"
+
+
+
 main()
