@@ -27,8 +27,8 @@
 #include "sf_config.h"
 
 /* Most deadlines one "due" reply lists; the reply says when there were more. */
-#define DUE_MAX_ROWS     10000
-#define DUE_MAX_ROWS_STR "10000"
+#define DUE_MAX_ROWS              10000
+#define DUE_MAX_ROWS_PLUS_ONE_STR "10001" /* one more, to know whether there were more */
 
 /* Reads and writes of one request lost to concurrent changes before we give up. */
 #define MAX_ATTEMPTS 20
@@ -100,7 +100,9 @@ struct job {
     X(EVENT_READ, "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","                             \
                   " (SELECT json_build_object('id', e.id::text, 'process', e.process_id::text,"    \
                   "  'type', e.type, 'on', e.on_date, 'attrs', e.attrs,"                           \
-                  "  'process_json', sf_process_json(e.process_id))"                               \
+                  "  'process_json', sf_process_json(e.process_id), 'started_json',"               \
+                  "  (SELECT coalesce(json_agg(sf_process_json(k.id) ORDER BY k.id), '[]'::json)"  \
+                  "   FROM processes k WHERE k.parent_event_id = e.id))"                           \
                   "  FROM events e WHERE e.case_id = c.id AND e.idem_key = $2),"                   \
                   " (SELECT coalesce(json_agg(json_build_object('id', e.id, 'process',"            \
                   "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"       \
@@ -116,7 +118,7 @@ struct job {
            " JOIN cases c ON c.id = p.case_id"                                                     \
            " WHERE d.resolution = 'open' AND d.due <= $1::date"                                    \
            "   AND (d.kind = 'duty' OR d.due >= $2::date)"                                         \
-           " ORDER BY d.due, c.ref, d.name LIMIT " DUE_MAX_ROWS_STR)
+           " ORDER BY d.due, c.ref, d.name LIMIT " DUE_MAX_ROWS_PLUS_ONE_STR)
 
 typedef enum stmt_id {
 #define X(id, sql) STMT_##id,
@@ -605,6 +607,9 @@ static json_t *children_json(job *j)
     json_t *children = json_array();
     for (size_t s = 0; s < j->result->nstarts; s++) {
         const eng_start *st = &j->result->starts[s];
+        /* The replay reports the starts of recorded events too: those exist already. */
+        if (st->event_seq != INT64_MAX)
+            continue;
         const wf_workflow *cw = wf_set_find(j->d->workflows, st->workflow);
         if (!cw)
             continue; /* wf_set_check guarantees it exists */
@@ -751,23 +756,32 @@ static void event_reply_duplicate(job *j)
              json_string_value(json_object_get(j->dup, "id")));
     json_t *proc = json_incref(json_object_get(j->dup, "process_json"));
     decorate_process(proc, j->today);
+    /* The same reply as the first time: the processes it started, as they are now. */
+    json_t *started = json_incref(json_object_get(j->dup, "started_json"));
+    size_t i;
+    json_t *p;
+    json_array_foreach(started, i, p) decorate_process(p, j->today);
     json_t *event = json_deep_copy(j->dup);
     json_object_del(event, "process");
     json_object_del(event, "process_json");
-    j->reply =
-        json_pack("{s:b,s:o,s:o,s:[]}", "duplicate", 1, "event", event, "process", proc, "started");
+    json_object_del(event, "started_json");
+    j->reply = json_pack("{s:b,s:o,s:o,s:o}", "duplicate", 1, "event", event, "process", proc,
+                         "started", started);
     job_reply(j);
 }
 
 /*
- * Which process takes the event: the one named, else the active one whose
- * workflow declares the type, else the latest ended one (a late event for it).
- * Sets j->target and j->wf, or fails the job and returns false.
+ * Which process takes the event: the one named; else the one process whose
+ * workflow declares the type and whose span holds the event's date (from its
+ * start; for an ended process, before the day it ended). When several fit, the
+ * caller must name one; when none fits, the latest active (else ended) process
+ * that declares the type is chosen, so that the engine explains precisely why
+ * it cannot take the event. Sets j->target and j->wf, or fails the job.
  */
 static bool event_choose_process(job *j)
 {
-    json_t *active = NULL, *ended = NULL;
-    int nactive = 0;
+    json_t *fit = NULL, *active = NULL, *ended = NULL;
+    int nfit = 0;
     size_t i;
     json_t *p;
     sb takers = {0};
@@ -782,12 +796,17 @@ static bool event_choose_process(job *j)
         }
         if (!w || !wf_find_event(w, j->type))
             continue;
-        if (strcmp(json_string_value(json_object_get(p, "status")), "active") == 0) {
+        bool is_active = strcmp(json_string_value(json_object_get(p, "status")), "active") == 0;
+        cal_day started = json_date(json_object_get(p, "started_on"));
+        cal_day ended_on = json_date(json_object_get(p, "ended_on"));
+        if (is_active)
             active = p;
-            nactive++;
-            sb_addf(&takers, "%s%s (%s)", nactive > 1 ? ", " : "", id, wname);
-        } else {
+        else
             ended = p;
+        if (j->on >= started && (is_active || j->on < ended_on)) {
+            fit = p;
+            nfit++;
+            sb_addf(&takers, "%s%s (%s)", nfit > 1 ? ", " : "", id, wname);
         }
     }
     if (j->process && !j->target) {
@@ -795,16 +814,17 @@ static bool event_choose_process(job *j)
         job_fail(j, PROTO_ERR_NO_PROCESS, "case %s has no process %s", j->case_ref, j->process);
         return false;
     }
-    if (!j->target && nactive > 1) {
+    if (!j->target && nfit > 1) {
         job_fail(j, PROTO_ERR_AMBIGUOUS_PROCESS,
-                 "processes %s of case %s could all take %s; name one with \"process\"",
+                 "processes %s of case %s could all take %s on that date; name one with "
+                 "\"process\" (sendflow event --process ID)",
                  sb_str(&takers), j->case_ref, j->type);
         sb_free(&takers);
         return false;
     }
     sb_free(&takers);
     if (!j->target)
-        j->target = active ? active : ended;
+        j->target = fit ? fit : active ? active : ended;
     if (!j->target) {
         /* Say what the case's active processes do take, so the caseworker can correct it. */
         sb open = {0};
@@ -882,7 +902,7 @@ static void show_begin(job *j)
 static void due_loaded(job *j, PGresult *res)
 {
     json_t *items = json_array();
-    for (int r = 0; r < PQntuples(res); r++) {
+    for (int r = 0; r < PQntuples(res) && r < DUE_MAX_ROWS; r++) {
         cal_day due = CAL_NONE;
         (void)cal_parse(PQgetvalue(res, r, 6), &due);
         bool period = strcmp(PQgetvalue(res, r, 5), "period") == 0;
@@ -902,7 +922,7 @@ static void due_loaded(job *j, PGresult *res)
     }
     char today[CAL_DATE_LEN];
     j->reply = json_pack("{s:s,s:b,s:I,s:b,s:o}", "today", cal_format(j->today, today), "truncated",
-                         PQntuples(res) >= DUE_MAX_ROWS, "within", (json_int_t)j->within, "overdue",
+                         PQntuples(res) > DUE_MAX_ROWS, "within", (json_int_t)j->within, "overdue",
                          j->overdue, "items", items);
     job_reply(j);
 }

@@ -90,4 +90,47 @@ def outcomes_exceptions_and_the_review_cycle():
            [("C-LT", "review_meeting", -1)], "overdue review")
 
 
+@test
+def a_retried_final_plan_replies_with_the_review_it_started():
+    """A retry with the same key gets the same answer as the first post,
+    including the annual review the final plan started; a later event never
+    claims to have started a process that already existed."""
+    with Database() as db, Daemon(db, clock=CLOCK) as d, d.client() as c:
+        setup(c, "C-RT")
+        ev(c, "C-RT", "decision_to_assess", "2026-02-10", outcome="yes")
+        ev(c, "C-RT", "draft_plan_issued", "2026-04-01")
+        first = c.ok({"op": "event", "case": "C-RT", "type": "final_plan_issued",
+                      "on": "2026-05-01", "key": "hub-1"})
+        eq([p["workflow"] for p in first["started"]], ["annual-review"], "first post")
+        again = c.ok({"op": "event", "case": "C-RT", "type": "final_plan_issued",
+                      "on": "2026-05-01", "key": "hub-1"})
+        eq(again["duplicate"], True, "duplicate")
+        eq([p["id"] for p in again["started"]], [first["started"][0]["id"]], "same review")
+        # A late advice_received on the ended assessment starts nothing.
+        r = c.ok({"op": "event", "case": "C-RT", "type": "advice_received", "on": "2026-03-01",
+                  "attrs": {"from": "health"}})
+        eq(r["process"]["workflow"], "ehcp-assessment", "late event's process")
+        eq(r["started"], [], "nothing new started")
+
+
+@test
+def a_late_event_goes_to_the_review_cycle_whose_dates_hold_it():
+    """Two annual-review cycles: the first ended with its meeting on
+    2026-01-10, the second runs from then. An event dated in the first cycle
+    goes to it (and is refused there, the cycle having ended with its
+    meeting), not to the second, where it would predate the start."""
+    with Database() as db, Daemon(db, clock=CLOCK) as d, d.client() as c:
+        c.ok({"op": "case_open", "case": "C-AR"})
+        first = c.ok({"op": "start", "case": "C-AR", "workflow": "annual-review",
+                      "on": "2025-03-10"})["process"]
+        r = ev(c, "C-AR", "review_meeting_held", "2026-01-10")
+        second = r["started"][0]
+        err = c.error({"op": "event", "case": "C-AR", "type": "plan_ceased", "on": "2025-12-01"},
+                      "not_allowed")
+        assert "2026-01-10" in err["error"]["message"], err
+        r = ev(c, "C-AR", "plan_ceased", "2026-02-01")
+        eq(r["process"]["id"], second["id"], "the current cycle takes a current event")
+        assert first["id"] != second["id"]
+
+
 main()
