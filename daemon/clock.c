@@ -12,6 +12,16 @@ int clock_init(sf_clock *c, const char *spec, char *err, size_t errlen)
     /* Statutory dates are English calendar dates whatever zone the host runs in. */
     setenv("TZ", "Europe/London", 1);
     tzset();
+    /* Without the tz database glibc silently falls back to UTC, and "today" would be
+     * wrong for an hour every summer night: check that British Summer Time exists. */
+    time_t midsummer = 1782907200; /* 2026-07-01T12:00:00Z */
+    struct tm tm;
+    localtime_r(&midsummer, &tm);
+    if (tm.tm_gmtoff != 3600) {
+        snprintf(err, errlen,
+                 "the Europe/London time zone is not available (install the tzdata package)");
+        return -1;
+    }
     if (!spec || strcmp(spec, "real") == 0)
         return 0;
     const char *prefix = "simulated:";

@@ -1,10 +1,10 @@
 /*
  * handlers: what each protocol operation does. A request that touches the
- * database becomes a job on the store: a short chain of queries, each started
- * from the previous one's callback, inside one transaction when it writes.
- * The reply is sent only after COMMIT has succeeded, so an acknowledged event
- * is a committed event; on any failure the transaction is rolled back and the
- * reply says what was wrong, having changed nothing.
+ * database becomes a job on the store: one read statement and, for writes,
+ * one write statement (a plpgsql function) that commits as a whole or not at
+ * all; concurrent changes to a case are detected by its version and retried.
+ * The reply is sent only after the write has committed, so an acknowledged
+ * event is a committed event; a refused request changes nothing.
  */
 #ifndef SF_HANDLERS_H
 #define SF_HANDLERS_H

@@ -41,6 +41,18 @@ static int list_migrations(const char *dir, char ***out, size_t *n, char *err, s
     }
     closedir(d);
     qsort(names, count, sizeof *names, name_cmp);
+    /* The number is the version recorded in schema_migrations: two files with one
+     * number would leave the second unapplied for ever. */
+    for (size_t i = 1; i < count; i++) {
+        if (atoi(names[i]) == atoi(names[i - 1])) {
+            snprintf(err, errlen, "%s/%s and %s/%s have the same migration number", dir,
+                     names[i - 1], dir, names[i]);
+            for (size_t k = 0; k < count; k++)
+                free(names[k]);
+            free(names);
+            return -1;
+        }
+    }
     *out = names;
     *n = count;
     return 0;

@@ -192,6 +192,12 @@ static void req_free(srv_req *req)
 void srv_reply(srv_req *req, json_t *reply)
 {
     srv_conn *c = req->conn;
+    if (!reply) {
+        /* Building the reply failed: still answer, so a pipelining client stays in step. */
+        log_error("conn %llu: %s: could not build the reply", (unsigned long long)c->id, req->op);
+        srv_reply_error(req, "internal", "the daemon could not build the reply (logged)");
+        return;
+    }
     if (!json_object_get(reply, "ok"))
         json_object_set_new(reply, "ok", json_true());
     json_t *id = json_object_get(req->msg, "id");

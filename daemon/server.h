@@ -44,8 +44,11 @@ typedef void (*srv_dispatch_cb)(srv_req *req, void *arg);
 int server_start(server **out, uv_loop_t *loop, const char *socket_path, const char *listen,
                  int max_clients, srv_dispatch_cb dispatch, void *arg, char *err,
                  size_t errlen) SF_MUSTCHECK;
-/* Send a reply: steals reply (a JSON object; "id" from the request and "ok": true are added unless
- * present) and frees req. */
+/*
+ * Send a reply: steals reply (a JSON object; NULL sends an internal error
+ * instead), sets "id" to the request's and adds "ok": true unless present,
+ * and frees req.
+ */
 void srv_reply(srv_req *req, json_t *reply);
 /* Send {"ok": false, "error": {"code", "message"}} and free req. */
 void srv_reply_error(srv_req *req, const char *code, const char *fmt, ...) SF_PRINTF(3, 4);

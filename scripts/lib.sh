@@ -44,7 +44,7 @@ sf_ensure_packages() {
 # The packages every entry point needs (build + local PostgreSQL).
 # shellcheck disable=SC2034 # used by the scripts that source this file
 SF_BASE_PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libjansson-dev libyaml-dev
-    libpq-dev postgresql python3)
+    libpq-dev postgresql python3 tzdata)
 
 # sf_build DIR [-Dname=value...]: configure DIR (once; an existing DIR gets
 # the options re-applied, so it always builds as asked), then compile it.

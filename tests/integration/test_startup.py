@@ -225,4 +225,23 @@ def every_daemon_option_and_config_key_is_documented():
     assert "%s:2" % cfg in r.stderr and "log_levle" in r.stderr, r.stderr
 
 
+@test
+def two_migrations_with_one_number_are_refused():
+    """A migration's number is its version: a second file with the same number
+    would never be applied, so the daemon refuses to start and names both."""
+    sdir = os.path.join(tempdir(), "schema")
+    shutil.copytree(os.path.join(SOURCE_DIR, "schema"), sdir)
+    with open(os.path.join(sdir, "001_extra.sql"), "w") as f:
+        f.write("SELECT 1;\n")
+    with Database() as db:
+        d = Daemon(db, clock=CLOCK, extra_args=["--schema", sdir], start=False)
+        d.start(wait=False)
+        rc = d.wait_exit(seconds=20)
+        d.kill()
+        err = d.stderr()
+        assert rc not in (0, None), "sendflowd started with two migrations numbered 001"
+        assert "001_extra.sql" in err and "001_init.sql" in err and "same" in err, err
+        eq(db.tables(), [], "nothing was created")
+
+
 main()
