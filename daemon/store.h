@@ -39,8 +39,10 @@ typedef struct store_stmt {
 typedef void (*store_begin_cb)(store_tx *tx, void *arg);
 /*
  * The result of one query: res is borrowed and cleared after the callback
- * returns; res == NULL means the connection was lost (the transaction, if any,
- * is gone). Either way the job still owns tx and must query again or release.
+ * returns. res == NULL means the connection was lost: the statement may or
+ * may not have committed, and the job must release tx before returning (the
+ * connection is re-established for other jobs). Otherwise the job still owns
+ * tx and must execute another statement or release it.
  */
 typedef void (*store_result_cb)(store_tx *tx, PGresult *res, void *arg);
 
