@@ -42,7 +42,7 @@ void sb_add(sb *b, const char *s);
 /* Append formatted text. */
 void sb_addf(sb *b, const char *fmt, ...) SF_PRINTF(2, 3);
 /* Append formatted text from a va_list. */
-void sb_vaddf(sb *b, const char *fmt, va_list ap);
+void sb_vaddf(sb *b, const char *fmt, va_list ap) SF_PRINTF(2, 0);
 /* The contents as a C string (never NULL; "" when empty); borrowed, valid until the next append. */
 const char *sb_str(const sb *b);
 /* Hand the buffer to the caller (who frees it) and reset b to empty. Never NULL. */

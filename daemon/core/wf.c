@@ -92,6 +92,8 @@ static void wf__arena_free(wf__arena *a)
 /* ---- Errors ------------------------------------------------------------ */
 
 static void wf__verr(char *err, const char *file, int line, const char *fmt, va_list ap)
+    SF_PRINTF(4, 0);
+static void wf__verr(char *err, const char *file, int line, const char *fmt, va_list ap)
 {
     int n = snprintf(err, WF_ERR_LEN, "[%s:%d] ", file, line);
     if (n < 0 || n >= WF_ERR_LEN)
