@@ -12,19 +12,12 @@
  * with the input.
  */
 #include "cal.h"
+#include "fuzz.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 /* Counts always tried: the ones the shipped workflows use, and the edges. */
 static const int fixed_counts[] = {1, 2, 6, 12, 15, 16, 20, 28, 29, 59, -1, -5, -12, 0, 9999};

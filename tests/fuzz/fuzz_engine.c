@@ -15,6 +15,7 @@
  * violation is a __builtin_trap(), which libFuzzer reports with the input.
  */
 #include "engine.h"
+#include "fuzz.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -24,14 +25,6 @@
 #ifndef SF_TEST_SOURCE_DIR
 #error "SF_TEST_SOURCE_DIR must name the source tree"
 #endif
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 #define MAX_EV 32 /* events tried per input */
 #define MAX_KV 4  /* attributes per event */

@@ -10,18 +10,11 @@
  * is a __builtin_trap(), which libFuzzer reports with the input.
  */
 #include "proto.h"
+#include "fuzz.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 /*
  * After a reader: on failure the code is known and the message can be sent

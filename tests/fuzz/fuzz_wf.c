@@ -11,11 +11,10 @@
  */
 #include "engine.h"
 #include "wf.h"
+#include "fuzz.h"
 
 #include <stdint.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_NAME "fuzz.yaml"
 
