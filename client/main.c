@@ -235,6 +235,12 @@ static int cli_parse(cli *c, int argc, char **argv)
             if (!c->attrs)
                 c->attrs = json_object();
             char *k = xstrndup(value, (size_t)(sep - value));
+            if (json_object_get(c->attrs, k)) {
+                /* Keeping only the last would hide a typing mistake. */
+                fprintf(stderr, "sendflow: --set %s given twice\n", k);
+                free(k);
+                return EXIT_USAGE;
+            }
             json_t *v = json_string(sep + 1);
             if (!v) {
                 free(k);
@@ -823,7 +829,7 @@ static int dispatch(const cli *c)
         return 0;
     }
     if (c->npos == 0) {
-        fputs(help_text, stderr);
+        fputs("sendflow: no command given (see sendflow --help)\n", stderr);
         return EXIT_USAGE;
     }
     const char *cmd = c->pos[0];

@@ -163,10 +163,15 @@ static void add_when(sb *out, const json_t *dl)
             sb_add(out, " late");
         }
     } else if (!strcmp(status, "excused")) {
-        if (met_on)
+        /* Excused is not done: unmet, the duty to act as soon as practicable remains. */
+        if (met_on) {
             sb_addf(out, "met %s, excused", met_on);
-        else
+        } else if (json_is_integer(jdays) && json_integer_value(jdays) < 0) {
+            add_days(out, -(long long)json_integer_value(jdays));
+            sb_add(out, " overdue, excused");
+        } else {
             sb_add(out, "excused");
+        }
     } else if (!strcmp(status, "cancelled")) {
         const char *on = jstr(dl, "cancelled_on");
         if (on)

@@ -279,22 +279,33 @@ def cli_errors_are_one_line_and_non_zero():
     rc, out, err = cli("clock", socket_path=stale, check=False)
     assert rc != 0, "the CLI succeeded on a stale socket"
     one_line(err, "stale socket")
-    for args in (["event", "C-CL1", "decision_to_assess", "--on", "2026-02-30", "--set", "outcome=yes"],
-                 ["event", "C-CL1", "decision_to_assess", "--on", "tomorrow", "--set", "outcome=yes"],
-                 ["event", "C-CL1", "decision_to_assess", "--on", "2026-02-01", "--set", "outcome"],
-                 ["event", "C-CL1", "decision_to_assess", "--on", "2026-02-01", "--set", "=yes"],
-                 ["event", "C-CL1", "decision_to_assess", "--on", "2026-02-01", "--set", "outcome=maybe"],
-                 ["event", "C-CL1", "final_plan_issued", "--on", "2026-02-01"],
-                 ["event", "C-CL1", "decision_to_assess", "--set", "outcome=yes"],
-                 ["case", "open", "C-CL2", "--dob", "2015-02-29"],
-                 ["show", "C-NOPE"],
-                 ["start", "C-NOPE", "ehcp-assessment", "--on", "2026-01-05"],
-                 ["due", "--within", "soon"],
-                 ["clock", "set", "2026-02-01T00:00"],
-                 ["frobnicate"]):
+    # Exit 2: refused by the CLI before anything is sent; exit 1 with the daemon's
+    # code: refused by the daemon (which proves it was reached and said why).
+    for args, rc_want, says in (
+            (["event", "C-CL1", "decision_to_assess", "--on", "2026-02-30", "--set", "outcome=yes"], 2, "2026-02-30"),
+            (["event", "C-CL1", "decision_to_assess", "--on", "tomorrow", "--set", "outcome=yes"], 2, "tomorrow"),
+            (["event", "C-CL1", "decision_to_assess", "--on", "2026-02-01", "--set", "outcome"], 2, "KEY=VALUE"),
+            (["event", "C-CL1", "decision_to_assess", "--on", "2026-02-01", "--set", "=yes"], 2, "KEY=VALUE"),
+            (["event", "C-CL1", "decision_to_assess", "--on", "2026-02-01", "--set", "outcome=yes",
+              "--set", "outcome=no"], 2, "twice"),
+            (["event", "C-CL1", "decision_to_assess", "--on", "2026-02-01", "--set", "outcome=maybe"], 1, "bad_attribute"),
+            (["event", "C-CL1", "final_plan_issued", "--on", "2026-02-01"], 1, "not_allowed"),
+            (["event", "C-CL1", "decision_to_assess", "--set", "outcome=yes"], 2, "--on"),
+            (["case", "open", "C-CL2", "--dob", "2015-02-29"], 2, "2015-02-29"),
+            (["show", "C-NOPE"], 1, "unknown_case"),
+            (["start", "C-NOPE", "ehcp-assessment", "--on", "2026-01-05"], 1, "unknown_case"),
+            (["due", "--within", "soon"], 2, "soon"),
+            (["clock", "set", "2026-02-01T00:00"], 1, "clock_backwards"),
+            ([], 2, "no command"),
+            (["frobnicate"], 2, "frobnicate")):
         rc, out, err = d.cli(*args, check=False)
-        assert rc != 0, "sendflow %s: exit 0\n%s" % (" ".join(args), out)
+        eq(rc, rc_want, "exit status of sendflow %s (stderr %r)" % (" ".join(args), err))
         one_line(err, "sendflow " + " ".join(args))
+        assert says in err, "sendflow %s: the reason does not mention %r: %r" % (" ".join(args), says, err)
+    # With --json a refusal by the daemon is also one JSON document on stdout.
+    rc, out, err = d.cli("show", "C-NOPE", "--json", check=False)
+    eq(rc, 1, "exit status of show --json for an unknown case")
+    eq(json.loads(out)["error"]["code"], "unknown_case", "--json error document")
     rc, _, err = d.cli("show", "C-NOPE", check=False)
     assert "C-NOPE" in err or "unknown" in err.lower() or "no case" in err.lower(), \
         "the reason does not say the case is unknown: %r" % err
