@@ -1,6 +1,11 @@
 """The other ways an assessment ends, exceptions, late events and the annual
 review cycle, through the socket on a simulated clock."""
-from sfharness import test, main, Database, Daemon, deadline, process, eq
+import glob
+import os
+import shutil
+
+from sfharness import (test, main, Database, Daemon, deadline, process, eq, tempdir,
+                       WORKFLOWS_DIR)
 
 CLOCK = "2026-06-01T09:00"
 
@@ -131,6 +136,49 @@ def a_late_event_goes_to_the_review_cycle_whose_dates_hold_it():
         r = ev(c, "C-AR", "plan_ceased", "2026-02-01")
         eq(r["process"]["id"], second["id"], "the current cycle takes a current event")
         assert first["id"] != second["id"]
+
+
+MEDIATION = """\
+workflow: mediation
+version: 1
+title: mediation (test only)
+start:
+  label: mediation requested
+states:
+  open: {initial: true}
+  closed: {final: cancelled}
+events:
+  withdrawn:
+    transitions: [{from: any, to: closed}]
+"""
+
+
+@test
+def an_event_two_active_processes_could_take_must_name_one():
+    """With an assessment and a (test) mediation both active, "withdrawn"
+    could end either: the daemon refuses to guess, and takes the event once
+    the request names the process."""
+    wdir = os.path.join(tempdir(), "workflows")
+    os.mkdir(wdir)
+    for f in glob.glob(os.path.join(WORKFLOWS_DIR, "*.yaml")):
+        shutil.copy(f, wdir)
+    with open(os.path.join(wdir, "mediation.yaml"), "w") as f:
+        f.write(MEDIATION)
+    with Database() as db, Daemon(db, clock=CLOCK, workflows=wdir) as d, d.client() as c:
+        setup(c, "C-AMB")
+        med = c.ok({"op": "start", "case": "C-AMB", "workflow": "mediation",
+                    "on": "2026-02-01"})["process"]
+        r = c.error({"op": "event", "case": "C-AMB", "type": "withdrawn", "on": "2026-03-01"},
+                    "ambiguous_process")
+        assert med["id"] in r["error"]["message"], r
+        show = c.ok({"op": "show", "case": "C-AMB"})
+        eq(sorted(p["status"] for p in show["processes"]), ["active", "active"], "nothing changed")
+        r = c.ok({"op": "event", "case": "C-AMB", "type": "withdrawn", "on": "2026-03-01",
+                  "process": med["id"]})
+        eq((r["process"]["workflow"], r["process"]["status"]), ("mediation", "cancelled"),
+           "the named process took it")
+        eq(process(c.ok({"op": "show", "case": "C-AMB"}), "ehcp-assessment")["status"], "active",
+           "the assessment is untouched")
 
 
 main()
