@@ -660,14 +660,52 @@ static int wf__parse_transitions(wf__ctx *c, const yaml_node_t *v, const char *w
     return 0;
 }
 
+static int wf__parse_count(wf__ctx *c, const yaml_node_t *v, const char *what, const char *key,
+                           wf_due *due);
+
+/* "minimum_length: {reason: N unit, ...}" of an "exception: start" event. */
+static int wf__parse_min_lengths(wf__ctx *c, const yaml_node_t *spec, const yaml_node_t *v,
+                                 const char *what, wf_event *ev)
+{
+    char w[200];
+    snprintf(w, sizeof w, "%s: \"minimum_length\"", what);
+    if (ev->exception != WF_EXC_START)
+        return wf__err(c, wf__key_of(c, spec, v), "%s: only an \"exception: start\" event has one",
+                       w);
+    if (wf__want_map(c, v, w) < 0 || wf__check_keys(c, v, w, NULL) < 0)
+        return -1;
+    const wf_attr *a = wf_find_attr(ev->attrs, ev->nattrs, "reason");
+    size_t n = wf__map_len(v);
+    wf_min_length *ml = wf__alloc(c, (n ? n : 1) * sizeof *ml);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *k = wf__pair_key(c, v, i), *val = wf__pair_value(c, v, i);
+        if (!*wf__s(k) || !wf__attr_allows(a, wf__s(k))) {
+            char list[256];
+            wf__values_list(a, list, sizeof list);
+            return wf__err(c, k, "%s: \"%s\" is not a value of the \"reason\" attribute%s%s%s", w,
+                           wf__s(k), a->nvalues ? " (one of: " : "", list, a->nvalues ? ")" : "");
+        }
+        wf_due count = {0};
+        if (wf__parse_count(c, val, w, wf__s(k), &count) < 0)
+            return -1;
+        ml[i] = (wf_min_length){wf__strdup(c, wf__s(k)), count.n, count.unit, wf__line(k)};
+    }
+    ev->min_lengths = ml;
+    ev->nmin_lengths = n;
+    return 0;
+}
+
 static int wf__parse_event(wf__ctx *c, const yaml_node_t *spec, wf_event *ev, int **starts_line)
 {
-    static const char *const keys[] = {"title",     "attributes", "allowed_in", "transitions",
-                                       "exception", "starts",     NULL};
+    static const char *const keys[] = {"title",     "attributes", "allowed_in",     "transitions",
+                                       "exception", "starts",     "minimum_length", NULL};
     char what[120];
     snprintf(what, sizeof what, "event \"%s\"", ev->name);
     if (wf__is_null(spec))
-        return 0;
+        return wf__err_line(c->err, c->file, ev->line,
+                            "%s: neither \"transitions\" nor \"allowed_in\": it could never be "
+                            "recorded",
+                            what);
     if (wf__want_map(c, spec, what) < 0 || wf__check_keys(c, spec, what, keys) < 0 ||
         wf__get_str(c, spec, "title", what, false, &ev->title) < 0)
         return -1;
@@ -687,6 +725,18 @@ static int wf__parse_event(wf__ctx *c, const yaml_node_t *spec, wf_event *ev, in
     if (exc && !wf_find_attr(ev->attrs, ev->nattrs, "reason"))
         return wf__err(c, wf__get(c, spec, "exception"),
                        "%s: \"exception: %s\" needs a \"reason\" attribute", what, exc);
+    if (ev->exception == WF_EXC_START) {
+        /* Without a reason the period could never be closed, nor excuse anything. */
+        const wf_attr *r = wf_find_attr(ev->attrs, ev->nattrs, "reason");
+        if (!r->required)
+            return wf__err_line(c->err, c->file, r->line,
+                                "%s: the \"reason\" attribute of an \"exception: start\" event "
+                                "must be \"required: true\"",
+                                what);
+    }
+    v = wf__get(c, spec, "minimum_length");
+    if (v && wf__parse_min_lengths(c, spec, v, what, ev) < 0)
+        return -1;
     v = wf__get(c, spec, "allowed_in");
     if (v && wf__state_refs(c, v, what, "allowed_in", &ev->allowed_in, &ev->nallowed_in,
                             &ev->allowed_any) < 0)
@@ -703,6 +753,50 @@ static int wf__parse_event(wf__ctx *c, const yaml_node_t *spec, wf_event *ev, in
                 return wf__err(c, wf__seq_item(c, v, i),
                                "%s: \"starts\": invalid workflow name \"%s\" (expected [a-z0-9-]+)",
                                what, ev->starts[i]);
+    }
+    if (ev->ntransitions == 0 && ev->nallowed_in == 0 && !ev->allowed_any)
+        return wf__err_line(c->err, c->file, ev->line,
+                            "%s: neither \"transitions\" nor \"allowed_in\": it could never be "
+                            "recorded",
+                            what);
+    return 0;
+}
+
+/*
+ * Every reason an "exception: start" event can open needs an "exception: end"
+ * event that can close it: otherwise the period stays open for ever and
+ * excuses every later deadline.
+ */
+static int wf__check_exception_ends(wf__ctx *c)
+{
+    const wf_workflow *wf = c->wf;
+    for (size_t i = 0; i < wf->nevents; i++) {
+        const wf_event *ev = &wf->events[i];
+        if (ev->exception != WF_EXC_START)
+            continue;
+        const wf_attr *a = wf_find_attr(ev->attrs, ev->nattrs, "reason");
+        size_t nreasons = a->nvalues ? a->nvalues : 1;
+        for (size_t v = 0; v < nreasons; v++) {
+            bool closed = false;
+            for (size_t j = 0; j < wf->nevents && !closed; j++) {
+                const wf_event *end = &wf->events[j];
+                if (end->exception != WF_EXC_END)
+                    continue;
+                const wf_attr *ea = wf_find_attr(end->attrs, end->nattrs, "reason");
+                closed = a->nvalues ? wf__attr_allows(ea, a->values[v]) : ea->nvalues == 0;
+            }
+            if (closed)
+                continue;
+            if (a->nvalues)
+                return wf__err_line(c->err, c->file, a->line,
+                                    "event \"%s\": reason \"%s\": no \"exception: end\" event "
+                                    "takes it, so the exception could never be closed",
+                                    ev->name, a->values[v]);
+            return wf__err_line(c->err, c->file, a->line,
+                                "event \"%s\": \"reason\" takes any value, but no \"exception: "
+                                "end\" event does, so the exception could never be closed",
+                                ev->name);
+        }
     }
     return 0;
 }
@@ -735,7 +829,7 @@ static int wf__parse_events(wf__ctx *c, const yaml_node_t *top)
         if (!evs[i].title)
             evs[i].title = evs[i].name;
     }
-    return 0;
+    return wf__check_exception_ends(c);
 }
 
 /* ---- Deadlines --------------------------------------------------------- */
@@ -1040,6 +1134,18 @@ static int wf__parse_deadline(wf__ctx *c, const yaml_node_t *k, const yaml_node_
             return wf__err(c, pv, "%s: \"per\": \"%s\" is not an attribute of event \"%s\"", what,
                            d->per, ev->name);
         d->per = a->name;
+        /* An anchor event without the value would start no deadline at all. */
+        if (!a->required)
+            return wf__err(c, pv,
+                           "%s: \"per\": attribute \"%s\" of event \"%s\" must be \"required: "
+                           "true\"",
+                           what, d->per, ev->name);
+        /* One deadline per value needs a closed list of values (and of names). */
+        if (!a->nvalues)
+            return wf__err(c, pv,
+                           "%s: \"per\": attribute \"%s\" of event \"%s\" must list its "
+                           "\"values\"",
+                           what, d->per, ev->name);
     }
     if (!d->name)
         d->name = d->key;
@@ -1160,6 +1266,13 @@ static int wf__parse_deadlines(wf__ctx *c, const yaml_node_t *top)
                                 earlier->line);
         }
     }
+    /* A duty nothing can meet would only ever be overdue. */
+    for (size_t i = 0; i < n; i++)
+        if (ds[i].kind == WF_DEADLINE_DUTY && ds[i].nmet_by == 0)
+            return wf__err_line(c->err, c->file, ds[i].line,
+                                "deadline \"%s\": a duty needs \"met_by\" (the events that meet "
+                                "it); a period that only has to run is \"kind: period\"",
+                                ds[i].key);
     return 0;
 }
 

@@ -81,6 +81,19 @@ typedef enum wf_exception {
     WF_EXC_END,   /* "exception: end"; closes the open exception with the same reason */
 } wf_exception;
 
+/*
+ * The shortest exception period of one reason that counts ("minimum_length:
+ * {absent_from_area: 4 weeks}" on an "exception: start" event): reg. 10(4)(a)
+ * and (d) and reg. 8(2)(b) excuse only "a continuous period of not less than
+ * 4 weeks".
+ */
+typedef struct wf_min_length {
+    const char *reason; /* a value of the event's "reason" attribute */
+    int n;              /* the count, >= 1 */
+    cal_unit unit;      /* its unit */
+    int line;
+} wf_min_length;
+
 typedef struct wf_event {
     const char *name;
     const char *title; /* words used in explanations ("advice requested"); defaults to name */
@@ -95,6 +108,8 @@ typedef struct wf_event {
     const char **starts; /* workflows started (anchored on this event's date) when it applies */
     size_t nstarts;
     int line;
+    wf_min_length *min_lengths; /* WF_EXC_START: "minimum_length:", per reason; NULL if none */
+    size_t nmin_lengths;
 } wf_event;
 
 /* What a deadline's clock runs from. */

@@ -903,6 +903,8 @@ static const char transfer_yaml[] =
     "  amended_plan_issued:\n"
     "    transitions:\n"
     "      - {from: [open], to: done}\n"
+    "  visited:\n"
+    "    allowed_in: [open]\n"
     "deadlines:\n"
     "  by_15_feb:\n"
     "    from: {attribute: transfer_date}\n"
@@ -928,6 +930,7 @@ static const char transfer_yaml[] =
     "  one_week_after_start:\n"
     "    from: start\n"
     "    within: 1 week\n"
+    "    met_by: [visited]\n"
     "    basis: test 2014\n";
 
 static void test_scenarios(void)

@@ -107,8 +107,19 @@ static void test_ehcp_assessment(void)
         CHECK_STR(ev->allowed_in[2], "drafting");
     ev = wf_find_event(wf, "exception_started");
     CHECK(ev && ev->exception == WF_EXC_START && ev->allowed_any);
+    if (ev) {
+        /* reg. 8(2)(b), 10(4)(a) and (d): at least 4 continuous weeks. */
+        CHECK_INT(ev->nmin_lengths, 2);
+        for (size_t i = 0; i < ev->nmin_lengths; i++) {
+            CHECK(!strcmp(ev->min_lengths[i].reason, "school_closure") ||
+                  !strcmp(ev->min_lengths[i].reason, "absent_from_area"));
+            CHECK_INT(ev->min_lengths[i].n, 4);
+            CHECK_INT(ev->min_lengths[i].unit, CAL_WEEKS);
+            CHECK(ev->min_lengths[i].line > ev->line);
+        }
+    }
     ev = wf_find_event(wf, "exception_ended");
-    CHECK(ev && ev->exception == WF_EXC_END);
+    CHECK(ev && ev->exception == WF_EXC_END && ev->nmin_lengths == 0 && !ev->min_lengths);
     ev = wf_find_event(wf, "withdrawn");
     CHECK(ev && ev->ntransitions == 1 && ev->transitions[0].from_any);
     ev = wf_find_event(wf, "final_plan_issued");
@@ -242,9 +253,10 @@ static void test_load_dir_shipped(void)
     "    allowed_in: any\n"                                                                        \
     "  pause:\n"                                                                                   \
     "    exception: start\n"                                                                       \
-    "    attributes:\n"                                                                            \
-    "      reason: {values: [closure, illness]}\n"                                                 \
-    "    allowed_in: any\n" /* 11-29 */
+    "    attributes: {reason: {required: true, values: [closure, illness]}}\n"                     \
+    "    allowed_in: any\n"                                                                        \
+    "  resume: {exception: end, attributes: {reason: {values: [closure, illness]}}, allowed_in: "  \
+    "any}\n"                /* 11-29 */
 #define L_DL "deadlines:\n" /* 30 */
 #define L_D1                                                                                       \
     "  d1:\n"                                                                                      \
@@ -288,6 +300,36 @@ static void test_base_and_defaults(void)
     CHECK_INT(d ? d->line : 0, 31);
     wf_workflow_free(wf);
 
+    /* A period needs no met_by: it is met when it has run. */
+    wf = load_str(BASE "  d1:\n    from: start\n    kind: period\n    beginning_with: 15 days\n"
+                       "    basis: x\n",
+                  err);
+    CHECK(wf && wf->ndeadlines == 1 && wf->deadlines[0].nmet_by == 0);
+    if (!wf)
+        fprintf(stderr, "%s\n", err);
+    wf_workflow_free(wf);
+
+    /* minimum_length: per reason, "N unit", with its line; reasons without one have none. */
+    wf = load_str(L_HEAD L_STATES
+                  "events:\n  p:\n    exception: start\n"
+                  "    attributes: {reason: {required: true, values: [away, ill]}}\n"
+                  "    allowed_in: any\n    minimum_length: {away: 28 days}\n"
+                  "  q: {exception: end, attributes: {reason: {values: [away, ill]}},"
+                  " allowed_in: any}\n",
+                  err);
+    CHECK(wf != NULL);
+    if (!wf)
+        fprintf(stderr, "%s\n", err);
+    ev = wf ? wf_find_event(wf, "p") : NULL;
+    CHECK(ev && ev->nmin_lengths == 1);
+    if (ev && ev->nmin_lengths == 1) {
+        CHECK_STR(ev->min_lengths[0].reason, "away");
+        CHECK_INT(ev->min_lengths[0].n, 28);
+        CHECK_INT(ev->min_lengths[0].unit, CAL_DAYS);
+        CHECK_INT(ev->min_lengths[0].line, 12);
+    }
+    wf_workflow_free(wf);
+
     /* No deadlines at all, and an empty "deadlines:" are both fine. */
     wf = load_str(L_HEAD L_STATES L_EVENTS, err);
     CHECK(wf && wf->ndeadlines == 0);
@@ -305,6 +347,7 @@ static void test_styles_and_rules(void)
         "  by_attr:\n"
         "    from: {attribute: due_date}\n"
         "    before: 5 months\n"
+        "    met_by: [finish]\n"
         "    basis: reg. 2\n"
         "  doy:\n"
         "    from:\n"
@@ -313,8 +356,10 @@ static void test_styles_and_rules(void)
         "        outcome: no\n"
         "    day_of_year: 29 february\n"
         "    anchor_label: the finish\n"
+        "    met_by: [reply]\n"
         "    basis: reg. 3\n"
-        "  ldb: {from: start, last_day_before: 31 March, basis: reg. 4, kind: duty}\n"
+        "  ldb: {from: start, last_day_before: 31 March, basis: reg. 4, kind: duty,\n"
+        "        met_by: [ask]}\n"
         "  per_ask:\n"
         "    name: '{who}_answer'\n"
         "    title: answer {who} ({who})\n"
@@ -446,7 +491,7 @@ static const bad_case bad_cases[] = {
     /* Events. */
     {L_HEAD L_STATES "events:\n  go:\n    allowed: any\n", 9,
      "event \"go\": unknown key \"allowed\" (expected one of: title, attributes, allowed_in, "
-     "transitions, exception, starts)"},
+     "transitions, exception, starts, minimum_length)"},
     {L_HEAD L_STATES "events:\n  Go: {}\n", 8, "\"events\": invalid event name \"Go\""},
     {L_HEAD L_STATES "events:\n  go: {}\n  go: {}\n", 9, "duplicate key \"go\""},
     {L_HEAD L_STATES "events:\n  go:\n    transitions:\n      - {from: [open], to: nowhere}\n", 10,
@@ -512,6 +557,70 @@ static const bad_case bad_cases[] = {
      "event \"go\": \"starts\": invalid workflow name \"Annual_Review\""},
     {L_HEAD L_STATES "events:\n  go:\n    starts: annual-review\n", 9,
      "\"starts\": expected a list, got a string"},
+
+    /* An event nothing could ever record. */
+    {L_HEAD L_STATES "events:\n  go:\n    title: Go\n", 8,
+     "event \"go\": neither \"transitions\" nor \"allowed_in\": it could never be recorded"},
+    {L_HEAD L_STATES "events:\n  go:\n  stop: {allowed_in: any}\n", 8,
+     "event \"go\": neither \"transitions\" nor \"allowed_in\""},
+    {L_HEAD L_STATES "events:\n  go: {transitions: []}\n", 8,
+     "event \"go\": neither \"transitions\" nor \"allowed_in\""},
+
+    /* Exceptions: a reason that is required, and an end for every reason. */
+    {L_HEAD L_STATES
+     "events:\n  p:\n    exception: start\n    attributes: {reason: {values: [a]}}\n"
+     "    allowed_in: any\n  q: {exception: end, attributes: {reason: {}},"
+     " allowed_in: any}\n",
+     10,
+     "event \"p\": the \"reason\" attribute of an \"exception: start\" event must be \"required: "
+     "true\""},
+    {L_HEAD L_STATES
+     "events:\n  p:\n    exception: start\n    attributes:\n"
+     "      reason: {required: true, values: [a, b]}\n    allowed_in: any\n"
+     "  q: {exception: end, attributes: {reason: {values: [a]}}, allowed_in: any}\n",
+     11,
+     "event \"p\": reason \"b\": no \"exception: end\" event takes it, so the exception could "
+     "never be closed"},
+    {L_HEAD L_STATES "events:\n  p:\n    exception: start\n    attributes:\n"
+                     "      reason: {required: true, values: [a]}\n    allowed_in: any\n",
+     11, "event \"p\": reason \"a\": no \"exception: end\" event takes it"},
+    {L_HEAD L_STATES
+     "events:\n  p:\n    exception: start\n    attributes:\n"
+     "      reason: {required: true}\n    allowed_in: any\n"
+     "  q: {exception: end, attributes: {reason: {values: [a]}}, allowed_in: any}\n",
+     11, "event \"p\": \"reason\" takes any value, but no \"exception: end\" event does"},
+
+    /* Exceptions: minimum_length. */
+    {L_HEAD L_STATES "events:\n  go:\n    allowed_in: any\n    minimum_length: {a: 4 weeks}\n", 10,
+     "event \"go\": \"minimum_length\": only an \"exception: start\" event has one"},
+    {L_HEAD L_STATES "events:\n  p:\n    exception: start\n"
+                     "    attributes: {reason: {required: true, values: [away, ill]}}\n"
+                     "    allowed_in: any\n    minimum_length: {away: 4 weeks, holiday: 1 week}\n"
+                     "  q: {exception: end, attributes: {reason: {values: [away, ill]}},"
+                     " allowed_in: any}\n",
+     12,
+     "event \"p\": \"minimum_length\": \"holiday\" is not a value of the \"reason\" attribute "
+     "(one of: away, ill)"},
+    {L_HEAD L_STATES "events:\n  p:\n    exception: start\n"
+                     "    attributes: {reason: {required: true, values: [away, ill]}}\n"
+                     "    allowed_in: any\n    minimum_length: {away: four weeks}\n"
+                     "  q: {exception: end, attributes: {reason: {values: [away, ill]}},"
+                     " allowed_in: any}\n",
+     12,
+     "event \"p\": \"minimum_length\": \"away\": expected \"N days|weeks|months|years\", got "
+     "\"four weeks\""},
+    {L_HEAD L_STATES "events:\n  p:\n    exception: start\n"
+                     "    attributes: {reason: {required: true, values: [away, ill]}}\n"
+                     "    allowed_in: any\n    minimum_length: {away: 0 days}\n"
+                     "  q: {exception: end, attributes: {reason: {values: [away, ill]}},"
+                     " allowed_in: any}\n",
+     12, "\"away\": N must be from 1 to 9999, got \"0 days\""},
+    {L_HEAD L_STATES "events:\n  p:\n    exception: start\n"
+                     "    attributes: {reason: {required: true, values: [away, ill]}}\n"
+                     "    allowed_in: any\n    minimum_length: [away]\n"
+                     "  q: {exception: end, attributes: {reason: {values: [away, ill]}},"
+                     " allowed_in: any}\n",
+     12, "event \"p\": \"minimum_length\": expected a mapping, got a list"},
 
     /* Deadlines: keys and due rules. */
     {D1_WITH("    withn: 6 weeks\n"), 35,
@@ -615,6 +724,25 @@ static const bad_case bad_cases[] = {
           "    within: 6 weeks\n    met_by: [finish]\n    basis: x\n",
      36, "\"met_by\": event \"finish\" has no \"who\" attribute to match \"per: who\""},
 
+    /* Deadlines: the per attribute must be required and list its values. */
+    {BASE "  d1:\n    name: d_{who}\n    from: {event: reply}\n    per: who\n    within: 6 weeks\n"
+          "    met_by: [reply]\n    basis: x\n",
+     34,
+     "deadline \"d1\": \"per\": attribute \"who\" of event \"reply\" must be \"required: true\""},
+    {L_HEAD L_STATES "events:\n  ask:\n    attributes: {who: {required: true}}\n"
+                     "    allowed_in: any\n"
+                     "deadlines:\n  d1:\n    name: d_{who}\n    from: {event: ask}\n    per: who\n"
+                     "    within: 6 weeks\n    met_by: [ask]\n    basis: x\n",
+     15, "deadline \"d1\": \"per\": attribute \"who\" of event \"ask\" must list its \"values\""},
+
+    /* Deadlines: a duty needs something to meet it. */
+    {BASE "  d1:\n    from: start\n    within: 6 weeks\n    basis: x\n", 31,
+     "deadline \"d1\": a duty needs \"met_by\" (the events that meet it); a period that only has "
+     "to run is \"kind: period\""},
+    {BASE L_D1 "  d2:\n    from: start\n    kind: duty\n    within: 6 weeks\n"
+               "    cancelled_by: [finish]\n    basis: x\n",
+     36, "deadline \"d2\": a duty needs \"met_by\""},
+
     /* Deadlines: met_by, cancelled_by, excused_by. */
     {BASE "  d1:\n    from: start\n    within: 6 weeks\n    met_by: [finnish]\n    basis: x\n", 34,
      "deadline \"d1\": \"met_by\": unknown event \"finnish\""},
@@ -645,11 +773,14 @@ static const bad_case bad_cases[] = {
      14, "(this workflow has none)"},
     {L_HEAD L_STATES
      "events:\n"
-     "  p1: {exception: start, attributes: {reason: {values: [school_closure, x]}}}\n"
-     "  p2: {exception: start, attributes: {reason: {values: [x, closure]}}}\n"
+     "  p1: {exception: start, attributes: {reason: {required: true, values: [school_closure, x]}},"
+     " allowed_in: any}\n"
+     "  p2: {exception: start, attributes: {reason: {required: true, values: [x, closure]}},"
+     " allowed_in: any}\n"
+     "  e1: {exception: end, attributes: {reason: {}}, allowed_in: any}\n"
      "deadlines:\n  d1:\n    from: start\n    within: 6 weeks\n"
      "    excused_by: [closure, nope]\n    basis: x\n",
-     14,
+     15,
      "\"nope\" is not a reason of any \"exception: start\" event (expected one of: "
      "school_closure, x, closure)"},
     {D1_WITH("    excused_by: closure\n"), 35, "\"excused_by\": expected a list, got a string"},
