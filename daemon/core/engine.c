@@ -22,9 +22,21 @@
 /* An exception period: from an exception-start event to the next end with the same reason. */
 typedef struct exc_period {
     const char *reason; /* borrowed from the event's attributes */
+    const wf_event *et; /* borrowed: the start event's type (its minimum_length) */
     cal_day start;
     cal_day end; /* CAL_NONE while still open */
 } exc_period;
+
+/*
+ * An exception event the replay ignored: an end that closes nothing open (a
+ * wrong reason, or dated before its start), or a second start of a reason
+ * already open. eng_evaluate ignores them (older data may hold one);
+ * eng_check_event refuses to record a new one.
+ */
+typedef struct exc_stray {
+    size_t idx;            /* index in replay.ev */
+    char why[ENG_ERR_LEN]; /* a sentence for a caseworker */
+} exc_stray;
 
 /* The outcome of replaying the events through the state machine. */
 typedef struct replay {
@@ -37,6 +49,8 @@ typedef struct replay {
     size_t nstarts;
     exc_period *exc; /* owned, in order of their start */
     size_t nexc;
+    exc_stray *stray; /* owned: exception events that opened or closed nothing */
+    size_t nstray;
     size_t fail_idx; /* on failure: index in ev of the event that did not fit */
 } replay;
 
@@ -45,6 +59,7 @@ static void replay_free(replay *r)
     free(r->ev);
     free(r->starts);
     free(r->exc);
+    free(r->stray);
     memset(r, 0, sizeof *r);
 }
 
@@ -133,19 +148,39 @@ static int cmp_items(const void *a, const void *b)
     return x->idx < y->idx ? -1 : (x->idx > y->idx);
 }
 
-/* Record an exception event in the list of periods. */
-static void note_exception(replay *r, const wf_event *et, const eng_event *ev)
+/* Remember that the exception event at index idx changed nothing; b becomes the reason. */
+static void add_stray(replay *r, size_t idx, sb *b)
+{
+    r->stray = xrealloc(r->stray, (r->nstray + 1) * sizeof *r->stray);
+    r->stray[r->nstray].idx = idx;
+    snprintf(r->stray[r->nstray].why, ENG_ERR_LEN, "%s", sb_str(b));
+    r->nstray++;
+    sb_free(b);
+}
+
+/*
+ * Record the exception event at index idx in the list of periods. A second
+ * start while the same reason is open, or an end with no period of its reason
+ * open on its date, changes nothing and is noted as a stray.
+ */
+static void note_exception(replay *r, size_t idx, const wf_event *et, const eng_event *ev)
 {
     const char *reason = kv_get(ev->attrs, ev->nattrs, "reason");
+    char d1[CAL_DATE_LEN], d2[CAL_DATE_LEN];
     if (!reason)
         return;
     if (et->exception == WF_EXC_START) {
-        /* A second start while the same reason is open changes nothing. */
-        for (size_t i = 0; i < r->nexc; i++)
-            if (r->exc[i].end == CAL_NONE && strcmp(r->exc[i].reason, reason) == 0)
+        for (size_t i = 0; i < r->nexc; i++) {
+            if (r->exc[i].end == CAL_NONE && strcmp(r->exc[i].reason, reason) == 0) {
+                sb b = {0};
+                sb_addf(&b, "%s (%s) on %s: the %s exception started on %s is still open", ev->type,
+                        reason, day_str(ev->on, d1), reason, day_str(r->exc[i].start, d2));
+                add_stray(r, idx, &b);
                 return;
+            }
+        }
         r->exc = xrealloc(r->exc, (r->nexc + 1) * sizeof *r->exc);
-        r->exc[r->nexc++] = (exc_period){reason, ev->on, CAL_NONE};
+        r->exc[r->nexc++] = (exc_period){reason, et, ev->on, CAL_NONE};
     } else if (et->exception == WF_EXC_END) {
         for (size_t i = 0; i < r->nexc; i++) {
             if (r->exc[i].end == CAL_NONE && strcmp(r->exc[i].reason, reason) == 0) {
@@ -153,7 +188,18 @@ static void note_exception(replay *r, const wf_event *et, const eng_event *ev)
                 return;
             }
         }
-        /* An end with nothing open is harmless: nothing to close. */
+        sb b = {0};
+        sb_addf(&b, "%s (%s) on %s: no %s exception is open on that date", ev->type, reason,
+                day_str(ev->on, d1), reason);
+        size_t nopen = 0;
+        for (size_t i = 0; i < r->nexc; i++) {
+            if (r->exc[i].end != CAL_NONE)
+                continue;
+            sb_addf(&b, "%s%s since %s", nopen++ ? ", " : " (open: ", r->exc[i].reason,
+                    day_str(r->exc[i].start, d2));
+        }
+        sb_add(&b, nopen ? ")" : " (no exception is open)");
+        add_stray(r, idx, &b);
     }
 }
 
@@ -229,7 +275,7 @@ static int replay_run(replay *r, const wf_workflow *wf, const eng_event *events,
         /* The event applies. */
         r->state = next;
         if (et->exception != WF_EXC_NONE)
-            note_exception(r, et, ev);
+            note_exception(r, i, et, ev);
         if (et->nstarts) {
             r->starts = xrealloc(r->starts, (r->nstarts + et->nstarts) * sizeof *r->starts);
             for (size_t s = 0; s < et->nstarts; s++)
@@ -295,9 +341,15 @@ static cal_day due_date(const wf_due *due, cal_day x)
         cal_to_ymd(x, &y, NULL, NULL);
         m = due->month;
         d = due->day;
-        if (d > cal_days_in_month(y, m)) /* 29 February in a common year */
-            d = cal_days_in_month(y, m);
-        return cal_add_days(cal_from_ymd(y, m, d), due->kind == WF_DUE_LAST_DAY_BEFORE ? -1 : 0);
+        if (d <= cal_days_in_month(y, m))
+            return cal_add_days(cal_from_ymd(y, m, d),
+                                due->kind == WF_DUE_LAST_DAY_BEFORE ? -1 : 0);
+        /*
+         * 29 February in a common year. "On 29 February" falls on the last day
+         * of February (the 28th); "before 29 February" is before the day
+         * after the 28th, so its last day is the 28th too, not the 27th.
+         */
+        return cal_from_ymd(y, m, cal_days_in_month(y, m));
     }
     return x;
 }
@@ -363,7 +415,22 @@ static bool list_matches(const wf_match *list, size_t n, const eng_event *ev, co
     return false;
 }
 
-/* Exception periods with a reason in excused_by overlapping [from, to]; note appended to b. */
+/* The minimum length the workflow sets for a period's reason, or NULL. */
+static const wf_min_length *min_length(const exc_period *p)
+{
+    for (size_t i = 0; p->et && i < p->et->nmin_lengths; i++)
+        if (strcmp(p->et->min_lengths[i].reason, p->reason) == 0)
+            return &p->et->min_lengths[i];
+    return NULL;
+}
+
+/*
+ * Exception periods with a reason in excused_by overlapping [from, to]; the
+ * note, appended to note, names them. A reason with a minimum_length counts
+ * only when the period lasted at least that long, both days included: to its
+ * end, or while still open to the due date (to), as far as this deadline is
+ * concerned. A shorter one is named in the note as excusing nothing.
+ */
 static bool excused(const replay *r, const wf_deadline *dl, cal_day from, cal_day to, sb *note)
 {
     bool any = false;
@@ -374,6 +441,13 @@ static bool excused(const replay *r, const wf_deadline *dl, cal_day from, cal_da
             continue;
         if (p->start > to || (p->end != CAL_NONE && p->end < from))
             continue;
+        const wf_min_length *ml = min_length(p);
+        bool counts = true;
+        if (ml) {
+            int64_t length = (int64_t)(p->end != CAL_NONE ? p->end : to) - p->start + 1;
+            int64_t need = (int64_t)cal_add(p->start, ml->n, ml->unit) - p->start;
+            counts = length >= need;
+        }
         if (note->len)
             sb_add(note, "; ");
         if (p->end == CAL_NONE)
@@ -381,7 +455,11 @@ static bool excused(const replay *r, const wf_deadline *dl, cal_day from, cal_da
         else
             sb_addf(note, "exception (%s) from %s to %s", p->reason, day_str(p->start, d1),
                     day_str(p->end, d2));
-        any = true;
+        if (!counts)
+            sb_addf(note, ", %s than %d %s: excuses nothing",
+                    p->end == CAL_NONE ? "by the due date open for less" : "shorter", ml->n,
+                    cal_unit_name(ml->unit, ml->n));
+        any = any || counts;
     }
     return any;
 }
@@ -438,22 +516,47 @@ static void fill_deadline(eng_deadline *out, const eng_input *in, const replay *
             }
         }
         if (i == r->ended_idx) {
-            /* The process ended with the deadline unmet: it no longer applies, unless it
-             * is a period that had already run its course before the end. */
-            if (!(dl->kind == WF_DEADLINE_PERIOD && out->due < r->ended_on)) {
-                out->resolution = ENG_CANCELLED_DL;
-                out->cancelled_on = r->ended_on;
-                sb_addf(&note, "cancelled: process %s (%s) on %s",
-                        r->state->final == WF_CANCELLED ? "cancelled" : "completed",
-                        state_title(r->state), day_str(r->ended_on, d1));
+            if (dl->kind == WF_DEADLINE_PERIOD) {
+                /*
+                 * A period is a right of the parent or young person (to make
+                 * representations for 15 days): ending the process does not
+                 * take it away. It runs its course (pending, then met) and
+                 * says that the process ended too early.
+                 */
+                if (r->ended_on <= out->due)
+                    sb_addf(&note,
+                            "the process ended on %s (%s) before this period had run: %s "
+                            "requires it to run in full",
+                            day_str(r->ended_on, d1), event_title(wf, ev->type), dl->basis);
+                break;
+            }
+            /* A duty still unmet no longer applies; one already missed says so. */
+            out->resolution = ENG_CANCELLED_DL;
+            out->cancelled_on = r->ended_on;
+            sb_addf(&note, "cancelled: process %s (%s) on %s",
+                    r->state->final == WF_CANCELLED ? "cancelled" : "completed",
+                    state_title(r->state), day_str(r->ended_on, d1));
+            if (r->ended_on > out->due) {
+                int64_t late = (int64_t)r->ended_on - out->due;
+                sb_addf(&note, ", %lld day%s after it fell due", (long long)late,
+                        late == 1 ? "" : "s");
             }
             break;
         }
     }
 
+    /*
+     * The exceptions matter only for a deadline that was missed: met late, or
+     * a duty still unmet (the engine has no today: an unmet duty is missed
+     * once its due date passes, and "excused" then needs its reason). A duty
+     * met on time, a period, or a cancelled deadline keeps its own note.
+     */
     sb exc = {0};
     out->excusable = excused(r, dl, from == CAL_NONE ? in->start : from, out->due, &exc);
-    if (out->resolution != ENG_CANCELLED_DL && exc.len)
+    bool missed =
+        dl->kind == WF_DEADLINE_DUTY &&
+        (out->resolution == ENG_OPEN || (out->resolution == ENG_MET && out->met_on > out->due));
+    if (missed && exc.len)
         out->note = sb_steal(&exc);
     else if (note.len)
         out->note = sb_steal(&note);
@@ -642,6 +745,42 @@ int eng_check_start_attrs(const wf_workflow *wf, const wf_kv *attrs, size_t n,
     return check_attrs(subject, wf->attrs, wf->nattrs, attrs, n, err);
 }
 
+/*
+ * The replay with the candidate (all[in->nevents]) in place, r, found
+ * exception events that open or close nothing. Refuse the candidate when it
+ * is one of them, or when it makes a recorded one stray that was not before
+ * (an end dated before a recorded end of the same period); strays already in
+ * the recorded history (older data) are tolerated. 0 or -ENG_ENOT_ALLOWED.
+ */
+static int check_strays(const eng_input *in, const eng_event *all, const replay *r,
+                        const eng_event *ev, char *err)
+{
+    char d1[CAL_DATE_LEN];
+    for (size_t k = 0; k < r->nstray; k++) {
+        if (r->ev[r->stray[k].idx] == &all[in->nevents]) {
+            set_err(err, "%s", r->stray[k].why);
+            return -ENG_ENOT_ALLOWED;
+        }
+    }
+    replay before;
+    int rc = 0;
+    (void)replay_run(&before, in->wf, in->events, in->nevents, NULL);
+    bool *was = xcalloc(in->nevents ? in->nevents : 1, sizeof *was);
+    for (size_t k = 0; k < before.nstray; k++)
+        was[before.ev[before.stray[k].idx] - in->events] = true;
+    for (size_t k = 0; k < r->nstray && rc == 0; k++) {
+        size_t pos = (size_t)(r->ev[r->stray[k].idx] - all);
+        if (!was[pos]) {
+            set_err(err, "%s on %s would put a recorded event out of place: %s", ev->type,
+                    day_str(ev->on, d1), r->stray[k].why);
+            rc = -ENG_ENOT_ALLOWED;
+        }
+    }
+    free(was);
+    replay_free(&before);
+    return rc;
+}
+
 int eng_check_event(const eng_input *in, const eng_event *ev, char err[ENG_ERR_LEN])
 {
     const wf_workflow *wf = in->wf;
@@ -692,6 +831,8 @@ int eng_check_event(const eng_input *in, const eng_event *ev, char err[ENG_ERR_L
             set_err(err, "%s on %s would put a recorded event out of place: %s", ev->type,
                     day_str(ev->on, d1), why);
         rc = -ENG_ENOT_ALLOWED;
+    } else if (r.nstray) {
+        rc = check_strays(in, all, &r, ev, err);
     }
     replay_free(&r);
     free(all);

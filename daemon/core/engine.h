@@ -54,7 +54,8 @@ typedef enum eng_proc_status {
 typedef enum eng_resolution {
     ENG_OPEN,         /* not met, not cancelled */
     ENG_MET,          /* met on met_on */
-    ENG_CANCELLED_DL, /* no longer applies (cancelled_by an event, or the process ended first) */
+    ENG_CANCELLED_DL, /* no longer applies (cancelled_by an event, or the process ended first;
+                         a period is never cancelled by the end: it runs its course) */
 } eng_resolution;
 
 /* A deadline's status as the contract names it, judged on a given day. */
@@ -76,11 +77,15 @@ typedef struct eng_deadline {
     eng_resolution resolution;
     cal_day met_on;       /* ENG_MET: the date; CAL_NONE otherwise */
     cal_day cancelled_on; /* ENG_CANCELLED_DL: the date; CAL_NONE otherwise */
-    bool excusable;       /* an exception named in excused_by overlapped [anchor_on, due] */
+    bool excusable;       /* an exception named in excused_by overlapped [anchor_on, due] and lasted
+                             at least its minimum_length, if any */
     const char *basis;    /* borrowed from the workflow */
     char *explain;        /* owned: "20 weeks from request received on 2026-01-05" */
-    char *note; /* owned, may be NULL: "excused: exceptional_circumstances from 2026-02-01",
-                   "cancelled by decision_to_assess (outcome=no) on 2026-02-10" */
+    char *note; /* owned, may be NULL: "exception (exceptional_circumstances) from 2026-02-01 to
+                   2026-03-01" (only on a duty met late or still unmet), "cancelled by decision
+                   whether to assess on 2026-02-10", "cancelled: process cancelled (withdrawn) on
+                   2026-09-01, 99 days after it fell due", "the process ended on 2026-05-20 (final
+                   plan issued) before this period had run: ... requires it to run in full" */
 } eng_deadline;
 
 /* A follow-on process to start (e.g. annual-review when the final plan is issued). */
@@ -121,7 +126,10 @@ int eng_evaluate(const eng_input *in, eng_result **out, char err[ENG_ERR_LEN]) S
 /*
  * Can the process take ev on top of in->events? Checks the type, the
  * attributes against the workflow, the date against the start, and that the
- * whole history replayed in date order with ev still fits the state machine.
+ * whole history replayed in date order with ev still fits the state machine,
+ * and that every exception end closes an exception of its reason open on its
+ * date and no start opens a reason already open (-ENG_ENOT_ALLOWED; such
+ * events already recorded are tolerated, and ignored by eng_evaluate).
  * 0, or a negated eng_err with a sentence for a caseworker in err.
  */
 int eng_check_event(const eng_input *in, const eng_event *ev, char err[ENG_ERR_LEN]) SF_MUSTCHECK;

@@ -442,7 +442,30 @@ static const scenario scenarios[] = {
          {"draft_representations", "2026-04-27", "met", NULL, NULL, "", NULL},
          {"final_plan", FINAL_DUE, "met", "2026-05-18", EX_FINAL, "", NULL},
      }},
-    {"final plan issued inside the representations period cancels the period",
+    /* The parent's 15 days are not taken away by a final plan issued too soon: the period
+     * runs its course (pending, then met) and its note flags the breach. */
+    {"final plan issued inside the representations period: the period runs on, flagged",
+     &ehcp_c,
+     REQ,
+     NULL,
+     {ASSESS_YES,
+      {"draft_plan_issued", "2026-05-10", NULL, 0},
+      {"final_plan_issued", "2026-05-20", NULL, 0}},
+     "2026-05-22",
+     "plan_issued",
+     "completed",
+     "2026-05-20",
+     "annual-review@2026-05-20",
+     {
+         {"decide_to_assess", DECIDE_DUE, "met", "2026-01-20", NULL, NULL, NULL},
+         {"notify_no_plan", NOTIFY_DUE, "cancelled", NULL, NULL, NULL, NULL},
+         {"draft_representations", "2026-05-24", "pending", NULL, NULL,
+          "the process ended on 2026-05-20 (final plan issued) before this period had run: SEND "
+          "Regulations 2014, reg. 13(1)(a) requires it to run in full",
+          NULL},
+         {"final_plan", FINAL_DUE, "met", "2026-05-20", NULL, NULL, NULL},
+     }},
+    {"the same, judged after the period's last day: met, still flagged",
      &ehcp_c,
      REQ,
      NULL,
@@ -457,8 +480,46 @@ static const scenario scenarios[] = {
      {
          {"decide_to_assess", DECIDE_DUE, "met", "2026-01-20", NULL, NULL, NULL},
          {"notify_no_plan", NOTIFY_DUE, "cancelled", NULL, NULL, NULL, NULL},
-         {"draft_representations", "2026-05-24", "cancelled", NULL, NULL,
-          "cancelled: process completed (final plan issued) on 2026-05-20", NULL},
+         {"draft_representations", "2026-05-24", "met", NULL, NULL, "before this period had run",
+          NULL},
+         {"final_plan", FINAL_DUE, "met", "2026-05-20", NULL, NULL, NULL},
+     }},
+    {"final plan issued on the period's last day: the day still belonged to the parent",
+     &ehcp_c,
+     REQ,
+     NULL,
+     {ASSESS_YES,
+      {"draft_plan_issued", "2026-05-10", NULL, 0},
+      {"final_plan_issued", "2026-05-24", NULL, 0}},
+     "2026-05-24",
+     "plan_issued",
+     "completed",
+     "2026-05-24",
+     "annual-review@2026-05-24",
+     {
+         {"decide_to_assess", DECIDE_DUE, "met", "2026-01-20", NULL, NULL, NULL},
+         {"notify_no_plan", NOTIFY_DUE, "cancelled", NULL, NULL, NULL, NULL},
+         {"draft_representations", "2026-05-24", "pending", NULL, NULL,
+          "the process ended on 2026-05-24 (final plan issued) before this period had run", NULL},
+         {"final_plan", FINAL_DUE, "met", "2026-05-24", NULL, NULL, NULL},
+     }},
+    {"representations received before an early final plan: the period was met, no flag",
+     &ehcp_c,
+     REQ,
+     NULL,
+     {ASSESS_YES,
+      {"draft_plan_issued", "2026-05-10", NULL, 0},
+      {"representations_received", "2026-05-15", NULL, 0},
+      {"final_plan_issued", "2026-05-20", NULL, 0}},
+     "2026-05-21",
+     "plan_issued",
+     "completed",
+     "2026-05-20",
+     "annual-review@2026-05-20",
+     {
+         {"decide_to_assess", DECIDE_DUE, "met", "2026-01-20", NULL, NULL, NULL},
+         {"notify_no_plan", NOTIFY_DUE, "cancelled", NULL, NULL, NULL, NULL},
+         {"draft_representations", "2026-05-24", "met", "2026-05-15", NULL, "", NULL},
          {"final_plan", FINAL_DUE, "met", "2026-05-20", NULL, NULL, NULL},
      }},
     {"final plan issued late",
@@ -516,6 +577,27 @@ static const scenario scenarios[] = {
          {"final_plan", FINAL_DUE, "cancelled", NULL, NULL,
           "cancelled: process cancelled (withdrawn) on 2026-02-20", NULL},
      }},
+    {"withdrawn long after every due date: cancelled, the miss stays in the note",
+     &ehcp_c,
+     REQ,
+     NULL,
+     {{"withdrawn", "2026-09-01", NULL, 0}},
+     "2026-09-02",
+     "withdrawn",
+     "cancelled",
+     "2026-09-01",
+     NULL,
+     {
+         {"decide_to_assess", DECIDE_DUE, "cancelled", NULL, NULL,
+          "cancelled: process cancelled (withdrawn) on 2026-09-01, 197 days after it fell due",
+          NULL},
+         {"notify_no_plan", NOTIFY_DUE, "cancelled", NULL, NULL,
+          "cancelled: process cancelled (withdrawn) on 2026-09-01, 127 days after it fell due",
+          NULL},
+         {"final_plan", FINAL_DUE, "cancelled", NULL, NULL,
+          "cancelled: process cancelled (withdrawn) on 2026-09-01, 99 days after it fell due",
+          NULL},
+     }},
     {"withdrawn before the decision",
      &ehcp_c,
      REQ,
@@ -560,7 +642,7 @@ static const scenario scenarios[] = {
      NULL,
      {{"decision_to_assess", "2026-02-20", "outcome=yes", 0},
       {"exception_started", "2026-03-01", "reason=school_closure", 0},
-      {"exception_ended", "2026-03-10", "reason=school_closure", 0}},
+      {"exception_ended", "2026-04-05", "reason=school_closure", 0}},
      "2026-06-01",
      "assessing",
      "active",
@@ -569,7 +651,7 @@ static const scenario scenarios[] = {
      {
          {"decide_to_assess", DECIDE_DUE, "late", "2026-02-20", NULL, "", NULL},
          {"notify_no_plan", NOTIFY_DUE, "excused", NULL, NULL,
-          "exception (school_closure) from 2026-03-01 to 2026-03-10", NULL},
+          "exception (school_closure) from 2026-03-01 to 2026-04-05", NULL},
          {"final_plan", FINAL_DUE, "excused", NULL, NULL, NULL, NULL},
      }},
     {"open-ended exception started before the due date excuses; the day after does not",
@@ -663,6 +745,124 @@ static const scenario scenarios[] = {
          {"final_plan", FINAL_DUE, "excused", NULL, NULL, NULL, NULL},
      }},
 
+    /* ---- minimum lengths (reg. 8(2)(b), 10(4)(a), (d)): 4 continuous weeks ---- */
+    {"absent from the area for exactly 4 weeks (28 days, both ends counted) excuses",
+     &ehcp_c,
+     REQ,
+     NULL,
+     {{"exception_started", "2026-02-02", "reason=absent_from_area", 0},
+      {"exception_ended", "2026-03-01", "reason=absent_from_area", 0},
+      {"decision_to_assess", "2026-03-02", "outcome=yes", 0}},
+     "2026-03-03",
+     "assessing",
+     "active",
+     NULL,
+     NULL,
+     {
+         {"decide_to_assess", DECIDE_DUE, "excused", "2026-03-02", NULL,
+          "exception (absent_from_area) from 2026-02-02 to 2026-03-01", NULL},
+         {"notify_no_plan", NOTIFY_DUE, "pending", NULL, NULL, NULL, NULL},
+         {"final_plan", FINAL_DUE, "pending", NULL, NULL, NULL, NULL},
+     }},
+    {"absent from the area for 27 days excuses nothing, and says why",
+     &ehcp_c,
+     REQ,
+     NULL,
+     {{"exception_started", "2026-02-02", "reason=absent_from_area", 0},
+      {"exception_ended", "2026-02-28", "reason=absent_from_area", 0},
+      {"decision_to_assess", "2026-03-02", "outcome=yes", 0}},
+     "2026-03-03",
+     "assessing",
+     "active",
+     NULL,
+     NULL,
+     {
+         {"decide_to_assess", DECIDE_DUE, "late", "2026-03-02", NULL,
+          "exception (absent_from_area) from 2026-02-02 to 2026-02-28, shorter than 4 weeks: "
+          "excuses nothing",
+          NULL},
+         {"notify_no_plan", NOTIFY_DUE, "pending", NULL, NULL, NULL, NULL},
+         {"final_plan", FINAL_DUE, "pending", NULL, NULL, NULL, NULL},
+     }},
+    {"a school closure of 2 weeks excuses nothing; exceptional circumstances of 2 weeks do",
+     &ehcp_c,
+     REQ,
+     NULL,
+     {{"exception_started", "2026-02-02", "reason=school_closure", 0},
+      {"exception_started", "2026-02-02", "reason=exceptional_circumstances", 0},
+      {"exception_ended", "2026-02-15", "reason=school_closure", 0},
+      {"exception_ended", "2026-02-15", "reason=exceptional_circumstances", 0},
+      {"decision_to_assess", "2026-03-02", "outcome=yes", 0}},
+     "2026-03-03",
+     "assessing",
+     "active",
+     NULL,
+     NULL,
+     {
+         {"decide_to_assess", DECIDE_DUE, "excused", "2026-03-02", NULL,
+          "exception (school_closure) from 2026-02-02 to 2026-02-15, shorter than 4 weeks: "
+          "excuses nothing; exception (exceptional_circumstances) from 2026-02-02 to 2026-02-15",
+          NULL},
+         {"notify_no_plan", NOTIFY_DUE, "pending", NULL, NULL, NULL, NULL},
+         {"final_plan", FINAL_DUE, "pending", NULL, NULL, NULL, NULL},
+     }},
+    {"an absence still open counts up to the due date: 27 days by then is too short",
+     &ehcp_c,
+     REQ,
+     NULL,
+     {ASSESS_YES, {"exception_started", "2026-04-29", "reason=absent_from_area", 0}},
+     "2026-06-01",
+     "assessing",
+     "active",
+     NULL,
+     NULL,
+     {
+         {"decide_to_assess", DECIDE_DUE, "met", "2026-01-20", NULL, "", NULL},
+         {"notify_no_plan", NOTIFY_DUE, "overdue", NULL, NULL, "", NULL},
+         {"final_plan", FINAL_DUE, "overdue", NULL, NULL,
+          "exception (absent_from_area) from 2026-04-29, still open, by the due date open for "
+          "less than 4 weeks: excuses nothing",
+          NULL},
+     }},
+
+    /* ---- exception notes only on a missed deadline ---- */
+    {"a deadline met on time carries no exception note, even with an exception open",
+     &ehcp_c,
+     REQ,
+     NULL,
+     {{"exception_started", "2026-01-10", "reason=exceptional_circumstances", 0}, ASSESS_YES},
+     "2026-01-21",
+     "assessing",
+     "active",
+     NULL,
+     NULL,
+     {
+         {"decide_to_assess", DECIDE_DUE, "met", "2026-01-20", NULL, "", NULL},
+         {"notify_no_plan", NOTIFY_DUE, "pending", NULL, NULL,
+          "exception (exceptional_circumstances) from 2026-01-10, still open", NULL},
+         {"final_plan", FINAL_DUE, "pending", NULL, NULL,
+          "exception (exceptional_circumstances) from 2026-01-10, still open", NULL},
+     }},
+    {"an end dated before its start (older data) is ignored: the exception stays open",
+     &ehcp_c,
+     REQ,
+     NULL,
+     {ASSESS_YES,
+      {"exception_ended", "2026-01-25", "reason=absent_from_area", 0},
+      {"exception_started", "2026-02-01", "reason=absent_from_area", 0},
+      {"exception_started", "2026-02-10", "reason=absent_from_area", 0}},
+     "2026-06-01",
+     "assessing",
+     "active",
+     NULL,
+     NULL,
+     {
+         {"decide_to_assess", DECIDE_DUE, "met", "2026-01-20", NULL, "", NULL},
+         {"notify_no_plan", NOTIFY_DUE, "excused", NULL, NULL,
+          "exception (absent_from_area) from 2026-02-01, still open", NULL},
+         {"final_plan", FINAL_DUE, "excused", NULL, NULL, NULL, NULL},
+     }},
+
     /* ---- order of events ---- */
     {"events posted out of order replay by date",
      &ehcp_c,
@@ -710,16 +910,18 @@ static const scenario scenarios[] = {
       {"advice_requested", "2026-02-23", "from=health", 2},
       /* posted last, dated first: */
       {"exception_started", "2026-02-10", "reason=absent_from_area", 3},
-      {"exception_ended", "2026-02-15", "reason=absent_from_area", 4}},
-     "2026-03-01",
+      {"exception_ended", "2026-03-10", "reason=absent_from_area", 4}},
+     "2026-03-15",
      "assessing",
      "active",
      NULL,
      NULL,
      {
          {"decide_to_assess", DECIDE_DUE, "excused", "2026-02-20", NULL,
-          "exception (absent_from_area) from 2026-02-10 to 2026-02-15", NULL},
-         {"advice_health", "2026-04-06", "pending", NULL, NULL, "", NULL},
+          "exception (absent_from_area) from 2026-02-10 to 2026-03-10", NULL},
+         /* requested during the absence: excusable too, should it be missed */
+         {"advice_health", "2026-04-06", "pending", NULL, NULL,
+          "exception (absent_from_area) from 2026-02-10 to 2026-03-10", NULL},
          {"notify_no_plan", NOTIFY_DUE, "pending", NULL, NULL, NULL, NULL},
          {"final_plan", FINAL_DUE, "pending", NULL, NULL, NULL, NULL},
      }},
@@ -883,6 +1085,27 @@ static const scenario scenarios[] = {
          {"on_15_feb", "2029-02-15", "pending", NULL, NULL, NULL, NULL},
          {"five_months", "2029-04-01", "pending", NULL, NULL, NULL, NULL},
          {"one_month", "2029-08-01", "pending", NULL, NULL, NULL, NULL},
+         {"ldb_29_feb", "2028-02-28", "pending", NULL,
+          "before 29 February in the year of leap 2028-09-01", NULL, NULL},
+         {"doy_29_feb", "2028-02-29", "pending", NULL, NULL, NULL, NULL},
+         {"one_week_after_start", "2026-09-08", "pending", NULL, NULL, NULL, NULL},
+     }},
+    /* In a common year "before 29 February" ends on 28 February (the day before 1 March),
+     * not on 27 February; "29 February" itself is 28 February. */
+    {"29 February in a common year",
+     &transfer_c,
+     "2026-09-01",
+     "leap=2027-09-01",
+     {{0}},
+     "2026-09-02",
+     "open",
+     "active",
+     NULL,
+     NULL,
+     {
+         {"ldb_29_feb", "2027-02-28", "pending", NULL,
+          "before 29 February in the year of leap 2027-09-01", NULL, NULL},
+         {"doy_29_feb", "2027-02-28", "pending", NULL, NULL, NULL, NULL},
          {"one_week_after_start", "2026-09-08", "pending", NULL, NULL, NULL, NULL},
      }},
 };
@@ -927,6 +1150,16 @@ static const char transfer_yaml[] =
     "    before: 1 month\n"
     "    met_by: [amended_plan_issued]\n"
     "    basis: test 2014\n"
+    "  ldb_29_feb:\n"
+    "    from: {attribute: leap}\n"
+    "    last_day_before: 29 February\n"
+    "    met_by: [amended_plan_issued]\n"
+    "    basis: test 2014\n"
+    "  doy_29_feb:\n"
+    "    from: {attribute: leap}\n"
+    "    day_of_year: 29 February\n"
+    "    met_by: [amended_plan_issued]\n"
+    "    basis: test 2014\n"
     "  one_week_after_start:\n"
     "    from: start\n"
     "    within: 1 week\n"
@@ -953,6 +1186,11 @@ static void test_order_independence(void)
         {"draft_plan_issued", "2026-04-13", NULL, 0},
         {"representations_received", "2026-04-20", NULL, 0},
         {"final_plan_issued", "2026-06-01", NULL, 0},
+        /* Same-day pairs: only the recording order tells which came first. */
+        {"exception_started", "2026-02-10", "reason=missed_appointment", 0},
+        {"exception_ended", "2026-02-10", "reason=missed_appointment", 0},
+        {"advice_requested", "2026-02-03", "from=psychology", 0},
+        {"advice_received", "2026-02-03", "from=psychology", 0},
     };
     enum { N = sizeof base / sizeof base[0] };
     fixture ref;
@@ -966,7 +1204,7 @@ static void test_order_independence(void)
     if (!want)
         return;
     CHECK_STR(want->state, "plan_issued");
-    CHECK_INT(want->ndeadlines, 6);
+    CHECK_INT(want->ndeadlines, 7);
 
     /* Deterministic shuffles: rotate and reverse, seq = posting position. */
     unsigned seed = 12345;
@@ -981,12 +1219,36 @@ static void test_order_independence(void)
             perm[i] = perm[j];
             perm[j] = t;
         }
-        for (size_t i = 0; i < N; i++) {
+        /*
+         * Post them in that order as the daemon would: each through
+         * eng_check_event first, seq = the order recorded. One refused is
+         * posted again after the others (a caseworker retrying), so an end
+         * posted before its same-day start is recorded after it.
+         */
+        fixture all;
+        for (size_t i = 0; i < N; i++)
             specs[i] = base[perm[i]];
-            specs[i].seq = (int64_t)i + 100;
-        }
+        build(&all, ehcp, REQ, NULL, specs);
         fixture fx;
-        build(&fx, ehcp, REQ, NULL, specs);
+        memset(&fx, 0, sizeof fx);
+        fx.in = all.in;
+        fx.in.events = fx.ev;
+        fx.in.nevents = 0;
+        bool posted[N] = {false};
+        for (size_t pass = 0; pass < N && fx.in.nevents < N; pass++) {
+            for (size_t i = 0; i < N; i++) {
+                if (posted[i])
+                    continue;
+                eng_event cand = all.ev[i];
+                cand.seq = 0;
+                if (eng_check_event(&fx.in, &cand, err) != 0)
+                    continue;
+                cand.seq = (int64_t)fx.in.nevents + 100;
+                fx.ev[fx.in.nevents++] = cand;
+                posted[i] = true;
+            }
+        }
+        CHECK_INT(fx.in.nevents, N);
         eng_result *got = NULL;
         CHECK_INT(eng_evaluate(&fx.in, &got, err), 0);
         if (!got)
@@ -1053,6 +1315,18 @@ static void test_check_event(void)
     static const ev_spec assessing[] = {ASSESS_YES, {0}};
     static const ev_spec drafting[] = {
         ASSESS_YES, {"draft_plan_issued", "2026-03-02", NULL, 0}, {0}};
+    static const ev_spec exc_open[] = {
+        {"exception_started", "2026-01-21", "reason=exceptional_circumstances", 0}, {0}};
+    static const ev_spec absent_later[] = {
+        {"exception_started", "2026-02-01", "reason=absent_from_area", 0}, {0}};
+    static const ev_spec closure_open[] = {
+        {"exception_started", "2026-01-21", "reason=school_closure", 0}, {0}};
+    static const ev_spec absent_closed[] = {
+        {"exception_started", "2026-01-21", "reason=absent_from_area", 0},
+        {"exception_ended", "2026-03-01", "reason=absent_from_area", 0},
+        {0}};
+    static const ev_spec stray_recorded[] = {
+        {"exception_ended", "2026-01-15", "reason=absent_from_area", 0}, {0}};
     static const ev_spec ended[] = {ASSESS_YES,
                                     {"draft_plan_issued", "2026-03-02", NULL, 0},
                                     {"final_plan_issued", "2026-04-01", NULL, 0},
@@ -1162,6 +1436,53 @@ static void test_check_event(void)
          -ENG_ENOT_ALLOWED,
          "decision_to_assess on 2026-01-20 is not allowed while the process is \"assessing\""},
         {assessing, {"draft_plan_issued", "2026-01-20", NULL, 0}, 0, NULL},
+        /* An exception end must close an open exception of its reason on its date. */
+        {exc_open,
+         {"exception_ended", "2026-01-28", "reason=absent_from_area", 0},
+         -ENG_ENOT_ALLOWED,
+         "exception_ended (absent_from_area) on 2026-01-28: no absent_from_area exception is "
+         "open on that date (open: exceptional_circumstances since 2026-01-21)"},
+        {exc_open,
+         {"exception_ended", "2026-01-28", "reason=exceptional_circumstances", 0},
+         0,
+         NULL},
+        {absent_later,
+         {"exception_ended", "2026-01-28", "reason=absent_from_area", 0},
+         -ENG_ENOT_ALLOWED,
+         "exception_ended (absent_from_area) on 2026-01-28: no absent_from_area exception is "
+         "open on that date (no exception is open)"},
+        /* Recorded first, an end on the start's day goes before it: refused. */
+        {NULL,
+         {"exception_ended", "2026-01-21", "reason=school_closure", 0},
+         -ENG_ENOT_ALLOWED,
+         "no school_closure exception is open on that date"},
+        {closure_open, {"exception_ended", "2026-01-21", "reason=school_closure", 0}, 0, NULL},
+        /* A second start of a reason already open. */
+        {closure_open,
+         {"exception_started", "2026-02-01", "reason=school_closure", 0},
+         -ENG_ENOT_ALLOWED,
+         "exception_started (school_closure) on 2026-02-01: the school_closure exception started "
+         "on 2026-01-21 is still open"},
+        {closure_open, {"exception_started", "2026-02-01", "reason=absent_from_area", 0}, 0, NULL},
+        {absent_closed, {"exception_started", "2026-03-02", "reason=absent_from_area", 0}, 0, NULL},
+        /* A new exception event that would leave a recorded one opening or closing nothing. */
+        {absent_closed,
+         {"exception_ended", "2026-02-10", "reason=absent_from_area", 0},
+         -ENG_ENOT_ALLOWED,
+         "exception_ended on 2026-02-10 would put a recorded event out of place: exception_ended "
+         "(absent_from_area) on 2026-03-01: no absent_from_area exception is open on that date"},
+        {absent_closed,
+         {"exception_started", "2026-01-10", "reason=absent_from_area", 0},
+         -ENG_ENOT_ALLOWED,
+         "exception_started on 2026-01-10 would put a recorded event out of place: "
+         "exception_started (absent_from_area) on 2026-01-21: the absent_from_area exception "
+         "started on 2026-01-10 is still open"},
+        /* A stray already recorded (older data) does not block other events. */
+        {stray_recorded, {"decision_to_assess", "2026-01-20", "outcome=yes", 0}, 0, NULL},
+        {stray_recorded,
+         {"exception_started", "2026-01-10", "reason=absent_from_area", 0},
+         0,
+         NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fixture fx;
@@ -1179,6 +1500,29 @@ static void test_check_event(void)
         if (cases[i].msg)
             CHECK_SUBSTR(err, cases[i].msg);
     }
+}
+
+/* The exact notes of deadlines cancelled by the end of the process: "1 day", and no count when
+ * the deadline had not fallen due. */
+static void test_end_notes(void)
+{
+    static const ev_spec ev[] = {{"withdrawn", "2026-02-17", NULL, 0}, {0}};
+    fixture fx;
+    build(&fx, ehcp, REQ, NULL, ev);
+    eng_result *r = NULL;
+    char err[ENG_ERR_LEN];
+    CHECK_INT(eng_evaluate(&fx.in, &r, err), 0);
+    if (!r)
+        return;
+    CHECK_INT(r->ndeadlines, 3);
+    if (r->ndeadlines == 3) {
+        CHECK_STR(
+            r->deadlines[0].note,
+            "cancelled: process cancelled (withdrawn) on 2026-02-17, 1 day after it fell due");
+        CHECK_STR(r->deadlines[1].note, "cancelled: process cancelled (withdrawn) on 2026-02-17");
+        CHECK_STR(r->deadlines[2].note, "cancelled: process cancelled (withdrawn) on 2026-02-17");
+    }
+    eng_result_free(r);
 }
 
 static void test_check_start_attrs(void)
@@ -1289,6 +1633,7 @@ int main(void)
     RUN(test_order_independence);
     RUN(test_evaluate_errors);
     RUN(test_check_event);
+    RUN(test_end_notes);
     RUN(test_check_start_attrs);
     RUN(test_status);
     RUN(test_names);
