@@ -50,10 +50,11 @@ def outcomes_exceptions_and_the_review_cycle():
         eq(dl_status(show), {"decide_to_assess": "met", "notify_no_plan": "met", "final_plan": "cancelled"},
            "C-NI")
 
-        # An exception (school closure) over the due date excuses a late decision.
+        # An exception (a school closure of at least 4 weeks, reg. 10(4)(a)) over the due
+        # date excuses a late decision; a shorter one does not (C-EX3 below).
         setup(c, "C-EX")
         ev(c, "C-EX", "exception_started", "2026-02-01", reason="school_closure")
-        ev(c, "C-EX", "exception_ended", "2026-02-25", reason="school_closure")
+        ev(c, "C-EX", "exception_ended", "2026-03-01", reason="school_closure")
         ev(c, "C-EX", "decision_to_assess", "2026-02-27", outcome="yes")
         dl = deadline(c.ok({"op": "show", "case": "C-EX"}), "decide_to_assess")
         eq(dl["status"], "excused", "late decision during a school closure")
@@ -66,6 +67,14 @@ def outcomes_exceptions_and_the_review_cycle():
         ev(c, "C-EX2", "decision_to_assess", "2026-02-27", outcome="yes")
         eq(deadline(c.ok({"op": "show", "case": "C-EX2"}), "decide_to_assess")["status"], "late",
            "late decision during a missed-appointment exception")
+        # ... nor by a closure shorter than 4 weeks: the note says why it does not count.
+        setup(c, "C-EX3")
+        ev(c, "C-EX3", "exception_started", "2026-02-01", reason="school_closure")
+        ev(c, "C-EX3", "exception_ended", "2026-02-25", reason="school_closure")
+        ev(c, "C-EX3", "decision_to_assess", "2026-02-27", outcome="yes")
+        dl = deadline(c.ok({"op": "show", "case": "C-EX3"}), "decide_to_assess")
+        eq(dl["status"], "late", "late decision during a 25-day closure")
+        assert dl["note"] and "4 weeks" in dl["note"], "no reason why it is not excused: %s" % dl
 
         # Final plan, then a late event dated while the assessment ran goes to it.
         setup(c, "C-LT")
