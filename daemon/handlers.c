@@ -368,24 +368,19 @@ static char *attrs_text(const wf_kv *kv, size_t n)
     return s;
 }
 
-static const char *eng_err_to_proto(int rc, proto_err *code)
+/* The protocol error for a negated eng_err from eng_check_event. */
+static proto_err eng_err_to_proto(int rc)
 {
     switch (-rc) {
     case ENG_EUNKNOWN_EVENT:
-        *code = PROTO_ERR_UNKNOWN_EVENT;
-        break;
+        return PROTO_ERR_UNKNOWN_EVENT;
     case ENG_EBAD_ATTRIBUTE:
-        *code = PROTO_ERR_BAD_ATTRIBUTE;
-        break;
+        return PROTO_ERR_BAD_ATTRIBUTE;
     case ENG_EBAD_DATE:
-        *code = PROTO_ERR_BAD_DATE;
-        break;
-    case ENG_ENOT_ALLOWED:
+        return PROTO_ERR_BAD_DATE;
     default:
-        *code = PROTO_ERR_NOT_ALLOWED;
-        break;
+        return PROTO_ERR_NOT_ALLOWED;
     }
-    return proto_err_code(*code);
 }
 
 /* ---- case_open ---- */
@@ -688,9 +683,7 @@ static void event_apply(job *j)
     char err[ENG_ERR_LEN];
     int rc = eng_check_event(&in, ev, err);
     if (rc != 0) {
-        proto_err code;
-        eng_err_to_proto(rc, &code);
-        job_fail(j, code, "%s", err);
+        job_fail(j, eng_err_to_proto(rc), "%s", err);
         return;
     }
     in.nevents = j->nevents;
