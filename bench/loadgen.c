@@ -20,11 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sfconn.h"
 #include "util.h"
 
 /* One step of the walk through an assessment. */
@@ -71,79 +70,6 @@ static double lg_now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int lg_connect(void)
-{
-    struct sockaddr_un sa;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    if (strlen(lg_socket) >= sizeof sa.sun_path) {
-        close(fd);
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    strcpy(sa.sun_path, lg_socket);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
-static int lg_write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* A line reader over a blocking socket. */
-typedef struct lg_reader {
-    int fd;
-    sb buf;     /* bytes received and not yet returned */
-    size_t off; /* start of the unread part of buf */
-} lg_reader;
-
-/* The next line without its newline (borrowed, valid until the next call), or NULL. */
-static const char *lg_read_line(lg_reader *r)
-{
-    for (;;) {
-        char *start = r->buf.buf ? r->buf.buf + r->off : NULL;
-        char *nl = start ? memchr(start, '\n', r->buf.len - r->off) : NULL;
-        if (nl) {
-            *nl = '\0';
-            r->off = (size_t)(nl - r->buf.buf) + 1;
-            return start;
-        }
-        if (r->off > 0) { /* keep only the unread tail */
-            size_t rest = r->buf.len - r->off;
-            memmove(r->buf.buf, r->buf.buf + r->off, rest);
-            r->buf.len = rest;
-            r->buf.buf[rest] = '\0';
-            r->off = 0;
-        }
-        char chunk[65536];
-        ssize_t got = recv(r->fd, chunk, sizeof chunk, 0);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return NULL;
-        sb_addn(&r->buf, chunk, (size_t)got);
-    }
-}
-
 /* The request for step s of case number k of client c; caller frees. */
 static char *lg_request(const lg_client *c, long k, const lg_step *s)
 {
@@ -173,8 +99,8 @@ static char *lg_request(const lg_client *c, long k, const lg_step *s)
 static void *lg_run(void *arg)
 {
     lg_client *c = arg;
-    lg_reader r = {.fd = lg_connect()};
-    if (r.fd < 0) {
+    sfc_conn r;
+    if (sfc_connect(&r, lg_socket) != 0) {
         snprintf(c->first_error, sizeof c->first_error, "connect %s: %s", lg_socket,
                  strerror(errno));
         c->failed = 1;
@@ -188,10 +114,11 @@ static void *lg_run(void *arg)
         sb_add(&out, "\n");
         free(line);
         double t0 = lg_now_ms();
-        int wrote = lg_write_all(r.fd, out.buf, out.len);
+        int wrote = sfc_send_all(&r, out.buf, out.len);
         sb_free(&out);
-        const char *reply = wrote == 0 ? lg_read_line(&r) : NULL;
-        if (!reply) {
+        const char *reply = NULL;
+        size_t reply_len;
+        if (wrote != 0 || sfc_read_line(&r, &reply, &reply_len) != 0) {
             snprintf(c->first_error, sizeof c->first_error, "connection lost after %ld replies",
                      c->done);
             c->failed = 1;
@@ -206,8 +133,7 @@ static void *lg_run(void *arg)
         }
         json_decref(rep);
     }
-    close(r.fd);
-    sb_free(&r.buf);
+    sfc_close(&r);
     return NULL;
 }
 

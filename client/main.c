@@ -20,15 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "cal.h"
 #include "render.h"
+#include "sfconn.h"
 #include "sf_config.h"
 #include "util.h"
 #include "wf.h"
@@ -290,74 +289,6 @@ static int check_date(const char *s, const char *what)
 
 /* ---- talking to the daemon --------------------------------------------- */
 
-/* Connect to the Unix socket at path: a descriptor, or -1 with errno set. */
-static int sock_connect(const char *path)
-{
-    struct sockaddr_un sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof sa.sun_path) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    int rc;
-    do
-        rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
-    while (rc < 0 && errno == EINTR);
-    if (rc < 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
-/* Write all of buf: 0, or -1 with errno set. MSG_NOSIGNAL: a dead daemon is an error, not SIGPIPE.
- */
-static int send_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/*
- * Read up to the first newline into line (without the newline). Replies may
- * be large (a due list across every case), so the buffer grows as needed.
- * 0; 1 when the daemon closed the connection first; -1 with errno on error.
- */
-static int read_line(int fd, sb *line)
-{
-    char chunk[65536];
-    for (;;) {
-        ssize_t n = recv(fd, chunk, sizeof chunk, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (n == 0)
-            return 1;
-        const char *nl = memchr(chunk, '\n', (size_t)n);
-        sb_addn(line, chunk, nl ? (size_t)(nl - chunk) : (size_t)n);
-        if (nl)
-            return 0;
-    }
-}
-
 /* Where the daemon is: --socket, else $SENDFLOW_SOCKET, else the default. Borrowed. */
 static const char *socket_path(const cli *c)
 {
@@ -385,8 +316,8 @@ static int call(const cli *c, json_t *req, json_t **reply_out)
         return EXIT_FAIL;
     }
 
-    int fd = sock_connect(path);
-    if (fd < 0) {
+    sfc_conn conn;
+    if (sfc_connect(&conn, path) != 0) {
         fprintf(stderr,
                 "sendflow: cannot connect to the daemon at %s: %s (is sendflowd running? "
                 "start it with scripts/up)\n",
@@ -399,34 +330,34 @@ static int call(const cli *c, json_t *req, json_t **reply_out)
     sb_add(&out, text);
     sb_add(&out, "\n");
     free(text);
-    int rc = send_all(fd, out.buf, out.len);
+    int rc = sfc_send_all(&conn, out.buf, out.len);
     sb_free(&out);
     if (rc < 0) {
         fprintf(stderr, "sendflow: cannot send to the daemon at %s: %s\n", path, strerror(errno));
-        close(fd);
+        sfc_close(&conn);
         return EXIT_FAIL;
     }
 
-    sb line = {0};
-    rc = read_line(fd, &line);
+    const char *line_text = NULL;
+    size_t line_len = 0;
+    rc = sfc_read_line(&conn, &line_text, &line_len);
     int read_errno = errno;
-    close(fd);
     if (rc != 0) {
         if (rc < 0)
             fprintf(stderr, "sendflow: cannot read from the daemon at %s: %s\n", path,
                     strerror(read_errno));
-        else if (line.len == 0)
+        else if (sfc_pending(&conn) == 0)
             fprintf(stderr, "sendflow: the daemon closed the connection without replying\n");
         else
             fprintf(stderr, "sendflow: the daemon closed the connection in the middle of its "
                             "reply\n");
-        sb_free(&line);
+        sfc_close(&conn);
         return EXIT_FAIL;
     }
 
     json_error_t jerr;
-    json_t *reply = json_loadb(sb_str(&line), line.len, 0, &jerr);
-    sb_free(&line);
+    json_t *reply = json_loadb(line_text, line_len, 0, &jerr);
+    sfc_close(&conn);
     if (!json_is_object(reply)) {
         fprintf(stderr, "sendflow: the daemon's reply is not a JSON object%s%s\n",
                 reply ? "" : ": ", reply ? "" : jerr.text);
