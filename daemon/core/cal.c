@@ -222,6 +222,15 @@ cal_day cal_add(cal_day day, int n, cal_unit unit)
         return cal_add_months(day, n);
     case CAL_YEARS:
         return cal_add_months(day, 12 * n);
+    case CAL_WORKING_DAYS: {
+        int step = n < 0 ? -1 : 1;
+        for (int left = n < 0 ? -n : n; left > 0;) {
+            day = cal_add_days(day, step);
+            if (cal_weekday(day) <= 5)
+                left--;
+        }
+        return day;
+    }
     }
     return day;
 }
@@ -230,6 +239,8 @@ cal_day cal_period_end(cal_day day, int n, cal_unit unit)
 {
     if (unit == CAL_DAYS || unit == CAL_WEEKS)
         return cal_add_days(cal_add(day, n, unit), -1);
+    if (unit == CAL_WORKING_DAYS) /* the day itself is the first when it is a working day */
+        return cal_weekday(day) <= 5 ? cal_add(day, n - 1, unit) : cal_add(day, n, unit);
 
     /*
      * Months: the period ends the day before the anniversary. The
@@ -257,8 +268,16 @@ int cal_unit_parse(const char *word, cal_unit *out)
         const char *word;
         cal_unit unit;
     } words[] = {
-        {"day", CAL_DAYS},     {"days", CAL_DAYS},     {"week", CAL_WEEKS}, {"weeks", CAL_WEEKS},
-        {"month", CAL_MONTHS}, {"months", CAL_MONTHS}, {"year", CAL_YEARS}, {"years", CAL_YEARS},
+        {"day", CAL_DAYS},
+        {"days", CAL_DAYS},
+        {"week", CAL_WEEKS},
+        {"weeks", CAL_WEEKS},
+        {"month", CAL_MONTHS},
+        {"months", CAL_MONTHS},
+        {"year", CAL_YEARS},
+        {"years", CAL_YEARS},
+        {"working day", CAL_WORKING_DAYS},
+        {"working days", CAL_WORKING_DAYS},
     };
     if (!word)
         return -1;
@@ -284,6 +303,8 @@ const char *cal_unit_name(cal_unit unit, int n)
         return one ? "month" : "months";
     case CAL_YEARS:
         return one ? "year" : "years";
+    case CAL_WORKING_DAYS:
+        return one ? "working day" : "working days";
     }
     return "?";
 }

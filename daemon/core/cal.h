@@ -29,10 +29,12 @@ typedef int32_t cal_day;
 
 /* A unit of a period in a workflow rule. */
 typedef enum cal_unit {
-    CAL_DAYS,   /* calendar days */
-    CAL_WEEKS,  /* 7 calendar days */
-    CAL_MONTHS, /* calendar months, by corresponding date */
-    CAL_YEARS,  /* 12 calendar months */
+    CAL_DAYS,         /* calendar days */
+    CAL_WEEKS,        /* 7 calendar days */
+    CAL_MONTHS,       /* calendar months, by corresponding date */
+    CAL_YEARS,        /* 12 calendar months */
+    CAL_WORKING_DAYS, /* Monday to Friday; cal_add knows no bank holidays: the engine counts these
+                         with the calendar (hol_add_working_days) */
 } cal_unit;
 
 /* True when y is a Gregorian leap year. */
@@ -69,7 +71,8 @@ cal_day cal_add_days(cal_day day, int n);
  * This is "within N months of X" (Dodds v Walker [1981]).
  */
 cal_day cal_add_months(cal_day day, int n);
-/* day + n units: days, weeks (7n days), months or years as cal_add_months. */
+/* day + n units: days, weeks (7n days), months or years as cal_add_months, working days as
+ * Monday-Friday (no bank holidays: see hol.h). */
 cal_day cal_add(cal_day day, int n, cal_unit unit);
 /*
  * Last day of the period of n units "beginning with" (or "starting with") day,
@@ -80,7 +83,8 @@ cal_day cal_add(cal_day day, int n, cal_unit unit);
  * month, so 12 months starting with 29 Feb 2024 end 28 Feb 2025.
  */
 cal_day cal_period_end(cal_day day, int n, cal_unit unit);
-/* Parse a unit word, singular or plural ("day", "weeks", "month"): 0, or -1 when unknown. */
+/* Parse a unit word, singular or plural ("day", "weeks", "month", "working days"): 0, or -1 when
+ * unknown. */
 int cal_unit_parse(const char *word, cal_unit *out);
 /* The plural English word for a unit ("weeks"); singular when n == 1. Static storage. */
 const char *cal_unit_name(cal_unit unit, int n);

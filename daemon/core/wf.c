@@ -371,7 +371,8 @@ static int wf__str_list(wf__ctx *c, const yaml_node_t *v, const char *what, cons
 static int wf__parse_attrs(wf__ctx *c, const yaml_node_t *v, const char *owner, wf_attr **out,
                            size_t *nout)
 {
-    static const char *const keys[] = {"required", "values", "type", NULL};
+    static const char *const keys[] = {"required", "values", "type", "default", NULL};
+    static const char *const default_keys[] = {"school_year_of", NULL};
     char what[200];
     snprintf(what, sizeof what, "%s: \"attributes\"", owner);
     *out = NULL;
@@ -410,6 +411,32 @@ static int wf__parse_attrs(wf__ctx *c, const yaml_node_t *v, const char *owner, 
             if (a->is_date)
                 return wf__err(c, vals, "%s: \"values\": not allowed with \"type: date\"", what);
         }
+        yaml_node_t *dv = wf__get(c, spec, "default");
+        if (dv) {
+            char dw[240];
+            snprintf(dw, sizeof dw, "%s: \"default\"", what);
+            if (strcmp(owner, "\"start\"") != 0)
+                return wf__err(c, dv, "%s: only start attributes can have a default", dw);
+            if (!a->is_date)
+                return wf__err(c, dv, "%s: needs \"type: date\"", dw);
+            if (a->required)
+                return wf__err(c, dv, "%s: a required attribute cannot have a default", dw);
+            if (wf__want_map(c, dv, dw) < 0 || wf__check_keys(c, dv, dw, default_keys) < 0 ||
+                wf__get_str(c, dv, "school_year_of", dw, true, &a->school_year_of) < 0)
+                return -1;
+        }
+    }
+    /* The attribute a default reads must exist and name its values (the transfers). */
+    for (size_t i = 0; i < n; i++) {
+        if (!attrs[i].school_year_of)
+            continue;
+        const wf_attr *of = wf_find_attr(attrs, n, attrs[i].school_year_of);
+        if (!of || !of->required || !of->nvalues)
+            return wf__err_line(c->err, c->file, attrs[i].line,
+                                "%s: attribute \"%s\": \"default: {school_year_of: %s}\" needs "
+                                "a required start attribute \"%s\" with \"values\"",
+                                what, attrs[i].name, attrs[i].school_year_of,
+                                attrs[i].school_year_of);
     }
     *out = attrs;
     *nout = n;
@@ -533,7 +560,7 @@ static int wf__parse_matches(wf__ctx *c, const yaml_node_t *m, const char *key, 
 
 static int wf__parse_states(wf__ctx *c, const yaml_node_t *top)
 {
-    static const char *const keys[] = {"initial", "final", "title", NULL};
+    static const char *const keys[] = {"initial", "final", "title", "concurrent", NULL};
     yaml_node_t *v = wf__get(c, top, "states");
     if (!v)
         return wf__err(c, top, "missing \"states\"");
@@ -554,6 +581,7 @@ static int wf__parse_states(wf__ctx *c, const yaml_node_t *top)
         if (!wf__is_null(spec)) {
             if (wf__want_map(c, spec, what) < 0 || wf__check_keys(c, spec, what, keys) < 0 ||
                 wf__get_bool(c, spec, "initial", what, &s->initial) < 0 ||
+                wf__get_bool(c, spec, "concurrent", what, &s->concurrent) < 0 ||
                 wf__get_str(c, spec, "title", what, false, &s->title) < 0)
                 return -1;
             const char *final;
@@ -576,6 +604,8 @@ static int wf__parse_states(wf__ctx *c, const yaml_node_t *top)
                                what, initial->name, initial->line);
             if (s->final != WF_OPEN)
                 return wf__err(c, k, "%s: the initial state must not be final", what);
+            if (s->concurrent)
+                return wf__err(c, k, "%s: the initial state cannot be concurrent", what);
             initial = s;
         }
     }
@@ -697,8 +727,10 @@ static int wf__parse_min_lengths(wf__ctx *c, const yaml_node_t *spec, const yaml
 
 static int wf__parse_event(wf__ctx *c, const yaml_node_t *spec, wf_event *ev, int **starts_line)
 {
-    static const char *const keys[] = {"title",     "attributes", "allowed_in",     "transitions",
-                                       "exception", "starts",     "minimum_length", NULL};
+    static const char *const keys[] = {"title",          "attributes", "allowed_in",
+                                       "transitions",    "exception",  "starts",
+                                       "minimum_length", "recognises", NULL};
+    static const char *const rec_keys[] = {"exception", "when", NULL};
     char what[120];
     snprintf(what, sizeof what, "event \"%s\"", ev->name);
     if (wf__is_null(spec))
@@ -737,6 +769,23 @@ static int wf__parse_event(wf__ctx *c, const yaml_node_t *spec, wf_event *ev, in
     v = wf__get(c, spec, "minimum_length");
     if (v && wf__parse_min_lengths(c, spec, v, what, ev) < 0)
         return -1;
+    v = wf__get(c, spec, "recognises");
+    if (v) {
+        char rw[160];
+        snprintf(rw, sizeof rw, "%s: \"recognises\"", what);
+        if (wf__want_map(c, v, rw) < 0 || wf__check_keys(c, v, rw, rec_keys) < 0 ||
+            wf__get_str(c, v, "exception", rw, true, &ev->recognises) < 0)
+            return -1;
+        if (strcmp(ev->recognises, "school_closure") != 0)
+            return wf__err(c, wf__get(c, v, "exception"),
+                           "%s: \"exception\": only school_closure (reg. 10(4)(a)) can be "
+                           "recognised from the calendar, got \"%s\"",
+                           rw, ev->recognises);
+        yaml_node_t *w = wf__get(c, v, "when");
+        if (w && wf__parse_when(c, w, rw, ev, &ev->recognises_when, &ev->nrecognises_when) < 0)
+            return -1;
+        c->wf->uses_calendar = true;
+    }
     v = wf__get(c, spec, "allowed_in");
     if (v && wf__state_refs(c, v, what, "allowed_in", &ev->allowed_in, &ev->nallowed_in,
                             &ev->allowed_any) < 0)
@@ -1021,7 +1070,7 @@ static int wf__check_title(wf__ctx *c, const yaml_node_t *where, const char *wha
 static int wf__parse_anchor(wf__ctx *c, const yaml_node_t *k, const yaml_node_t *spec,
                             const char *what, wf_deadline *d)
 {
-    static const char *const keys[] = {"event", "when", "attribute", NULL};
+    static const char *const keys[] = {"event", "when", "attribute", "use", NULL};
     static const char expect[] = "expected start, {event: NAME, when: {...}} or {attribute: NAME}";
     yaml_node_t *v = wf__get(c, spec, "from");
     char w[200];
@@ -1039,8 +1088,52 @@ static int wf__parse_anchor(wf__ctx *c, const yaml_node_t *k, const yaml_node_t 
     if (wf__check_keys(c, v, w, keys) < 0)
         return -1;
     yaml_node_t *attr = wf__get(c, v, "attribute");
+    yaml_node_t *use = wf__get(c, v, "use");
+    if (wf__get(c, v, "event")) {
+        /* {event: x, attribute: date, use: latest}: a date the event carries, e.g. a meeting's. */
+        d->anchor_kind = WF_ANCHOR_EVENT;
+        wf_match m;
+        if (use) {
+            if (use->type != YAML_SCALAR_NODE ||
+                (strcmp(wf__s(use), "latest") && strcmp(wf__s(use), "first")))
+                return wf__err(c, use, "%s: \"use\": expected first or latest", w);
+            d->anchor_latest = !strcmp(wf__s(use), "latest");
+        }
+        memset(&m, 0, sizeof m);
+        m.line = wf__line(v);
+        yaml_node_t *name = wf__get(c, v, "event");
+        if (name->type != YAML_SCALAR_NODE)
+            return wf__err(c, name, "%s: \"event\": expected an event name, got %s", w,
+                           wf__kind(name));
+        const wf_event *ev = wf_find_event(c->wf, wf__s(name));
+        if (!ev)
+            return wf__err(c, name, "%s: unknown event \"%s\"", w, wf__s(name));
+        m.event = ev->name;
+        yaml_node_t *when = wf__get(c, v, "when");
+        if (when && wf__parse_when(c, when, w, ev, &m.when, &m.nwhen) < 0)
+            return -1;
+        d->anchor = m;
+        if (attr) {
+            if (attr->type != YAML_SCALAR_NODE)
+                return wf__err(c, attr, "%s: \"attribute\": expected a string, got %s", w,
+                               wf__kind(attr));
+            const wf_attr *a = wf_find_attr(ev->attrs, ev->nattrs, wf__s(attr));
+            if (!a)
+                return wf__err(c, attr, "%s: \"%s\" is not an attribute of event \"%s\"", w,
+                               wf__s(attr), ev->name);
+            if (!a->is_date || !a->required)
+                return wf__err(c, attr,
+                               "%s: attribute \"%s\" of event \"%s\" must be \"type: date\" "
+                               "and \"required: true\"",
+                               w, a->name, ev->name);
+            d->anchor_event_attr = a->name;
+        }
+        return 0;
+    }
+    if (use)
+        return wf__err(c, use, "%s: \"use\" goes with \"event\"", w);
     if (attr) {
-        if (wf__get(c, v, "event") || wf__get(c, v, "when"))
+        if (wf__get(c, v, "when"))
             return wf__err(c, v, "%s: \"attribute\" cannot be combined with \"event\" or \"when\"",
                            w);
         if (attr->type != YAML_SCALAR_NODE)
@@ -1055,8 +1148,54 @@ static int wf__parse_anchor(wf__ctx *c, const yaml_node_t *k, const yaml_node_t 
         d->anchor_attr = a->name;
         return 0;
     }
-    d->anchor_kind = WF_ANCHOR_EVENT;
-    return wf__parse_match(c, v, w, false, &d->anchor);
+    return wf__err(c, v, "%s: %s", w, expect);
+}
+
+/*
+ * "if: {transfer: secondary_to_post16}" or "unless: {transfer: [a, b]}":
+ * conditions on the process's start attributes, each naming allowed values.
+ */
+static int wf__parse_conds(wf__ctx *c, const yaml_node_t *spec, const char *key, const char *what,
+                           wf_cond **out, size_t *nout)
+{
+    yaml_node_t *v = wf__get(c, spec, key);
+    *out = NULL;
+    *nout = 0;
+    if (!v)
+        return 0;
+    char w[200];
+    snprintf(w, sizeof w, "%s: \"%s\"", what, key);
+    if (wf__want_map(c, v, w) < 0 || wf__check_keys(c, v, w, NULL) < 0)
+        return -1;
+    size_t n = wf__map_len(v);
+    if (n == 0)
+        return wf__err(c, v, "%s: must name at least one start attribute", w);
+    wf_cond *conds = wf__alloc(c, n * sizeof *conds);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *k = wf__pair_key(c, v, i), *val = wf__pair_value(c, v, i);
+        const wf_attr *a = wf_find_attr(c->wf->attrs, c->wf->nattrs, wf__s(k));
+        if (!a)
+            return wf__err(c, k, "%s: \"%s\" is not a start attribute", w, wf__s(k));
+        conds[i].attr = a->name;
+        if (val->type == YAML_SCALAR_NODE) {
+            conds[i].values = wf__alloc(c, sizeof *conds[i].values);
+            conds[i].values[0] = wf__strdup(c, wf__s(val));
+            conds[i].nvalues = 1;
+        } else if (wf__str_list(c, val, w, a->name, &conds[i].values, &conds[i].nvalues, NULL) <
+                   0) {
+            return -1;
+        }
+        for (size_t j = 0; j < conds[i].nvalues; j++)
+            if (!wf__attr_allows(a, conds[i].values[j])) {
+                char list[256];
+                wf__values_list(a, list, sizeof list);
+                return wf__err(c, val, "%s: %s \"%s\" is not one of: %s", w, a->name,
+                               conds[i].values[j], list);
+            }
+    }
+    *out = conds;
+    *nout = n;
+    return 0;
 }
 
 /*
@@ -1101,11 +1240,25 @@ static bool wf__is_reason(const wf_workflow *wf, const char *reason, bool *any_s
 static int wf__parse_deadline(wf__ctx *c, const yaml_node_t *k, const yaml_node_t *spec,
                               wf_deadline *d)
 {
-    static const char *const keys[] = {"name",       "title",       "from",
-                                       "per",        "within",      "beginning_with",
-                                       "before",     "day_of_year", "last_day_before",
-                                       "kind",       "met_by",      "cancelled_by",
-                                       "excused_by", "basis",       "anchor_label",
+    static const char *const keys[] = {"name",
+                                       "title",
+                                       "from",
+                                       "per",
+                                       "within",
+                                       "beginning_with",
+                                       "before",
+                                       "day_of_year",
+                                       "last_day_before",
+                                       "kind",
+                                       "met_by",
+                                       "cancelled_by",
+                                       "excused_by",
+                                       "basis",
+                                       "anchor_label",
+                                       "if",
+                                       "unless",
+                                       "shorter_under_5",
+                                       "tribunal_closures",
                                        NULL};
     char what[120];
     d->key = wf__strdup(c, wf__s(k));
@@ -1159,6 +1312,20 @@ static int wf__parse_deadline(wf__ctx *c, const yaml_node_t *k, const yaml_node_
         return -1;
     if (wf__parse_due(c, spec, k, what, &d->due) < 0)
         return -1;
+    if (d->due.kind != WF_DUE_DAY_OF_YEAR && d->due.kind != WF_DUE_LAST_DAY_BEFORE &&
+        d->due.unit == CAL_WORKING_DAYS)
+        c->wf->uses_calendar = true;
+    if (wf__parse_conds(c, spec, "if", what, &d->if_conds, &d->nif_conds) < 0 ||
+        wf__parse_conds(c, spec, "unless", what, &d->unless_conds, &d->nunless_conds) < 0 ||
+        wf__get_bool(c, spec, "shorter_under_5", what, &d->under_5) < 0 ||
+        wf__get_bool(c, spec, "tribunal_closures", what, &d->tribunal_closures) < 0)
+        return -1;
+    if (d->under_5 && (d->due.kind != WF_DUE_BEGINNING_WITH && d->due.kind != WF_DUE_WITHIN))
+        return wf__err(c, wf__get(c, spec, "shorter_under_5"),
+                       "%s: \"shorter_under_5\" needs a \"within\" or \"beginning_with\" rule",
+                       what);
+    if (d->tribunal_closures)
+        c->wf->uses_calendar = true;
     const char *kind;
     if (wf__get_str(c, spec, "kind", what, false, &kind) < 0)
         return -1;
@@ -1243,7 +1410,10 @@ static int wf__parse_deadlines(wf__ctx *c, const yaml_node_t *top)
         if (wf__parse_deadline(c, wf__pair_key(c, v, i), wf__pair_value(c, v, i), &ds[i]) < 0)
             return -1;
         for (size_t j = 0; j < i; j++) {
-            if (!strcmp(ds[i].name, ds[j].name))
+            /* Variants of one deadline chosen by start attributes ("if:") may share a name. */
+            bool variants = (ds[i].nif_conds || ds[i].nunless_conds) &&
+                            (ds[j].nif_conds || ds[j].nunless_conds) && !ds[i].per && !ds[j].per;
+            if (!strcmp(ds[i].name, ds[j].name) && !variants)
                 return wf__err_line(c->err, c->file, ds[i].line,
                                     "deadline \"%s\": name \"%s\" is also the name of deadline "
                                     "\"%s\" (line %d)",
@@ -1276,12 +1446,137 @@ static int wf__parse_deadlines(wf__ctx *c, const yaml_node_t *top)
     return 0;
 }
 
+/* ---- Flags and migrations -------------------------------------------- */
+
+bool wf_has_deadline_name(const wf_workflow *wf, const char *name)
+{
+    for (size_t i = 0; i < wf->ndeadlines; i++) {
+        const wf_deadline *d = &wf->deadlines[i];
+        if (d->per ? wf__template_covers(wf, d, name) : !strcmp(d->name, name))
+            return true;
+    }
+    return false;
+}
+
+static int wf__parse_flags(wf__ctx *c, const yaml_node_t *top)
+{
+    static const char *const keys[] = {"title", "from_school_year", "judged_on", "basis", NULL};
+    yaml_node_t *v = wf__get(c, top, "flags");
+    if (!v || wf__is_null(v))
+        return 0;
+    if (wf__want_map(c, v, "\"flags\"") < 0 || wf__check_idents(c, v, "\"flags\"", "flag") < 0)
+        return -1;
+    size_t n = wf__map_len(v);
+    wf_flag *fs = wf__alloc(c, (n ? n : 1) * sizeof *fs);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *k = wf__pair_key(c, v, i), *spec = wf__pair_value(c, v, i);
+        wf_flag *f = &fs[i];
+        char what[120];
+        f->name = wf__strdup(c, wf__s(k));
+        f->line = wf__line(k);
+        snprintf(what, sizeof what, "flag \"%s\"", f->name);
+        const char *year;
+        if (wf__want_map(c, spec, what) < 0 || wf__check_keys(c, spec, what, keys) < 0 ||
+            wf__get_str(c, spec, "title", what, false, &f->title) < 0 ||
+            wf__get_str(c, spec, "judged_on", what, true, &f->deadline) < 0 ||
+            wf__get_str(c, spec, "basis", what, true, &f->basis) < 0 ||
+            wf__get_str(c, spec, "from_school_year", what, true, &year) < 0)
+            return -1;
+        size_t len = strlen(year);
+        if (len > 2 || strspn(year, "0123456789") != len || atoi(year) > 13)
+            return wf__err(c, wf__get(c, spec, "from_school_year"),
+                           "%s: \"from_school_year\": expected 0 (Reception) to 13, got \"%s\"",
+                           what, year);
+        f->from_school_year = atoi(year);
+        if (!f->title)
+            f->title = f->name;
+        bool found = false;
+        for (size_t j = 0; j < c->wf->ndeadlines && !found; j++)
+            found = !c->wf->deadlines[j].per && !strcmp(c->wf->deadlines[j].name, f->deadline);
+        if (!found)
+            return wf__err(c, wf__get(c, spec, "judged_on"),
+                           "%s: \"judged_on\": no deadline called \"%s\"", what, f->deadline);
+    }
+    c->wf->flags = fs;
+    c->wf->nflags = n;
+    return 0;
+}
+
+/*
+ * "migrate: {states: {old: new}, events: {old: new}, deadlines: {old: new |
+ * drop}}": what running processes of an earlier version carry over to. The
+ * daemon refuses to start when a running process is in a state, has an event
+ * or an open deadline that this version neither has nor maps.
+ */
+static int wf__parse_migrate(wf__ctx *c, const yaml_node_t *top)
+{
+    static const char *const keys[] = {"states", "events", "deadlines", NULL};
+    static const wf_rename_kind kinds[] = {WF_RENAME_STATE, WF_RENAME_EVENT, WF_RENAME_DEADLINE};
+    yaml_node_t *v = wf__get(c, top, "migrate");
+    if (!v || wf__is_null(v))
+        return 0;
+    if (wf__want_map(c, v, "\"migrate\"") < 0 || wf__check_keys(c, v, "\"migrate\"", keys) < 0)
+        return -1;
+    size_t total = 0;
+    for (size_t k = 0; k < 3; k++) {
+        yaml_node_t *m = wf__get(c, v, keys[k]);
+        if (m) {
+            char w[60];
+            snprintf(w, sizeof w, "\"migrate\": \"%s\"", keys[k]);
+            if (wf__want_map(c, m, w) < 0 || wf__check_idents(c, m, w, "old") < 0)
+                return -1;
+            total += wf__map_len(m);
+        }
+    }
+    wf_rename *rs = wf__alloc(c, (total ? total : 1) * sizeof *rs);
+    size_t n = 0;
+    for (size_t k = 0; k < 3; k++) {
+        yaml_node_t *m = wf__get(c, v, keys[k]);
+        for (size_t i = 0; m && i < wf__map_len(m); i++) {
+            yaml_node_t *from = wf__pair_key(c, m, i), *to = wf__pair_value(c, m, i);
+            wf_rename *r = &rs[n++];
+            r->kind = kinds[k];
+            r->from = wf__strdup(c, wf__s(from));
+            r->line = wf__line(from);
+            if (to->type != YAML_SCALAR_NODE)
+                return wf__err(c, to, "\"migrate\": \"%s\": %s: expected a name, got %s", keys[k],
+                               r->from, wf__kind(to));
+            const char *t = wf__s(to);
+            if (!strcmp(t, "drop") && r->kind == WF_RENAME_DEADLINE)
+                continue; /* to stays NULL */
+            bool ok = r->kind == WF_RENAME_STATE   ? wf_find_state(c->wf, t) != NULL
+                      : r->kind == WF_RENAME_EVENT ? wf_find_event(c->wf, t) != NULL
+                                                   : wf_has_deadline_name(c->wf, t);
+            if (!ok)
+                return wf__err(c, to,
+                               "\"migrate\": \"%s\": %s: \"%s\" is not a %s of this version%s",
+                               keys[k], r->from, t,
+                               r->kind == WF_RENAME_STATE   ? "state"
+                               : r->kind == WF_RENAME_EVENT ? "event"
+                                                            : "deadline",
+                               r->kind == WF_RENAME_DEADLINE ? " (or \"drop\")" : "");
+            r->to = wf__strdup(c, t);
+        }
+    }
+    c->wf->renames = rs;
+    c->wf->nrenames = n;
+    return 0;
+}
+
+const wf_rename *wf_find_rename(const wf_workflow *wf, wf_rename_kind kind, const char *from)
+{
+    for (size_t i = 0; i < wf->nrenames; i++)
+        if (wf->renames[i].kind == kind && !strcmp(wf->renames[i].from, from))
+            return &wf->renames[i];
+    return NULL;
+}
+
 /* ---- Top level --------------------------------------------------------- */
 
 static int wf__parse_top(wf__ctx *c, const yaml_node_t *top)
 {
-    static const char *const keys[] = {"workflow", "version", "title",     "start",
-                                       "states",   "events",  "deadlines", NULL};
+    static const char *const keys[] = {"workflow", "version",   "title", "start",   "states",
+                                       "events",   "deadlines", "flags", "migrate", NULL};
     static const char *const start_keys[] = {"label", "attributes", NULL};
     wf_workflow *wf = c->wf;
     if (top->type != YAML_MAPPING_NODE)
@@ -1328,7 +1623,8 @@ static int wf__parse_top(wf__ctx *c, const yaml_node_t *top)
         wf->start_label = "start";
 
     if (wf__parse_states(c, top) < 0 || wf__parse_events(c, top) < 0 ||
-        wf__parse_deadlines(c, top) < 0)
+        wf__parse_deadlines(c, top) < 0 || wf__parse_flags(c, top) < 0 ||
+        wf__parse_migrate(c, top) < 0)
         return -1;
     return 0;
 }
@@ -1437,6 +1733,9 @@ static bool wf__is_workflow_file(const char *name)
 {
     size_t n = strlen(name);
     if (name[0] == '.') /* as the shell's "*.yaml": hidden files are not workflows */
+        return false;
+    /* The service's settings and escalation policies live beside the workflows. */
+    if (!strcmp(name, "service.yaml") || !strcmp(name, "escalations.yaml"))
         return false;
     return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
 }

@@ -30,7 +30,13 @@ typedef struct wf_kv {
     const char *value;
 } wf_kv;
 
-/* An attribute an event (or the start of a process) may carry. */
+/*
+ * An attribute an event (or the start of a process) may carry. A start
+ * attribute of type date may have "default: {school_year_of: ATTR}": when it
+ * is not given, the engine derives it from the child's date of birth as
+ * 1 September of the school year that the service settings give for the value
+ * of ATTR (the phase transfer's transfer date, reg. 18).
+ */
 typedef struct wf_attr {
     const char *name;    /* "outcome" */
     bool required;       /* the event is refused without it */
@@ -38,6 +44,7 @@ typedef struct wf_attr {
     const char **values; /* allowed values; NULL (nvalues 0) means any string */
     size_t nvalues;
     int line;
+    const char *school_year_of; /* "default: {school_year_of: transfer}"; NULL if no default */
 } wf_attr;
 
 /* One event type's pattern: "draft_plan_issued", or {event: x, when: {k: v}}. */
@@ -61,6 +68,9 @@ typedef struct wf_state {
     bool initial;      /* exactly one state is initial */
     wf_final final;
     int line;
+    bool concurrent; /* "concurrent: true": a process in this state does not stop another process of
+                        its workflow from running for the case (an annual review's decision and
+                        amendments run on while the next cycle's clock has started) */
 } wf_state;
 
 /* One "transitions:" entry of an event. */
@@ -110,13 +120,24 @@ typedef struct wf_event {
     int line;
     wf_min_length *min_lengths; /* WF_EXC_START: "minimum_length:", per reason; NULL if none */
     size_t nmin_lengths;
+    /*
+     * "recognises: {exception: school_closure, when: {from: education}}": an
+     * event matching when, dated inside the school-closure window of the
+     * calendar (reg. 10(4)(a): from one week before a closure of at least 4
+     * weeks to one week before the schools reopen), opens that exception by
+     * itself until the schools reopen. NULL if none.
+     */
+    const char *recognises;
+    wf_kv *recognises_when;
+    size_t nrecognises_when;
 } wf_event;
 
 /* What a deadline's clock runs from. */
 typedef enum wf_anchor_kind {
-    WF_ANCHOR_START, /* "from: start": the date the process was started --on */
-    WF_ANCHOR_EVENT, /* "from: {event: x, when: {...}}": the first such event (per value, with per:)
-                      */
+    WF_ANCHOR_START,     /* "from: start": the date the process was started --on */
+    WF_ANCHOR_EVENT,     /* "from: {event: x, when: {...}}": the first such event (per value, with
+                            per:);     with "attribute: a", the date in that event's attribute a; with "use:
+                            latest", the last such event (a rescheduled meeting) */
     WF_ANCHOR_ATTRIBUTE, /* "from: {attribute: transfer_date}": a date attribute of the process */
 } wf_anchor_kind;
 
@@ -128,6 +149,13 @@ typedef enum wf_due_kind {
     WF_DUE_DAY_OF_YEAR,     /* "day_of_year: 15 February": that day of X's calendar year */
     WF_DUE_LAST_DAY_BEFORE, /* "last_day_before: 15 February": the day before it, in X's year */
 } wf_due_kind;
+
+/* A condition on the process's start attributes ("if:" / "unless:" of a deadline). */
+typedef struct wf_cond {
+    const char *attr;    /* a start attribute */
+    const char **values; /* the condition holds when the attribute has one of these */
+    size_t nvalues;
+} wf_cond;
 
 typedef struct wf_due {
     wf_due_kind kind;
@@ -164,7 +192,47 @@ typedef struct wf_deadline {
     size_t nexcused_by;
     const char *basis; /* legal basis, shown as is: "SEND Regulations 2014, reg. 13(2)" */
     int line;
+    const char *anchor_event_attr; /* WF_ANCHOR_EVENT with "attribute:": the event's date attribute
+                                      that holds the anchor date; NULL for the event's own date */
+    bool anchor_latest;            /* WF_ANCHOR_EVENT "use: latest": the last matching event */
+    wf_cond *if_conds;             /* "if": every condition must hold, else no such deadline */
+    size_t nif_conds;
+    wf_cond *unless_conds; /* "unless": no condition may hold */
+    size_t nunless_conds;
+    bool under_5; /* "shorter_under_5: true": the service's shorter cycle applies to children under
+                     5 on the anchor date (SEND Code of Practice 9.178) */
+    bool tribunal_closures; /* "tribunal_closures: true": a due date from 25 December to 1 January
+                               or in August moves to the next working day after (HESC Tribunal
+                               Rules 2008, r. 20 with r. 12(3)) */
 } wf_deadline;
+
+/*
+ * A flag raised on a process, judged on the date of one of its deadlines (the
+ * day it was met, else its due date): "from_school_year: 9" flags a review
+ * held in Year 9 or later (preparing for adulthood, reg. 20(6)/21(6)).
+ */
+typedef struct wf_flag {
+    const char *name;     /* "preparing_for_adulthood" */
+    const char *title;    /* "preparing-for-adulthood review" */
+    int from_school_year; /* 0 = Reception ... 13 */
+    const char *deadline; /* name of the deadline whose date is judged */
+    const char *basis;    /* legal basis */
+    int line;
+} wf_flag;
+
+/* What a renamed (or removed) state, event or deadline of an earlier version became. */
+typedef enum wf_rename_kind {
+    WF_RENAME_STATE,
+    WF_RENAME_EVENT,
+    WF_RENAME_DEADLINE,
+} wf_rename_kind;
+
+typedef struct wf_rename {
+    wf_rename_kind kind;
+    const char *from; /* the old name */
+    const char *to;   /* the new name; NULL for "drop" (deadlines only: no longer tracked) */
+    int line;
+} wf_rename;
 
 typedef struct wf_workflow {
     const char *name;        /* "ehcp-assessment" */
@@ -181,6 +249,11 @@ typedef struct wf_workflow {
     wf_deadline *deadlines;
     size_t ndeadlines;
     void *arena; /* private: the memory behind every pointer above */
+    wf_flag *flags;
+    size_t nflags;
+    wf_rename *renames; /* "migrate:": how running processes of earlier versions carry over */
+    size_t nrenames;
+    bool uses_calendar; /* some rule needs the calendar (working days, closures, tribunal dates) */
 } wf_workflow;
 
 /* Every workflow of a directory, by name. */
@@ -222,5 +295,9 @@ const wf_state *wf_find_state(const wf_workflow *wf, const char *name);
 const wf_state *wf_initial_state(const wf_workflow *wf);
 /* An attribute spec by name in an array, or NULL; borrowed. */
 const wf_attr *wf_find_attr(const wf_attr *attrs, size_t n, const char *name);
+/* The "migrate:" entry for an old name of that kind, or NULL; borrowed. */
+const wf_rename *wf_find_rename(const wf_workflow *wf, wf_rename_kind kind, const char *from);
+/* Can the workflow produce a deadline called name (fixed, or from a "{per}" template)? */
+bool wf_has_deadline_name(const wf_workflow *wf, const char *name);
 
 #endif
