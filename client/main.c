@@ -67,6 +67,8 @@ enum {
     O_PROCESS = 1u << 8,
     O_WITHIN = 1u << 9,
     O_OVERDUE = 1u << 10,
+    O_REASON = 1u << 11,
+    O_ALL = 1u << 12,
 };
 /* Options every command takes. */
 #define O_GLOBAL (O_JSON | O_SOCKET | O_HELP | O_VERSION)
@@ -87,6 +89,8 @@ static const struct option_spec {
     {"process", O_PROCESS, true},
     {"within", O_WITHIN, true},
     {"overdue", O_OVERDUE, false},
+    {"reason", O_REASON, true},
+    {"all", O_ALL, false},
 };
 
 #define MAX_POS 8
@@ -100,6 +104,7 @@ typedef struct cli {
     const char *key;
     const char *process;
     const char *within;
+    const char *reason;
     json_t *attrs;            /* new ref: the --set pairs as an object; NULL when none given */
     const char *pos[MAX_POS]; /* the words that are not options */
     size_t npos;
@@ -115,9 +120,20 @@ static const char help_text[] =
     "                              start a statutory process for a case\n"
     "  event REF TYPE --on DATE [--set KEY=VALUE]... [--key KEY] [--process ID]\n"
     "                              record what happened, on the day it happened\n"
-    "  show REF                    a case, its processes and their deadlines\n"
-    "  due [--within DAYS] [--overdue]\n"
-    "                              deadlines due within DAYS (default 7), or overdue\n"
+    "  show REF                    a case, its processes, their deadlines and the\n"
+    "                              coming phase transfers\n"
+    "  history REF                 everything recorded for a case, in order: starts,\n"
+    "                              events (voided ones marked) and voids, by whom\n"
+    "  void REF EVENT_ID --reason TEXT [--key KEY]\n"
+    "                              void an event posted by mistake: it is kept, marked\n"
+    "                              void with the reason, and its process recomputed\n"
+    "  due [--within DAYS] [--overdue] [--on DATE]\n"
+    "                              deadlines due within DAYS (default 7), or overdue;\n"
+    "                              --on: as they would stand on DATE (what-if: the\n"
+    "                              clock is not moved)\n"
+    "  recompute [--all]           recompute the active processes (--all: ended ones\n"
+    "                              too) under the loaded workflows and calendar, and\n"
+    "                              list the deadlines that moved\n"
     "  clock                       the daemon's current time\n"
     "  clock set YYYY-MM-DDTHH:MM  move a simulated clock forward\n"
     "  workflows                   the workflows the daemon loaded\n"
@@ -130,8 +146,9 @@ static const char help_text[] =
     "  --socket PATH   the daemon's Unix socket (else $SENDFLOW_SOCKET, else " DEFAULT_SOCKET ")\n"
     "  --json          print one JSON document instead of text\n"
     "\n"
-    "Dates are YYYY-MM-DD (Europe/London). Events are posted as $SENDFLOW_ACTOR, else the\n"
-    "login name. Exit status: 0 success, 1 error from the daemon or the connection, 2 usage.\n";
+    "Dates are YYYY-MM-DD (Europe/London). Events and voids are posted as $SENDFLOW_ACTOR,\n"
+    "else the login name. Exit status: 0 success, 1 error from the daemon or the connection, 2 "
+    "usage.\n";
 
 /* Print a one-line usage error and return EXIT_USAGE. */
 static int SF_PRINTF(1, 2) usage_error(const char *fmt, ...)
@@ -221,6 +238,9 @@ static int cli_parse(cli *c, int argc, char **argv)
             break;
         case O_WITHIN:
             c->within = value;
+            break;
+        case O_REASON:
+            c->reason = value;
             break;
         case O_SET: {
             const char *sep = strchr(value, '=');
@@ -548,11 +568,13 @@ static int cmd_show(const cli *c)
 
 static int cmd_due(const cli *c)
 {
-    int rc = check_options(c, O_WITHIN | O_OVERDUE, "due");
+    int rc = check_options(c, O_WITHIN | O_OVERDUE | O_ON, "due");
     if (rc)
         return rc;
     if (c->npos != 1)
-        return usage_line("due [--within DAYS] [--overdue] [--json]");
+        return usage_line("due [--within DAYS] [--overdue] [--on DATE] [--json]");
+    if (c->on && (rc = check_date(c->on, "--on")))
+        return rc;
     long within = 7;
     if (c->within) {
         char *end;
@@ -572,11 +594,136 @@ static int cmd_due(const cli *c)
     json_object_set_new(req, "within", json_integer(within));
     if (c->seen & O_OVERDUE)
         json_object_set_new(req, "overdue", json_true());
+    if (c->on)
+        json_object_set_new(req, "on", json_string(c->on));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    /*
+     * A daemon that predates "on" ignores it and judges on today: the list is
+     * then real, not the what-if asked for, and the reader must know.
+     */
+    if (c->on && !json_is_string(json_object_get(reply, "on")))
+        fprintf(stderr,
+                "sendflow: the daemon did not apply --on %s (is it older than this "
+                "client?): the list is as of today\n",
+                c->on);
+    sb text = {0};
+    render_due(&text, reply, within, c->seen & O_OVERDUE);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+static int cmd_history(const cli *c)
+{
+    int rc = check_options(c, 0, "history");
+    if (rc)
+        return rc;
+    if (c->npos != 2)
+        return usage_line("history REF [--json]");
+
+    json_t *req = request(OP_HISTORY);
+    json_object_set_new(req, "case", json_string(c->pos[1]));
     json_t *reply;
     if ((rc = call(c, req, &reply)))
         return rc;
     sb text = {0};
-    render_due(&text, reply, within, c->seen & O_OVERDUE);
+    render_history(&text, reply);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+/* True when s is one or more ASCII digits. */
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* True when s has a character other than white space. */
+static bool has_text(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && (*s < '\t' || *s > '\r'))
+            return true;
+    return false;
+}
+
+/*
+ * void REF EVENT_ID --reason TEXT: the reason is required because a void is
+ * part of the audit trail; a blank one would record that something was undone
+ * without saying why.
+ */
+static int cmd_void(const cli *c)
+{
+    static const char syn[] = "void REF EVENT_ID --reason TEXT [--key KEY] [--json]";
+    int rc = check_options(c, O_REASON | O_KEY, "void");
+    if (rc)
+        return rc;
+    if (c->npos != 3)
+        return usage_line(syn);
+    if (!all_digits(c->pos[2]))
+        return usage_error("invalid event id \"%s\": expected the digits of an event id, as "
+                           "'sendflow history %s' lists them",
+                           c->pos[2], c->pos[1]);
+    if (!c->reason)
+        return usage_error("void needs --reason TEXT: say why the event is being voided");
+    if (!has_text(c->reason))
+        return usage_error("--reason must not be empty: say why the event is being voided");
+
+    /* Ids are compared as strings: "012" must name event 12, not nothing. */
+    const char *id = c->pos[2];
+    while (id[0] == '0' && id[1])
+        id++;
+
+    json_t *req = request(OP_VOID);
+    json_object_set_new(req, "case", json_string(c->pos[1]));
+    json_object_set_new(req, "event", json_string(id));
+    json_t *reason = json_string(c->reason);
+    if (!reason) {
+        json_decref(req);
+        return usage_error("--reason is not UTF-8");
+    }
+    json_object_set_new(req, "reason", reason);
+    const char *who = actor();
+    if (who)
+        json_object_set_new(req, "actor", json_string(who));
+    if (c->key)
+        json_object_set_new(req, "key", json_string(c->key));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_void(&text, reply, c->pos[1], id, c->reason, c->key);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+static int cmd_recompute(const cli *c)
+{
+    int rc = check_options(c, O_ALL, "recompute");
+    if (rc)
+        return rc;
+    if (c->npos != 1)
+        return usage_line("recompute [--all] [--json]");
+
+    json_t *req = request(OP_RECOMPUTE);
+    json_object_set_new(req, "all", json_boolean(c->seen & O_ALL));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_recompute(&text, reply);
     rc = print_reply(c, reply, &text);
     sb_free(&text);
     json_decref(reply);
@@ -781,8 +928,14 @@ static int dispatch(const cli *c)
         return cmd_event(c);
     if (!strcmp(cmd, "show"))
         return cmd_show(c);
+    if (!strcmp(cmd, "history"))
+        return cmd_history(c);
+    if (!strcmp(cmd, "void"))
+        return cmd_void(c);
     if (!strcmp(cmd, "due"))
         return cmd_due(c);
+    if (!strcmp(cmd, "recompute"))
+        return cmd_recompute(c);
     if (!strcmp(cmd, "clock"))
         return cmd_clock(c);
     if (!strcmp(cmd, "workflows"))

@@ -360,6 +360,91 @@ void render_case_open(sb *out, const json_t *reply)
         sb_addf(out, "opened case %s\n", ref);
 }
 
+/* Append a process's flags ("flag: preparing-for-adulthood review: Year 9 from ..."). */
+static void add_flags(sb *out, const json_t *flags)
+{
+    for (size_t i = 0; i < json_array_size(flags); i++) {
+        const json_t *f = json_array_get(flags, i);
+        sb_addf(out, "  flag: %s", jstr_or(f, "title", jstr_or(f, "name", "?")));
+        const char *note = jstr(f, "note");
+        if (note && *note)
+            sb_addf(out, ": %s", note);
+        sb_add(out, "\n");
+    }
+}
+
+/*
+ * Append one process as show prints it: a blank line, its heading, dates,
+ * flags, attributes and deadlines. Shared with void, whose reply carries the
+ * process as recomputed so the caseworker sees at once what the void changed.
+ */
+static void add_process(sb *out, const json_t *p)
+{
+    sb_add(out, "\nProcess ");
+    add_scalar(out, json_object_get(p, "id"));
+    sb_addf(out, ": %s", jstr_or(p, "workflow", "?"));
+    if (json_is_integer(json_object_get(p, "version")))
+        sb_addf(out, " v%lld", (long long)json_integer_value(json_object_get(p, "version")));
+    sb_addf(out, ", %s", jstr_or(p, "status", "-"));
+    if (jstr(p, "state"))
+        sb_addf(out, ", state %s", jstr(p, "state"));
+    sb_add(out, "\n  started ");
+    sb_add(out, jstr_or(p, "started_on", "-"));
+    if (jstr(p, "ended_on"))
+        sb_addf(out, ", ended %s", jstr(p, "ended_on"));
+    const json_t *parent = json_object_get(p, "parent");
+    if (parent && !json_is_null(parent)) {
+        sb_add(out, ", started by process ");
+        add_scalar(out, parent);
+    }
+    sb_add(out, "\n");
+    add_flags(out, json_object_get(p, "flags"));
+    const json_t *pattrs = json_object_get(p, "attrs");
+    if (json_object_size(pattrs)) {
+        sb_add(out, "  ");
+        add_attrs(out, pattrs);
+        sb_add(out, "\n");
+    }
+    render_deadlines(out, json_object_get(p, "deadlines"), "  ");
+}
+
+/*
+ * The coming phase transfers the daemon worked out from the date of birth,
+ * as a short table; nothing when there are none. A transfer with no process
+ * yet says so, since that is the one a caseworker has to act on.
+ */
+static void add_transfers(sb *out, const json_t *transfers)
+{
+    size_t n = json_array_size(transfers);
+    if (n == 0)
+        return;
+    static const char *const head[] = {"TRANSFER", "DATE", "OPENS", "DEADLINE", "PROCESS"};
+    tbl t;
+    tbl_init(&t, 5);
+    tbl_header(&t, head);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *tr = json_array_get(transfers, i);
+        sb c = {0};
+        char *cells[5];
+        cells[0] = xstrdup(jstr_or(tr, "transfer", "-"));
+        add_due(&c, jstr(tr, "date"));
+        cells[1] = sb_steal(&c);
+        add_due(&c, jstr(tr, "opens"));
+        cells[2] = sb_steal(&c);
+        add_due(&c, jstr(tr, "deadline"));
+        cells[3] = sb_steal(&c);
+        const json_t *proc = json_object_get(tr, "process");
+        if (!proc || json_is_null(proc))
+            cells[4] = xstrdup("not started");
+        else
+            cells[4] = scalar_dup(tr, "process");
+        tbl_add(&t, cells, NULL);
+    }
+    sb_add(out, "\nComing phase transfers\n");
+    tbl_print(&t, out, "  ");
+    tbl_free(&t);
+}
+
 void render_show(sb *out, const json_t *reply)
 {
     sb_addf(out, "Case %s", jstr_or(reply, "case", "?"));
@@ -372,40 +457,15 @@ void render_show(sb *out, const json_t *reply)
         add_attrs(out, attrs);
         sb_add(out, "\n");
     }
+    add_transfers(out, json_object_get(reply, "transfers"));
 
     const json_t *procs = json_object_get(reply, "processes");
     if (json_array_size(procs) == 0) {
         sb_add(out, "\nno processes\n");
         return;
     }
-    for (size_t i = 0; i < json_array_size(procs); i++) {
-        const json_t *p = json_array_get(procs, i);
-        sb_add(out, "\nProcess ");
-        add_scalar(out, json_object_get(p, "id"));
-        sb_addf(out, ": %s", jstr_or(p, "workflow", "?"));
-        if (json_is_integer(json_object_get(p, "version")))
-            sb_addf(out, " v%lld", (long long)json_integer_value(json_object_get(p, "version")));
-        sb_addf(out, ", %s", jstr_or(p, "status", "-"));
-        if (jstr(p, "state"))
-            sb_addf(out, ", state %s", jstr(p, "state"));
-        sb_add(out, "\n  started ");
-        sb_add(out, jstr_or(p, "started_on", "-"));
-        if (jstr(p, "ended_on"))
-            sb_addf(out, ", ended %s", jstr(p, "ended_on"));
-        const json_t *parent = json_object_get(p, "parent");
-        if (parent && !json_is_null(parent)) {
-            sb_add(out, ", started by process ");
-            add_scalar(out, parent);
-        }
-        sb_add(out, "\n");
-        const json_t *pattrs = json_object_get(p, "attrs");
-        if (json_object_size(pattrs)) {
-            sb_add(out, "  ");
-            add_attrs(out, pattrs);
-            sb_add(out, "\n");
-        }
-        render_deadlines(out, json_object_get(p, "deadlines"), "  ");
-    }
+    for (size_t i = 0; i < json_array_size(procs); i++)
+        add_process(out, json_array_get(procs, i));
 }
 
 void render_start(sb *out, const json_t *reply, const char *case_ref, const char *key)
@@ -446,11 +506,20 @@ void render_event(sb *out, const json_t *reply, const char *case_ref, const char
 
 void render_due(sb *out, const json_t *reply, long within, bool overdue)
 {
-    const char *today = jstr_or(reply, "today", "?");
+    /*
+     * A what-if list ("on") is judged on another day than today: say so in
+     * the heading, or a caseworker could take a projected "overdue" for a
+     * real one. The "days" of each item count from that day too.
+     */
+    const char *on = jstr(reply, "on");
     if (overdue)
-        sb_addf(out, "Overdue on %s (today)\n", today);
+        sb_add(out, "Overdue");
     else
-        sb_addf(out, "Due within %ld day%s of %s (today)\n", within, within == 1 ? "" : "s", today);
+        sb_addf(out, "Due within %ld day%s", within, within == 1 ? "" : "s");
+    if (on)
+        sb_addf(out, " as on %s (what-if; the clock is not moved)\n", on);
+    else
+        sb_addf(out, "%s %s (today)\n", overdue ? " on" : " of", jstr_or(reply, "today", "?"));
 
     const json_t *items = json_object_get(reply, "items");
     if (json_array_size(items) == 0) {
@@ -479,6 +548,255 @@ void render_due(sb *out, const json_t *reply, long within, bool overdue)
     tbl_free(&t);
     if (json_is_true(json_object_get(reply, "truncated")))
         sb_addf(out, "(only the first %zu are listed: narrow --within)\n", json_array_size(items));
+}
+
+/*
+ * Append s on one line: a control character (a newline in a reason typed
+ * into a hub, say) becomes a space, so it cannot break a table row or pass
+ * for a line of its own in an audit.
+ */
+static void add_oneline(sb *out, const char *s)
+{
+    for (; *s; s++) {
+        char ch = ((unsigned char)*s < 0x20 || *s == 0x7f) ? ' ' : *s;
+        sb_addn(out, &ch, 1);
+    }
+}
+
+/*
+ * A recorded_at timestamp for a table cell: "2026-01-05T09:00:00.123Z" as
+ * "2026-01-05 09:00:00 UTC". It stays in the zone the daemon sent: cal has
+ * no time zones by design, and converting instants is the daemon's job.
+ * Anything of another shape is shown as it is. Caller frees.
+ */
+static char *recorded_dup(const json_t *entry)
+{
+    const char *s = jstr(entry, "recorded_at");
+    if (!s)
+        return xstrdup("-");
+    size_t n = strlen(s);
+    if (n < 19 || s[10] != 'T')
+        return xstrdup(s);
+    sb b = {0};
+    sb_addn(&b, s, 10);
+    sb_add(&b, " ");
+    sb_addn(&b, s + 11, 8);
+    const char *zone = s + 19;
+    if (*zone == '.')
+        for (zone++; *zone >= '0' && *zone <= '9'; zone++)
+            ;
+    if (!strcmp(zone, "Z") || !strcmp(zone, "+00:00") || !strcmp(zone, "+00"))
+        sb_add(&b, " UTC");
+    else if (*zone)
+        sb_addf(&b, " %s", zone);
+    return sb_steal(&b);
+}
+
+/* The event entry with id in a history's entries; borrowed, NULL when none. */
+static const json_t *history_event(const json_t *entries, const char *id)
+{
+    for (size_t i = 0; id && i < json_array_size(entries); i++) {
+        const json_t *e = json_array_get(entries, i);
+        if (!strcmp(jstr_or(e, "kind", ""), "event") && !strcmp(jstr_or(e, "id", ""), id))
+            return e;
+    }
+    return NULL;
+}
+
+/* "3 ehcp-assessment" for the PROCESS column; "" when the entry names none. */
+static char *history_process_dup(const json_t *e)
+{
+    const json_t *id = json_object_get(e, "process");
+    if (!id || json_is_null(id))
+        return xstrdup("");
+    sb b = {0};
+    add_scalar(&b, id);
+    if (jstr(e, "workflow"))
+        sb_addf(&b, " %s", jstr(e, "workflow"));
+    return sb_steal(&b);
+}
+
+/* Append " (k=v, k=v)" for a non-empty attributes object. */
+static void add_attrs_paren(sb *out, const json_t *attrs)
+{
+    if (json_object_size(attrs) == 0)
+        return;
+    sb_add(out, " (");
+    add_attrs(out, attrs);
+    sb_add(out, ")");
+}
+
+/*
+ * The history of a case as an audit table, one row per start, event and
+ * void in recording order. A voided event keeps its row, marked VOIDED; the
+ * void has its own row (who, when, why), so nothing is ever hidden. A void's
+ * row names the process of the event it voided, found earlier in the list.
+ */
+void render_history(sb *out, const json_t *reply)
+{
+    const json_t *entries = json_object_get(reply, "entries");
+    size_t n = json_array_size(entries);
+    sb_addf(out, "History of case %s\n", jstr_or(reply, "case", "?"));
+    if (n == 0) {
+        sb_add(out, "nothing recorded\n");
+        return;
+    }
+    static const char *const head[] = {"RECORDED", "BY", "EVENT", "PROCESS", "WHAT"};
+    tbl t;
+    tbl_init(&t, 5);
+    tbl_header(&t, head);
+    size_t nvoided = 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(entries, i);
+        const char *kind = jstr_or(e, "kind", "?");
+        char *cells[5];
+        sb w = {0};
+        cells[0] = recorded_dup(e);
+        cells[1] = scalar_dup(e, "actor");
+        if (!strcmp(kind, "start")) {
+            cells[2] = xstrdup("");
+            cells[3] = history_process_dup(e);
+            sb_addf(&w, "started %s", jstr_or(e, "workflow", "?"));
+            add_attrs_paren(&w, json_object_get(e, "attrs"));
+            sb_addf(&w, " on %s", jstr_or(e, "on", "?"));
+            const json_t *by = json_object_get(e, "by_event");
+            if (by && !json_is_null(by)) {
+                sb_add(&w, ", by event ");
+                add_scalar(&w, by);
+            }
+        } else if (!strcmp(kind, "event")) {
+            cells[2] = scalar_dup(e, "id");
+            cells[3] = history_process_dup(e);
+            sb_add(&w, jstr_or(e, "type", "?"));
+            add_attrs_paren(&w, json_object_get(e, "attrs"));
+            sb_addf(&w, " on %s", jstr_or(e, "on", "?"));
+            if (jstr(e, "key"))
+                sb_addf(&w, ", key %s", jstr(e, "key"));
+            if (json_is_true(json_object_get(e, "voided"))) {
+                sb_add(&w, "  VOIDED");
+                nvoided++;
+            }
+        } else if (!strcmp(kind, "void")) {
+            const char *target = jstr(e, "event");
+            const json_t *ev = history_event(entries, target);
+            cells[2] = scalar_dup(e, "event");
+            cells[3] = ev ? history_process_dup(ev) : xstrdup("");
+            sb_add(&w, "VOID of event ");
+            add_scalar(&w, json_object_get(e, "event"));
+            sb_addf(&w, " (%s on %s): ", jstr_or(e, "type", "?"), jstr_or(e, "on", "?"));
+            add_oneline(&w, jstr_or(e, "reason", "-"));
+        } else {
+            /* A kind this client does not know: show it rather than drop it. */
+            cells[2] = scalar_dup(e, "id");
+            cells[3] = history_process_dup(e);
+            sb_add(&w, kind);
+        }
+        cells[4] = sb_steal(&w);
+        tbl_add(&t, cells, NULL);
+    }
+    tbl_print(&t, out, "");
+    tbl_free(&t);
+    if (nvoided)
+        sb_addf(out, "(%zu event%s voided: kept for the record, no longer counted)\n", nvoided,
+                nvoided == 1 ? "" : "s");
+}
+
+void render_void(sb *out, const json_t *reply, const char *case_ref, const char *event_id,
+                 const char *reason, const char *key)
+{
+    const char *id = jstr_or(reply, "voided", event_id);
+    /* The event's type and date, when the reply carries them (in "event" or at the top). */
+    const json_t *ev = json_object_get(reply, "event");
+    const char *type = jstr(ev, "type") ? jstr(ev, "type") : jstr(reply, "type");
+    const char *on = jstr(ev, "on") ? jstr(ev, "on") : jstr(reply, "on");
+    if (json_is_true(json_object_get(reply, "duplicate"))) {
+        sb_addf(out, "event %s of %s already voided", id, case_ref);
+        if (key)
+            sb_addf(out, " (idempotency key %s)", key);
+        sb_add(out, ": nothing changed\n");
+    } else {
+        sb_addf(out, "voided event %s", id);
+        if (type && on)
+            sb_addf(out, " (%s on %s)", type, on);
+        else if (type)
+            sb_addf(out, " (%s)", type);
+        sb_addf(out, " of %s: ", case_ref);
+        add_oneline(out, reason);
+        sb_add(out, "\n");
+    }
+    const json_t *p = json_object_get(reply, "process");
+    if (json_is_object(p))
+        add_process(out, p);
+}
+
+/* "+1 day", "-3 days", "0 days". */
+static void add_signed_days(sb *out, long long n)
+{
+    sb_add(out, n > 0 ? "+" : n < 0 ? "-" : "");
+    add_days(out, n < 0 ? -n : n);
+}
+
+/*
+ * The recompute summary and one aligned line per deadline whose due date
+ * moved (or that appeared or disappeared). The from/to/arrow are separate
+ * cells so the dates line up even when one side is missing.
+ */
+void render_recompute(sb *out, const json_t *reply)
+{
+    const json_t *np = json_object_get(reply, "processes");
+    const json_t *nb = json_object_get(reply, "batches");
+    sb_add(out, "recomputed ");
+    add_scalar(out, np);
+    sb_addf(out, " process%s in ", json_integer_value(np) == 1 ? "" : "es");
+    add_scalar(out, nb);
+    sb_addf(out, " batch%s (", json_integer_value(nb) == 1 ? "" : "es");
+    add_scalar(out, json_object_get(reply, "ms"));
+    sb_add(out, " ms): ");
+    add_scalar(out, json_object_get(reply, "changed"));
+    sb_add(out, " changed\n");
+
+    const json_t *moved = json_object_get(reply, "moved");
+    size_t n = json_array_size(moved);
+    if (n == 0) {
+        sb_add(out, "no deadline moved\n");
+        return;
+    }
+    tbl t;
+    tbl_init(&t, 7);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *m = json_array_get(moved, i);
+        const char *from = jstr(m, "from");
+        const char *to = jstr(m, "to");
+        sb c = {0};
+        char *cells[7];
+        cells[0] = scalar_dup(m, "case");
+        cells[1] = xstrdup(jstr_or(m, "workflow", "-"));
+        cells[2] = xstrdup(jstr_or(m, "deadline", "-"));
+        cells[3] = xstrdup(from ? from : "-");
+        cells[4] = xstrdup("\xe2\x86\x92"); /* U+2192 rightwards arrow */
+        cells[5] = xstrdup(to ? to : "-");
+        const json_t *jdays = json_object_get(m, "days");
+        cal_day f, d;
+        if (!from && to)
+            sb_add(&c, "(new)");
+        else if (from && !to)
+            sb_add(&c, "(removed)");
+        else if (json_is_integer(jdays)) {
+            sb_add(&c, "(");
+            add_signed_days(&c, json_integer_value(jdays));
+            sb_add(&c, ")");
+        } else if (from && to && cal_parse(from, &f) == 0 && cal_parse(to, &d) == 0) {
+            sb_add(&c, "(");
+            add_signed_days(&c, (long long)d - f);
+            sb_add(&c, ")");
+        }
+        cells[6] = sb_steal(&c);
+        tbl_add(&t, cells, NULL);
+    }
+    tbl_print(&t, out, "");
+    tbl_free(&t);
+    if (json_is_true(json_object_get(reply, "moved_truncated")))
+        sb_addf(out, "(only the first %zu moved deadlines are listed)\n", n);
 }
 
 void render_clock(sb *out, const json_t *reply)

@@ -22,7 +22,11 @@
 /* "opened case C-1001" or "case C-1001 already open" from a case_open reply. */
 void render_case_open(sb *out, const json_t *reply);
 
-/* A case with every process and an aligned deadlines table, from a show reply. */
+/*
+ * A case from a show reply: its coming phase transfers (when the reply has
+ * "transfers"), then every process with its flags and an aligned deadlines
+ * table, each deadline followed by its explanation and legal basis.
+ */
 void render_show(sb *out, const json_t *reply);
 
 /*
@@ -39,8 +43,35 @@ void render_start(sb *out, const json_t *reply, const char *case_ref, const char
  */
 void render_event(sb *out, const json_t *reply, const char *case_ref, const char *key);
 
-/* The due list as a table with its header; within and overdue are what the request sent. */
+/*
+ * The due list as a table with its header; within and overdue are what the
+ * request sent. When the reply has "on" (a what-if date), the heading says the
+ * list is judged on that date and that the clock did not move.
+ */
 void render_due(sb *out, const json_t *reply, long within, bool overdue);
+
+/*
+ * A case's history from a history reply: one table row per start, event and
+ * void in recording order, with when it was recorded and by whom; voided
+ * events are marked VOIDED and each void shows its reason.
+ */
+void render_history(sb *out, const json_t *reply);
+
+/*
+ * The confirmation of a void reply ("voided event 12 (advice_requested on
+ * 2026-01-10) of C-1: REASON", or "already voided" for a duplicate), then the
+ * recomputed process as show prints it. case_ref, event_id, reason and key are
+ * what the request sent (key may be NULL); all borrowed.
+ */
+void render_void(sb *out, const json_t *reply, const char *case_ref, const char *event_id,
+                 const char *reason, const char *key);
+
+/*
+ * The summary of a recompute reply ("recomputed N processes in B batches
+ * (MS ms): K changed") and one aligned line per deadline that moved, appeared
+ * or disappeared, with a line when the daemon cut the list short.
+ */
+void render_recompute(sb *out, const json_t *reply);
 
 /* "2026-01-05T09:00 Europe/London (simulated)" from a clock or clock_set reply. */
 void render_clock(sb *out, const json_t *reply);
