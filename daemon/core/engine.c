@@ -19,12 +19,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cohort.h"
+
 /* An exception period: from an exception-start event to the next end with the same reason. */
 typedef struct exc_period {
     const char *reason; /* borrowed from the event's attributes */
     const wf_event *et; /* borrowed: the start event's type (its minimum_length) */
     cal_day start;
     cal_day end; /* CAL_NONE while still open */
+    /* Recognised from the calendar (reg. 10(4)(a)) rather than recorded: the closure, and the
+     * event dated inside its window. */
+    bool recognised;
+    hol_closure closure;
+    const eng_event *by;
 } exc_period;
 
 /*
@@ -180,7 +187,8 @@ static void note_exception(replay *r, size_t idx, const wf_event *et, const eng_
             }
         }
         r->exc = xrealloc(r->exc, (r->nexc + 1) * sizeof *r->exc);
-        r->exc[r->nexc++] = (exc_period){reason, et, ev->on, CAL_NONE};
+        r->exc[r->nexc++] =
+            (exc_period){.reason = reason, .et = et, .start = ev->on, .end = CAL_NONE};
     } else if (et->exception == WF_EXC_END) {
         for (size_t i = 0; i < r->nexc; i++) {
             if (r->exc[i].end == CAL_NONE && strcmp(r->exc[i].reason, reason) == 0) {
@@ -279,7 +287,9 @@ static int replay_run(replay *r, const wf_workflow *wf, const eng_event *events,
         if (et->nstarts) {
             r->starts = xrealloc(r->starts, (r->nstarts + et->nstarts) * sizeof *r->starts);
             for (size_t s = 0; s < et->nstarts; s++)
-                r->starts[r->nstarts++] = (eng_start){et->starts[s], ev->on, ev->seq};
+                r->starts[r->nstarts++] = (eng_start){et->starts[s], ev->on, ev->seq,
+                                                      et->starts_with ? et->starts_with[s] : NULL,
+                                                      et->starts_with ? et->nstarts_with[s] : 0};
         }
         if (next->final != WF_OPEN) {
             r->ended_idx = i;
@@ -287,6 +297,173 @@ static int replay_run(replay *r, const wf_workflow *wf, const eng_event *events,
         }
     }
     return 0;
+}
+
+/* ---- inputs ------------------------------------------------------------ */
+
+int eng_transfer_school_year(const svc_settings *svc, const char *transfer)
+{
+    static const struct {
+        const char *name;
+        int year;
+    } usual[] = {
+        {"early_years_to_school", 0}, {"infant_to_junior", 3},    {"primary_to_middle", 5},
+        {"primary_to_secondary", 7},  {"middle_to_secondary", 9}, {"secondary_to_post16", 12},
+    };
+    if (!transfer)
+        return -1;
+    const svc_transfer *t = svc ? svc_find_transfer(svc, transfer) : NULL;
+    if (t)
+        return t->school_year;
+    for (size_t i = 0; i < sizeof usual / sizeof usual[0]; i++)
+        if (!strcmp(usual[i].name, transfer))
+            return usual[i].year;
+    return -1;
+}
+
+/* An attribute the engine derived (a default), with the words that explain it. */
+typedef struct derived {
+    const char *attr;          /* borrowed: the attribute's name */
+    char value[CAL_DATE_LEN];  /* its value */
+    char why[ENG_ERR_LEN / 2]; /* "the start of Year 7 for a child born on 2015-10-02" */
+} derived;
+
+/* The process's attributes with the defaults filled in. */
+typedef struct attrs_eff {
+    wf_kv *kv; /* owned array; strings borrowed from the input or from der */
+    size_t n;
+    derived *der; /* owned */
+    size_t nder;
+} attrs_eff;
+
+static void attrs_eff_free(attrs_eff *a)
+{
+    free(a->kv);
+    free(a->der);
+    memset(a, 0, sizeof *a);
+}
+
+/* The derivation of attribute name, or NULL when it was given. */
+static const derived *find_derived(const attrs_eff *a, const char *name)
+{
+    for (size_t i = 0; a && name && i < a->nder; i++)
+        if (!strcmp(a->der[i].attr, name))
+            return &a->der[i];
+    return NULL;
+}
+
+/*
+ * Fill in the start attributes the process was started without that have a
+ * default: "default: {school_year_of: transfer}" is 1 September of the school
+ * year of that transfer for the child's cohort (statutory-timescales §10). 0,
+ * or -ENG_EBAD_ATTRIBUTE with a sentence in err (when given) for one that
+ * cannot be derived; eng_evaluate leaves such an attribute absent.
+ */
+static int derive_attrs(const eng_input *in, attrs_eff *out, char *err)
+{
+    const wf_workflow *wf = in->wf;
+    memset(out, 0, sizeof *out);
+    out->kv = xcalloc(in->nattrs + wf->nattrs + 1, sizeof *out->kv);
+    out->der = xcalloc(wf->nattrs + 1, sizeof *out->der);
+    for (size_t i = 0; i < in->nattrs; i++)
+        out->kv[out->n++] = in->attrs[i];
+    int rc = 0;
+    for (size_t i = 0; i < wf->nattrs; i++) {
+        const wf_attr *a = &wf->attrs[i];
+        if (!a->school_year_of || kv_get(in->attrs, in->nattrs, a->name))
+            continue;
+        const char *transfer = kv_get(in->attrs, in->nattrs, a->school_year_of);
+        int year = eng_transfer_school_year(in->svc, transfer);
+        if (year < 0 || !in->has_dob) {
+            if (rc == 0)
+                set_err(err, "the %s workflow needs %s=YYYY-MM-DD here: %s", wf->name, a->name,
+                        year < 0 ? "this kind of transfer has no usual date to work out"
+                                 : "the case has no date of birth to work out the year from");
+            rc = -ENG_EBAD_ATTRIBUTE;
+            continue;
+        }
+        derived *d = &out->der[out->nder++];
+        d->attr = a->name;
+        cal_day day = coh_year_start(in->dob, year);
+        cal_format(day, d->value);
+        char born[CAL_DATE_LEN];
+        const char *words = svc_transfer_words(transfer);
+        snprintf(d->why, sizeof d->why,
+                 "%s on %s, the start of %s, year of transfer from date of birth %s",
+                 words ? words : transfer, d->value, coh_year_name(year),
+                 cal_format(in->dob, born));
+        out->kv[out->n++] = (wf_kv){a->name, d->value};
+    }
+    return rc;
+}
+
+/* Each condition holds: the attribute has one of its values. */
+static bool conds_all(const wf_cond *c, size_t n, const wf_kv *attrs, size_t na)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *v = kv_get(attrs, na, c[i].attr);
+        if (!v || !in_list(c[i].values, c[i].nvalues, v))
+            return false;
+    }
+    return true;
+}
+
+/* No condition holds. */
+static bool conds_none(const wf_cond *c, size_t n, const wf_kv *attrs, size_t na)
+{
+    for (size_t i = 0; i < n; i++)
+        if (conds_all(&c[i], 1, attrs, na))
+            return false;
+    return true;
+}
+
+/*
+ * The events with the types an earlier version used renamed as "migrate:"
+ * says, so a process started under version 1 replays under version 2. A new
+ * array of borrowed events (free it), or NULL when the workflow renames none.
+ */
+static eng_event *renamed_events(const wf_workflow *wf, const eng_event *events, size_t n)
+{
+    if (!wf->nrenames)
+        return NULL;
+    eng_event *copy = xcalloc(n ? n : 1, sizeof *copy);
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = events[i];
+        const wf_rename *r = events[i].type && !wf_find_event(wf, events[i].type)
+                                 ? wf_find_rename(wf, WF_RENAME_EVENT, events[i].type)
+                                 : NULL;
+        if (r && r->to)
+            copy[i].type = r->to;
+    }
+    return copy;
+}
+
+/*
+ * Reg. 10(4)(a): an event the workflow "recognises" (advice asked of a
+ * school), dated inside the window around a school closure of 4 weeks or
+ * more, opens the closure exception by itself until the schools reopen.
+ */
+static void recognise_closures(replay *r, const eng_input *in)
+{
+    if (!in->cal)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        const eng_event *ev = r->ev[i];
+        const wf_event *et = wf_find_event(in->wf, ev->type);
+        hol_closure cl;
+        if (!et || !et->recognises ||
+            !when_matches(et->recognises_when, et->nrecognises_when, ev) ||
+            !hol_closure_window(in->cal, ev->on, &cl))
+            continue;
+        r->exc = xrealloc(r->exc, (r->nexc + 1) * sizeof *r->exc);
+        r->exc[r->nexc++] = (exc_period){.reason = et->recognises,
+                                         .et = et,
+                                         .start = ev->on,
+                                         .end = cal_add_days(cl.reopens, -1),
+                                         .recognised = true,
+                                         .closure = cl,
+                                         .by = ev};
+    }
 }
 
 /* ---- deadlines --------------------------------------------------------- */
@@ -326,15 +503,25 @@ static char *subst(const char *s, const char *per, const char *value)
     return sb_steal(&b);
 }
 
-static cal_day due_date(const wf_due *due, cal_day x)
+static cal_day due_date(const wf_due *due, cal_day x, const hol_calendar *cal)
 {
     int y, m, d;
+    bool working = cal && due->unit == CAL_WORKING_DAYS;
     switch (due->kind) {
     case WF_DUE_WITHIN:
-        return cal_add(x, due->n, due->unit);
+        return working ? hol_add_working_days(cal, x, due->n) : cal_add(x, due->n, due->unit);
     case WF_DUE_BEGINNING_WITH:
-        return cal_period_end(x, due->n, due->unit);
+        return working ? hol_working_period_end(cal, x, due->n)
+                       : cal_period_end(x, due->n, due->unit);
     case WF_DUE_BEFORE:
+        if (working) {
+            for (int left = due->n; left > 0;) {
+                x = cal_add_days(x, -1);
+                if (hol_is_working_day(cal, x))
+                    left--;
+            }
+            return x;
+        }
         return cal_add(x, -due->n, due->unit);
     case WF_DUE_DAY_OF_YEAR:
     case WF_DUE_LAST_DAY_BEFORE:
@@ -355,7 +542,8 @@ static cal_day due_date(const wf_due *due, cal_day x)
 }
 
 /* "20 weeks from request received on 2026-01-05" and its siblings. */
-static char *explain(const wf_workflow *wf, const wf_deadline *dl, const instance *in)
+static char *explain(const wf_workflow *wf, const wf_deadline *dl, const instance *in,
+                     const derived *der)
 {
     sb label = {0};
     if (dl->anchor_label)
@@ -387,12 +575,18 @@ static char *explain(const wf_workflow *wf, const wf_deadline *dl, const instanc
                 ds);
         break;
     case WF_DUE_DAY_OF_YEAR:
-    case WF_DUE_LAST_DAY_BEFORE:
-        sb_addf(&b, "%s%d %s in the year of %s %s",
+    case WF_DUE_LAST_DAY_BEFORE: {
+        int y;
+        cal_to_ymd(in->anchor, &y, NULL, NULL);
+        sb_addf(&b, "%s%d %s of %d, the calendar year of the %s on %s",
                 due->kind == WF_DUE_LAST_DAY_BEFORE ? "before " : "", due->day,
-                cal_month_name(due->month) ? cal_month_name(due->month) : "?", sb_str(&label), ds);
+                cal_month_name(due->month) ? cal_month_name(due->month) : "?", y, sb_str(&label),
+                ds);
         break;
     }
+    }
+    if (der)
+        sb_addf(&b, " (%s)", der->why);
     sb_free(&label);
     return sb_steal(&b);
 }
@@ -450,6 +644,17 @@ static bool excused(const replay *r, const wf_deadline *dl, cal_day from, cal_da
         }
         if (note->len)
             sb_add(note, "; ");
+        if (p->recognised) {
+            char d3[CAL_DATE_LEN];
+            sb_addf(note,
+                    "exception (%s): %s on %s, inside reg. 10(4)(a)'s window around the %s "
+                    "(closed %s, reopening %s)",
+                    p->reason, p->et && p->et->title ? p->et->title : p->by->type,
+                    day_str(p->by->on, d1), p->closure.name ? p->closure.name : "school closure",
+                    day_str(p->closure.first, d2), day_str(p->closure.reopens, d3));
+            any = true;
+            continue;
+        }
         if (p->end == CAL_NONE)
             sb_addf(note, "exception (%s) from %s, still open", p->reason, day_str(p->start, d1));
         else
@@ -473,8 +678,70 @@ static bool excused(const replay *r, const wf_deadline *dl, cal_day from, cal_da
  * attribute (the transfer date lies in the future), the work is done before
  * that date, so any event of the process counts.
  */
+/*
+ * The service's shorter review cycle for a child under 5 on the anchor date
+ * (SEND Code of Practice 9.178), when it is shorter than the statutory one;
+ * the explanation says so.
+ */
+static void apply_under_5(eng_deadline *out, const eng_input *in, const wf_deadline *dl)
+{
+    const svc_settings *svc = in->svc;
+    if (!dl->under_5 || !svc || !svc->under5_on || !in->has_dob ||
+        coh_age_on(in->dob, out->anchor_on) >= 5)
+        return;
+    wf_due shorter = dl->due;
+    shorter.n = svc->under5_n;
+    shorter.unit = svc->under5_unit;
+    cal_day due = due_date(&shorter, out->anchor_on, in->cal);
+    if (due >= out->due)
+        return;
+    char d1[CAL_DATE_LEN], d2[CAL_DATE_LEN];
+    char *was = out->explain;
+    out->explain = xasprintf("%d %s (the service's cycle for children under 5, SEND Code of "
+                             "Practice 9.178: the child was %d on %s); the statutory limit is "
+                             "%s: %s",
+                             shorter.n, cal_unit_name(shorter.unit, shorter.n),
+                             coh_age_on(in->dob, out->anchor_on), day_str(out->anchor_on, d1),
+                             day_str(out->due, d2), was);
+    free(was);
+    out->due = due;
+}
+
+/*
+ * HESC Tribunal Rules 2008: an appeal time limit that ends from 25 December to
+ * 1 January, or in August, ends instead on the first working day after
+ * 1 January or 31 August (statutory-timescales §6).
+ */
+static void apply_tribunal_closures(eng_deadline *out, const eng_input *in, const wf_deadline *dl)
+{
+    if (!dl->tribunal_closures)
+        return;
+    int y, m, d;
+    cal_to_ymd(out->due, &y, &m, &d);
+    cal_day after;
+    if (m == 12 && d >= 25)
+        after = cal_from_ymd(y + 1, 1, 1);
+    else if (m == 1 && d == 1)
+        after = cal_from_ymd(y, 1, 1);
+    else if (m == 8)
+        after = cal_from_ymd(y, 8, 31);
+    else
+        return;
+    cal_day moved = cal_add_days(after, 1);
+    while (in->cal ? !hol_is_working_day(in->cal, moved) : cal_weekday(moved) > 5)
+        moved = cal_add_days(moved, 1);
+    char d1[CAL_DATE_LEN];
+    char *was = out->explain;
+    out->explain = xasprintf("%s ends %s, %s, so the time limit runs to the first working day "
+                             "after (HESC Tribunal Rules 2008, r. 12(3) as IPSEA reads it)",
+                             was, day_str(out->due, d1),
+                             m == 8 ? "in August" : "between 25 December and 1 January");
+    free(was);
+    out->due = moved;
+}
+
 static void fill_deadline(eng_deadline *out, const eng_input *in, const replay *r,
-                          const wf_deadline *dl, const instance *inst)
+                          const wf_deadline *dl, const instance *inst, const attrs_eff *eff)
 {
     const wf_workflow *wf = in->wf;
     char d1[CAL_DATE_LEN];
@@ -484,12 +751,16 @@ static void fill_deadline(eng_deadline *out, const eng_input *in, const replay *
         subst(dl->title ? dl->title : (dl->name ? dl->name : dl->key), dl->per, inst->value);
     out->kind = dl->kind;
     out->anchor_on = inst->anchor;
-    out->due = due_date(&dl->due, inst->anchor);
+    out->due = due_date(&dl->due, inst->anchor, in->cal);
     out->resolution = ENG_OPEN;
     out->met_on = CAL_NONE;
     out->cancelled_on = CAL_NONE;
     out->basis = dl->basis;
-    out->explain = explain(wf, dl, inst);
+    out->explain =
+        explain(wf, dl, inst,
+                dl->anchor_kind == WF_ANCHOR_ATTRIBUTE ? find_derived(eff, dl->anchor_attr) : NULL);
+    apply_under_5(out, in, dl);
+    apply_tribunal_closures(out, in, dl);
 
     cal_day from = inst->anchor;
     if (dl->anchor_kind == WF_ANCHOR_ATTRIBUTE || out->due < inst->anchor)
@@ -566,7 +837,7 @@ static void fill_deadline(eng_deadline *out, const eng_input *in, const replay *
 
 /* The occurrences of one deadline that exist so far (0 or more), sorted. */
 static size_t find_instances(const eng_input *in, const replay *r, const wf_deadline *dl,
-                             instance **out)
+                             const attrs_eff *eff, instance **out)
 {
     instance *v = NULL;
     size_t n = 0;
@@ -576,7 +847,7 @@ static size_t find_instances(const eng_input *in, const replay *r, const wf_dead
         v[n++] = (instance){in->start, NULL};
         break;
     case WF_ANCHOR_ATTRIBUTE: {
-        const char *s = dl->anchor_attr ? kv_get(in->attrs, in->nattrs, dl->anchor_attr) : NULL;
+        const char *s = dl->anchor_attr ? kv_get(eff->kv, eff->n, dl->anchor_attr) : NULL;
         cal_day d;
         if (s && cal_parse(s, &d) == 0) {
             v = xmalloc(sizeof *v);
@@ -589,7 +860,21 @@ static size_t find_instances(const eng_input *in, const replay *r, const wf_dead
             const eng_event *ev = r->ev[i];
             if (!match_event(&dl->anchor, ev))
                 continue;
+            cal_day on = ev->on;
+            if (dl->anchor_event_attr) {
+                const char *ds = kv_get(ev->attrs, ev->nattrs, dl->anchor_event_attr);
+                if (!ds || cal_parse(ds, &on) != 0)
+                    continue;
+            }
             const char *value = NULL;
+            if (dl->anchor_latest && !dl->per) {
+                /* A rescheduled meeting replaces the earlier date. */
+                if (!v)
+                    v = xmalloc(sizeof *v);
+                v[0] = (instance){on, NULL};
+                n = 1;
+                continue;
+            }
             if (dl->per) {
                 value = kv_get(ev->attrs, ev->nattrs, dl->per);
                 if (!value)
@@ -601,7 +886,7 @@ static size_t find_instances(const eng_input *in, const replay *r, const wf_dead
                     continue;
             }
             v = xrealloc(v, (n + 1) * sizeof *v);
-            v[n++] = (instance){ev->on, value};
+            v[n++] = (instance){on, value};
             if (!dl->per)
                 break;
         }
@@ -613,15 +898,57 @@ static size_t find_instances(const eng_input *in, const replay *r, const wf_dead
     return n;
 }
 
-int eng_evaluate(const eng_input *in, eng_result **out, char err[ENG_ERR_LEN])
+/* Flags the workflow raises on this history ("preparing for adulthood" from Year 9). */
+static void raise_flags(eng_result *res, const eng_input *in)
+{
+    const wf_workflow *wf = in->wf;
+    if (!in->has_dob || !wf->nflags)
+        return;
+    res->flags = xcalloc(wf->nflags, sizeof *res->flags);
+    for (size_t i = 0; i < wf->nflags; i++) {
+        const wf_flag *f = &wf->flags[i];
+        const eng_deadline *dl = NULL;
+        for (size_t k = 0; k < res->ndeadlines && !dl; k++)
+            if (!strcmp(res->deadlines[k].name, f->deadline))
+                dl = &res->deadlines[k];
+        if (!dl)
+            continue;
+        bool met = dl->resolution == ENG_MET;
+        cal_day on = met ? dl->met_on : dl->due;
+        if (coh_school_year_on(in->dob, on) < f->from_school_year)
+            continue;
+        char d1[CAL_DATE_LEN], d2[CAL_DATE_LEN], d3[CAL_DATE_LEN];
+        eng_flag *fl = &res->flags[res->nflags++];
+        fl->name = f->name;
+        fl->title = f->title;
+        fl->basis = f->basis;
+        fl->note = xasprintf("%s %s %s, in %s or later (%s began %s for a child born on %s)",
+                             dl->title, met ? "met on" : "due by", day_str(on, d1),
+                             coh_year_name(f->from_school_year), coh_year_name(f->from_school_year),
+                             day_str(coh_year_start(in->dob, f->from_school_year), d2),
+                             day_str(in->dob, d3));
+    }
+}
+
+int eng_evaluate(const eng_input *in_orig, eng_result **out, char err[ENG_ERR_LEN])
 {
     *out = NULL;
+    eng_input local = *in_orig;
+    eng_event *renamed = renamed_events(in_orig->wf, in_orig->events, in_orig->nevents);
+    if (renamed)
+        local.events = renamed;
+    const eng_input *in = &local;
+    attrs_eff eff;
+    (void)derive_attrs(in, &eff, NULL);
     replay r;
     int rc = replay_run(&r, in->wf, in->events, in->nevents, err);
     if (rc < 0) {
         replay_free(&r);
+        attrs_eff_free(&eff);
+        free(renamed);
         return rc;
     }
+    recognise_closures(&r, in);
 
     eng_result *res = xcalloc(1, sizeof *res);
     res->state = r.state->name;
@@ -633,22 +960,34 @@ int eng_evaluate(const eng_input *in, eng_result **out, char err[ENG_ERR_LEN])
     size_t cap = 0;
     for (size_t k = 0; k < in->wf->ndeadlines; k++) {
         const wf_deadline *dl = &in->wf->deadlines[k];
+        if (!conds_all(dl->if_conds, dl->nif_conds, eff.kv, eff.n) ||
+            !conds_none(dl->unless_conds, dl->nunless_conds, eff.kv, eff.n))
+            continue;
+        /* Of variants sharing a name, the first that applies wins. */
+        bool taken = false;
+        for (size_t j = 0; j < res->ndeadlines && !taken && !dl->per; j++)
+            taken = !strcmp(res->deadlines[j].name, dl->name);
+        if (taken)
+            continue;
         instance *inst;
-        size_t ni = find_instances(in, &r, dl, &inst);
+        size_t ni = find_instances(in, &r, dl, &eff, &inst);
         for (size_t j = 0; j < ni; j++) {
             if (res->ndeadlines == cap) {
                 cap = cap ? cap * 2 : 8;
                 res->deadlines = xrealloc(res->deadlines, cap * sizeof *res->deadlines);
             }
-            fill_deadline(&res->deadlines[res->ndeadlines++], in, &r, dl, &inst[j]);
+            fill_deadline(&res->deadlines[res->ndeadlines++], in, &r, dl, &inst[j], &eff);
         }
         free(inst);
     }
+    raise_flags(res, in);
 
     res->starts = r.starts;
     res->nstarts = r.nstarts;
     r.starts = NULL;
     replay_free(&r);
+    attrs_eff_free(&eff);
+    free(renamed);
     *out = res;
     return 0;
 }
@@ -665,6 +1004,9 @@ void eng_result_free(eng_result *res)
     }
     free(res->deadlines);
     free(res->starts);
+    for (size_t i = 0; i < res->nflags; i++)
+        free(res->flags[i].note);
+    free(res->flags);
     free(res);
 }
 
@@ -745,6 +1087,17 @@ int eng_check_start_attrs(const wf_workflow *wf, const wf_kv *attrs, size_t n,
     return check_attrs(subject, wf->attrs, wf->nattrs, attrs, n, err);
 }
 
+int eng_check_start(const eng_input *in, char err[ENG_ERR_LEN])
+{
+    int rc = eng_check_start_attrs(in->wf, in->attrs, in->nattrs, err);
+    if (rc < 0)
+        return rc;
+    attrs_eff eff;
+    rc = derive_attrs(in, &eff, err);
+    attrs_eff_free(&eff);
+    return rc;
+}
+
 /*
  * The replay with the candidate (all[in->nevents]) in place, r, found
  * exception events that open or close nothing. Refuse the candidate when it
@@ -752,6 +1105,8 @@ int eng_check_start_attrs(const wf_workflow *wf, const wf_kv *attrs, size_t n,
  * (an end dated before a recorded end of the same period); strays already in
  * the recorded history (older data) are tolerated. 0 or -ENG_ENOT_ALLOWED.
  */
+static int check_event(const eng_input *in, const eng_event *ev, char *err);
+
 static int check_strays(const eng_input *in, const eng_event *all, const replay *r,
                         const eng_event *ev, char *err)
 {
@@ -781,7 +1136,18 @@ static int check_strays(const eng_input *in, const eng_event *all, const replay 
     return rc;
 }
 
-int eng_check_event(const eng_input *in, const eng_event *ev, char err[ENG_ERR_LEN])
+int eng_check_event(const eng_input *in_orig, const eng_event *ev, char err[ENG_ERR_LEN])
+{
+    eng_input local = *in_orig;
+    eng_event *renamed = renamed_events(in_orig->wf, in_orig->events, in_orig->nevents);
+    if (renamed)
+        local.events = renamed;
+    int rc = check_event(&local, ev, err);
+    free(renamed);
+    return rc;
+}
+
+static int check_event(const eng_input *in, const eng_event *ev, char *err)
 {
     const wf_workflow *wf = in->wf;
     const wf_event *et = wf_find_event(wf, ev->type ? ev->type : "");

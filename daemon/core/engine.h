@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #include "cal.h"
+#include "hol.h"
+#include "svc.h"
 #include "util.h"
 #include "wf.h"
 
@@ -41,6 +43,13 @@ typedef struct eng_input {
     size_t nattrs;
     const eng_event *events;
     size_t nevents;
+    /* The calendar (working days, school closures, tribunal dates); NULL: Monday-Friday without
+     * bank holidays and no closures. */
+    const hol_calendar *cal;
+    /* The service's settings (under-5 cycle, school years of transfers); NULL: svc_defaults(). */
+    const svc_settings *svc;
+    bool has_dob; /* the case has a date of birth (zero-initialised inputs have none) */
+    cal_day dob;  /* the child's date of birth when has_dob */
 } eng_input;
 
 /* How a process stands. */
@@ -93,7 +102,17 @@ typedef struct eng_start {
     const char *workflow; /* borrowed from the workflow definition */
     cal_day on;           /* the date of the event that started it */
     int64_t event_seq;    /* that event's seq */
+    const wf_kv *attrs;   /* borrowed from the workflow: the start attributes it is given */
+    size_t nattrs;
 } eng_start;
+
+/* A flag raised on the process (e.g. a preparing-for-adulthood review, from Year 9). */
+typedef struct eng_flag {
+    const char *name;  /* borrowed from the workflow */
+    const char *title; /* borrowed */
+    const char *basis; /* borrowed */
+    char *note;        /* owned: "Year 9 from 2030-09-01 (date of birth 2016-10-02) ..." */
+} eng_flag;
 
 typedef struct eng_result {
     const char *state; /* borrowed: the current state's name */
@@ -103,6 +122,8 @@ typedef struct eng_result {
     size_t ndeadlines;
     eng_start *starts; /* owned array */
     size_t nstarts;
+    eng_flag *flags; /* owned array */
+    size_t nflags;
 } eng_result;
 
 /* Error codes of eng_check_event (negated in returns). */
@@ -137,6 +158,18 @@ int eng_check_event(const eng_input *in, const eng_event *ev, char err[ENG_ERR_L
  * err. */
 int eng_check_start_attrs(const wf_workflow *wf, const wf_kv *attrs, size_t n,
                           char err[ENG_ERR_LEN]) SF_MUSTCHECK;
+/*
+ * eng_check_start_attrs on in->attrs, and every attribute with a default can
+ * be derived (the case has a date of birth and the service a school year for
+ * the transfer): 0 or -ENG_EBAD_ATTRIBUTE with a sentence in err.
+ */
+int eng_check_start(const eng_input *in, char err[ENG_ERR_LEN]) SF_MUSTCHECK;
+/*
+ * The school year in which a transfer happens: the service's setting, else
+ * the usual English one (Reception 0, Year 3, 5 for middle school, 7, 9 from
+ * middle school, 12); -1 for a name without one (post16_to_post16).
+ */
+int eng_transfer_school_year(const svc_settings *svc, const char *transfer);
 /* Free a result; NULL is fine. */
 void eng_result_free(eng_result *r);
 

@@ -725,6 +725,65 @@ static int wf__parse_min_lengths(wf__ctx *c, const yaml_node_t *spec, const yaml
     return 0;
 }
 
+/*
+ * "starts: [annual-review, {workflow: annual-review, with: {started_after:
+ * review_meeting}}]": the follow-on workflows, each with the start attributes
+ * it is given (checked against that workflow by wf_set_check).
+ */
+static int wf__parse_starts(wf__ctx *c, const yaml_node_t *v, const char *what, wf_event *ev,
+                            int **lines)
+{
+    static const char *const keys[] = {"workflow", "with", NULL};
+    if (v->type != YAML_SEQUENCE_NODE)
+        return wf__err(c, v, "%s: \"starts\": expected a list, got %s", what, wf__kind(v));
+    size_t n = wf__seq_len(v);
+    ev->starts = wf__alloc(c, (n ? n : 1) * sizeof *ev->starts);
+    ev->starts_with = wf__alloc(c, (n ? n : 1) * sizeof *ev->starts_with);
+    ev->nstarts_with = wf__alloc(c, (n ? n : 1) * sizeof *ev->nstarts_with);
+    *lines = wf__alloc(c, (n ? n : 1) * sizeof **lines);
+    char w[200];
+    snprintf(w, sizeof w, "%s: \"starts\"", what);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *item = wf__seq_item(c, v, i), *name = item;
+        (*lines)[i] = wf__line(item);
+        if (item->type == YAML_MAPPING_NODE) {
+            if (wf__check_keys(c, item, w, keys) < 0)
+                return -1;
+            name = wf__get(c, item, "workflow");
+            if (!name)
+                return wf__err(c, item, "%s: missing \"workflow\"", w);
+            yaml_node_t *with = wf__get(c, item, "with");
+            if (with) {
+                if (wf__want_map(c, with, w) < 0 || wf__check_keys(c, with, w, NULL) < 0)
+                    return -1;
+                size_t m = wf__map_len(with);
+                wf_kv *kv = wf__alloc(c, (m ? m : 1) * sizeof *kv);
+                for (size_t k = 0; k < m; k++) {
+                    yaml_node_t *kk = wf__pair_key(c, with, k), *vv = wf__pair_value(c, with, k);
+                    if (vv->type != YAML_SCALAR_NODE)
+                        return wf__err(c, vv, "%s: \"with\": %s: expected a string, got %s", w,
+                                       wf__s(kk), wf__kind(vv));
+                    kv[k].key = wf__strdup(c, wf__s(kk));
+                    kv[k].value = wf__strdup(c, wf__s(vv));
+                }
+                ev->starts_with[i] = kv;
+                ev->nstarts_with[i] = m;
+            }
+        }
+        if (name->type != YAML_SCALAR_NODE || !wf__wfname_ok(wf__s(name)))
+            return wf__err(c, name, "%s: invalid workflow name %s%s%s (expected [a-z0-9-]+)", w,
+                           name->type == YAML_SCALAR_NODE ? "\"" : "",
+                           name->type == YAML_SCALAR_NODE ? wf__s(name) : wf__kind(name),
+                           name->type == YAML_SCALAR_NODE ? "\"" : "");
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(ev->starts[k], wf__s(name)))
+                return wf__err(c, name, "%s: \"%s\" is listed twice", w, wf__s(name));
+        ev->starts[i] = wf__strdup(c, wf__s(name));
+    }
+    ev->nstarts = n;
+    return 0;
+}
+
 static int wf__parse_event(wf__ctx *c, const yaml_node_t *spec, wf_event *ev, int **starts_line)
 {
     static const char *const keys[] = {"title",          "attributes", "allowed_in",
@@ -795,13 +854,8 @@ static int wf__parse_event(wf__ctx *c, const yaml_node_t *spec, wf_event *ev, in
         return -1;
     v = wf__get(c, spec, "starts");
     if (v) {
-        if (wf__str_list(c, v, what, "starts", &ev->starts, &ev->nstarts, starts_line) < 0)
+        if (wf__parse_starts(c, v, what, ev, starts_line) < 0)
             return -1;
-        for (size_t i = 0; i < ev->nstarts; i++)
-            if (!wf__wfname_ok(ev->starts[i]))
-                return wf__err(c, wf__seq_item(c, v, i),
-                               "%s: \"starts\": invalid workflow name \"%s\" (expected [a-z0-9-]+)",
-                               what, ev->starts[i]);
     }
     if (ev->ntransitions == 0 && ev->nallowed_in == 0 && !ev->allowed_any)
         return wf__err_line(c->err, c->file, ev->line,
@@ -1132,6 +1186,8 @@ static int wf__parse_anchor(wf__ctx *c, const yaml_node_t *k, const yaml_node_t 
     }
     if (use)
         return wf__err(c, use, "%s: \"use\" goes with \"event\"", w);
+    if (!attr)
+        return wf__err(c, v, "%s: missing \"event\"", w);
     if (attr) {
         if (wf__get(c, v, "when"))
             return wf__err(c, v, "%s: \"attribute\" cannot be combined with \"event\" or \"when\"",
@@ -1815,13 +1871,27 @@ int wf_set_check(const wf_set *set, char err[WF_ERR_LEN])
         const wf__arena *a = wf->arena;
         for (size_t e = 0; e < wf->nevents; e++) {
             const wf_event *ev = &wf->events[e];
-            for (size_t s = 0; s < ev->nstarts; s++)
-                if (!wf_set_find(set, ev->starts[s]))
-                    return wf__err_line(
-                        err, wf->file,
-                        a && a->starts_line && a->starts_line[e] ? a->starts_line[e][s] : ev->line,
-                        "event \"%s\": \"starts\": no workflow called \"%s\" is loaded", ev->name,
-                        ev->starts[s]);
+            for (size_t s = 0; s < ev->nstarts; s++) {
+                int line =
+                    a && a->starts_line && a->starts_line[e] ? a->starts_line[e][s] : ev->line;
+                const wf_workflow *target = wf_set_find(set, ev->starts[s]);
+                if (!target)
+                    return wf__err_line(err, wf->file, line,
+                                        "event \"%s\": \"starts\": no workflow called \"%s\" is "
+                                        "loaded",
+                                        ev->name, ev->starts[s]);
+                for (size_t k = 0; ev->starts_with && k < ev->nstarts_with[s]; k++) {
+                    const wf_kv *kv = &ev->starts_with[s][k];
+                    const wf_attr *at = wf_find_attr(target->attrs, target->nattrs, kv->key);
+                    if (!at || (at->nvalues && !wf__attr_allows(at, kv->value)) ||
+                        (at->is_date && cal_parse(kv->value, NULL) != 0))
+                        return wf__err_line(err, wf->file, line,
+                                            "event \"%s\": \"starts\": %s: %s=%s is not a start "
+                                            "attribute value of workflow \"%s\"",
+                                            ev->name, ev->starts[s], kv->key, kv->value,
+                                            target->name);
+                }
+            }
         }
     }
     return 0;

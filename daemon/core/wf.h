@@ -117,6 +117,10 @@ typedef struct wf_event {
     wf_exception exception;
     const char **starts; /* workflows started (anchored on this event's date) when it applies */
     size_t nstarts;
+    /* starts_with[i]: start attributes given to starts[i] ("starts: [{workflow: x, with: {k:
+     * v}}]"); NULL (and nstarts_with[i] 0) when none. */
+    wf_kv **starts_with;
+    size_t *nstarts_with;
     int line;
     wf_min_length *min_lengths; /* WF_EXC_START: "minimum_length:", per reason; NULL if none */
     size_t nmin_lengths;
@@ -136,8 +140,8 @@ typedef struct wf_event {
 typedef enum wf_anchor_kind {
     WF_ANCHOR_START,     /* "from: start": the date the process was started --on */
     WF_ANCHOR_EVENT,     /* "from: {event: x, when: {...}}": the first such event (per value, with
-                            per:);     with "attribute: a", the date in that event's attribute a; with "use:
-                            latest", the last such event (a rescheduled meeting) */
+                            per:);     with "attribute: a", the date in that event's attribute a; with
+                            "use:     latest", the last such event (a rescheduled meeting) */
     WF_ANCHOR_ATTRIBUTE, /* "from: {attribute: transfer_date}": a date attribute of the process */
 } wf_anchor_kind;
 

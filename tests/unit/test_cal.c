@@ -234,11 +234,21 @@ static void test_units(void)
         int rc;
         cal_unit unit;
     } cases[] = {
-        {"day", 0, CAL_DAYS},           {"days", 0, CAL_DAYS},    {"week", 0, CAL_WEEKS},
-        {"weeks", 0, CAL_WEEKS},        {"month", 0, CAL_MONTHS}, {"months", 0, CAL_MONTHS},
-        {"year", 0, CAL_YEARS},         {"years", 0, CAL_YEARS},  {"Weeks", 0, CAL_WEEKS},
-        {"fortnight", -1, CAL_DAYS},    {"", -1, CAL_DAYS},       {"dayss", -1, CAL_DAYS},
-        {"working days", -1, CAL_DAYS},
+        {"day", 0, CAL_DAYS},
+        {"days", 0, CAL_DAYS},
+        {"week", 0, CAL_WEEKS},
+        {"weeks", 0, CAL_WEEKS},
+        {"month", 0, CAL_MONTHS},
+        {"months", 0, CAL_MONTHS},
+        {"year", 0, CAL_YEARS},
+        {"years", 0, CAL_YEARS},
+        {"Weeks", 0, CAL_WEEKS},
+        {"fortnight", -1, CAL_DAYS},
+        {"", -1, CAL_DAYS},
+        {"dayss", -1, CAL_DAYS},
+        {"working days", 0, CAL_WORKING_DAYS},
+        {"working day", 0, CAL_WORKING_DAYS},
+        {"workingdays", -1, CAL_DAYS},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cal_unit u = CAL_DAYS;
@@ -247,6 +257,15 @@ static void test_units(void)
             CHECK_INT(u, cases[i].unit);
     }
     CHECK_INT(cal_unit_parse(NULL, NULL), -1);
+    /* Without a calendar, working days are Monday to Friday (hol.h adds the bank holidays). */
+    cal_day fri = cal_from_ymd(2026, 11, 20);
+    CHECK_INT(cal_add(fri, 1, CAL_WORKING_DAYS), cal_from_ymd(2026, 11, 23));
+    CHECK_INT(cal_add(fri, 6, CAL_WORKING_DAYS), cal_from_ymd(2026, 11, 30));
+    CHECK_INT(cal_add(cal_from_ymd(2026, 11, 23), -1, CAL_WORKING_DAYS), fri);
+    CHECK_INT(cal_period_end(fri, 1, CAL_WORKING_DAYS), fri);
+    CHECK_INT(cal_period_end(cal_from_ymd(2026, 11, 21), 1, CAL_WORKING_DAYS),
+              cal_from_ymd(2026, 11, 23));
+    CHECK_STR(cal_unit_name(CAL_WORKING_DAYS, 3), "working days");
     CHECK_STR(cal_unit_name(CAL_DAYS, 1), "day");
     CHECK_STR(cal_unit_name(CAL_DAYS, 15), "days");
     CHECK_STR(cal_unit_name(CAL_WEEKS, 1), "week");

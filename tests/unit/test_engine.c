@@ -1008,12 +1008,12 @@ static const scenario scenarios[] = {
      {{"plan_ceased", "2025-09-01", NULL, 0}},
      "2026-04-01",
      "ceased",
-     "cancelled",
+     "completed",
      "2025-09-01",
      NULL,
      {
          {"review_meeting", "2026-03-09", "cancelled", NULL, NULL,
-          "cancelled: process cancelled (plan ceased or transferred) on 2025-09-01", NULL},
+          "cancelled: process completed (plan ceased) on 2025-09-01", NULL},
      }},
 
     /* ---- inline workflow: attribute anchors and the other due kinds ---- */
@@ -1029,9 +1029,10 @@ static const scenario scenarios[] = {
      NULL,
      {
          {"by_15_feb", "2027-02-14", "pending", NULL,
-          "before 15 February in the year of transfer date 2027-09-01", "", "2027-09-01"},
+          "before 15 February of 2027, the calendar year of the transfer date on 2027-09-01", "",
+          "2027-09-01"},
          {"on_15_feb", "2027-02-15", "pending", NULL,
-          "15 February in the year of transfer_date 2027-09-01", "", NULL},
+          "15 February of 2027, the calendar year of the transfer_date on 2027-09-01", "", NULL},
          {"five_months", "2027-04-01", "pending", NULL, "5 months before transfer_date 2027-09-01",
           "", NULL},
          {"one_month", "2027-08-01", "pending", NULL, "1 month before transfer_date 2027-09-01", "",
@@ -1086,7 +1087,7 @@ static const scenario scenarios[] = {
          {"five_months", "2029-04-01", "pending", NULL, NULL, NULL, NULL},
          {"one_month", "2029-08-01", "pending", NULL, NULL, NULL, NULL},
          {"ldb_29_feb", "2028-02-28", "pending", NULL,
-          "before 29 February in the year of leap 2028-09-01", NULL, NULL},
+          "before 29 February of 2028, the calendar year of the leap on 2028-09-01", NULL, NULL},
          {"doy_29_feb", "2028-02-29", "pending", NULL, NULL, NULL, NULL},
          {"one_week_after_start", "2026-09-08", "pending", NULL, NULL, NULL, NULL},
      }},
@@ -1104,7 +1105,7 @@ static const scenario scenarios[] = {
      NULL,
      {
          {"ldb_29_feb", "2027-02-28", "pending", NULL,
-          "before 29 February in the year of leap 2027-09-01", NULL, NULL},
+          "before 29 February of 2027, the calendar year of the leap on 2027-09-01", NULL, NULL},
          {"doy_29_feb", "2027-02-28", "pending", NULL, NULL, NULL, NULL},
          {"one_week_after_start", "2026-09-08", "pending", NULL, NULL, NULL, NULL},
      }},

@@ -51,7 +51,7 @@ static void test_ehcp_assessment(void)
         return;
     }
     CHECK_STR(wf->name, "ehcp-assessment");
-    CHECK_INT(wf->version, 1);
+    CHECK_INT(wf->version, 2);
     CHECK_STR(wf->title, "EHC needs assessment");
     CHECK_STR(wf->file, WORKFLOWS "/ehcp-assessment.yaml");
     CHECK_STR(wf->start_label, "request received");
@@ -215,9 +215,10 @@ static void test_load_dir_shipped(void)
         fprintf(stderr, "%s\n", err);
         return;
     }
-    CHECK_INT(set->n, 2);
+    CHECK_INT(set->n, 3); /* service.yaml and calendars/ are not workflows */
     CHECK_STR(set->items[0]->name, "annual-review"); /* sorted by file name */
     CHECK_STR(set->items[1]->name, "ehcp-assessment");
+    CHECK_STR(set->items[2]->name, "phase-transfer");
     CHECK(wf_set_find(set, "ehcp-assessment") == set->items[1]);
     CHECK(wf_set_find(set, "nope") == NULL);
     CHECK_INT(wf_set_check(set, err), 0);
@@ -441,7 +442,7 @@ static const bad_case bad_cases[] = {
     {L_HEAD L_STATES L_EVENTS "---\nworkflow: u\n", 27, "second YAML document"},
     {L_HEAD "stats: {}\n" L_STATES L_EVENTS, 3,
      "top level: unknown key \"stats\" (expected one of: workflow, version, title, start, "
-     "states, events, deadlines)"},
+     "states, events, deadlines, flags, migrate)"},
     {L_HEAD "version: 2\n" L_STATES L_EVENTS, 3, "duplicate key \"version\" (first at line 2)"},
     {"version: 1\n" L_STATES L_EVENTS, 1, "top level: missing \"workflow\""},
     {"workflow: Bad_Name\nversion: 1\n" L_STATES L_EVENTS, 1,
@@ -482,7 +483,7 @@ static const bad_case bad_cases[] = {
     {L_HEAD "states:\n  open: {initial: true}\n  2nd: {}\n" L_EVENTS, 5,
      "invalid state name \"2nd\""},
     {L_HEAD "states:\n  open: {initial: true, titel: x}\n" L_EVENTS, 4,
-     "state \"open\": unknown key \"titel\" (expected one of: initial, final, title)"},
+     "state \"open\": unknown key \"titel\" (expected one of: initial, final, title, concurrent)"},
     {L_HEAD "states:\n  open: {initial: true}\n  open: {}\n" L_EVENTS, 5,
      "\"states\": duplicate key \"open\" (first at line 4)"},
     {L_HEAD "states:\n  open: [initial]\n" L_EVENTS, 4,
@@ -491,7 +492,7 @@ static const bad_case bad_cases[] = {
     /* Events. */
     {L_HEAD L_STATES "events:\n  go:\n    allowed: any\n", 9,
      "event \"go\": unknown key \"allowed\" (expected one of: title, attributes, allowed_in, "
-     "transitions, exception, starts, minimum_length)"},
+     "transitions, exception, starts, minimum_length, recognises)"},
     {L_HEAD L_STATES "events:\n  Go: {}\n", 8, "\"events\": invalid event name \"Go\""},
     {L_HEAD L_STATES "events:\n  go: {}\n  go: {}\n", 9, "duplicate key \"go\""},
     {L_HEAD L_STATES "events:\n  go:\n    transitions:\n      - {from: [open], to: nowhere}\n", 10,
@@ -536,7 +537,7 @@ static const bad_case bad_cases[] = {
      "\"exception: end\" needs a \"reason\" attribute"},
     {L_HEAD L_STATES "events:\n  go:\n    attributes:\n      x: {requird: true}\n", 10,
      "event \"go\": attribute \"x\": unknown key \"requird\" (expected one of: required, values, "
-     "type)"},
+     "type, default)"},
     {L_HEAD L_STATES "events:\n  go:\n    attributes:\n      x: {required: maybe}\n", 10,
      "attribute \"x\": \"required\": expected true or false, got \"maybe\""},
     {L_HEAD L_STATES "events:\n  go:\n    attributes:\n      x: {type: int}\n", 10,
@@ -626,7 +627,7 @@ static const bad_case bad_cases[] = {
     {D1_WITH("    withn: 6 weeks\n"), 35,
      "deadline \"d1\": unknown key \"withn\" (expected one of: name, title, from, per, within, "
      "beginning_with, before, day_of_year, last_day_before, kind, met_by, cancelled_by, "
-     "excused_by, basis, anchor_label)"},
+     "excused_by, basis, anchor_label, if, unless, shorter_under_5, tribunal_closures)"},
     {D1_WITH("    within: 7 weeks\n"), 35,
      "deadline \"d1\": duplicate key \"within\" (first at line 33)"},
     {BASE "  d1:\n    from: start\n    within: six weeks\n    basis: x\n", 33,
@@ -677,7 +678,7 @@ static const bad_case bad_cases[] = {
     {BASE "  d1:\n    from: {event: nope}\n    within: 6 weeks\n    basis: x\n", 32,
      "deadline \"d1\": \"from\": unknown event \"nope\""},
     {BASE "  d1:\n    from: {evnt: finish}\n    within: 6 weeks\n    basis: x\n", 32,
-     "\"from\": unknown key \"evnt\" (expected one of: event, when, attribute)"},
+     "\"from\": unknown key \"evnt\" (expected one of: event, when, attribute, use)"},
     {BASE "  d1:\n    from: {when: {outcome: yes}}\n    within: 6 weeks\n    basis: x\n", 32,
      "\"from\": missing \"event\""},
     {BASE "  d1:\n    from: {event: finish, when: {outcome: maybe}}\n    within: 6 weeks\n"
@@ -689,7 +690,7 @@ static const bad_case bad_cases[] = {
      "\"from\": start attribute \"ref\" is not \"type: date\""},
     {BASE "  d1:\n    from: {attribute: due_date, event: finish}\n    before: 6 weeks\n"
           "    basis: x\n",
-     32, "\"attribute\" cannot be combined with \"event\""},
+     32, "\"due_date\" is not an attribute of event \"finish\""},
 
     /* Deadlines: per and placeholders. */
     {BASE "  d1:\n    name: d_{who}\n    from: start\n    per: who\n    within: 6 weeks\n"
