@@ -52,6 +52,7 @@ struct job {
 
     /* Request fields: strings borrowed from req->msg. */
     const char *case_ref, *workflow, *type, *key, *actor, *process;
+    const char *event_id, *reason; /* void */
     cal_day on, dob;
     bool has_dob;
     wf_kv *attrs; /* array owned, strings borrowed */
@@ -64,7 +65,8 @@ struct job {
     char *case_version;
     json_t *processes;   /* the case's processes (new ref) */
     json_t *dup;         /* what an idempotency key already names (new ref) */
-    json_t *case_events; /* every event of the case (new ref) */
+    json_t *case_events; /* every event of the case that is not voided (new ref) */
+    json_t *voiding;     /* void: the event to void, with its process's history (new ref) */
     json_t *target;      /* the process taking the event (borrowed from processes) */
     const wf_workflow *wf;
     eng_event *events; /* the target's events + the new one */
@@ -77,12 +79,53 @@ struct job {
 
 /* ---- the SQL: every statement the daemon runs, prepared once per connection ---- */
 
-/* The processes of case c as a JSON array (a sub-select of the reads below). */
+/*
+ * The SQL below leaves out voided events wherever it reads events for the
+ * engine ("NOT EXISTS (SELECT 1 FROM event_voids ...)"): a voided event stays
+ * in the events table, but no process is ever computed from it.
+ */
+
+/*
+ * The processes of case c as a JSON array (a sub-select of the reads below).
+ * "void_start" marks a follow-on process whose starting event was voided: it
+ * was cancelled with it and takes no events.
+ */
 #define SQL_PROCESSES_OF_CASE                                                                      \
     "(SELECT coalesce(json_agg(json_build_object('id', p.id::text, 'workflow', p.workflow,"        \
     " 'version', p.wf_version, 'started_on', p.started_on, 'attrs', p.attrs,"                      \
-    " 'status', p.status, 'ended_on', p.ended_on, 'key', p.idem_key) ORDER BY p.id), '[]'::json)"  \
-    " FROM processes p WHERE p.case_id = c.id)"
+    " 'status', p.status, 'ended_on', p.ended_on, 'key', p.idem_key, 'void_start',"                \
+    " EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = p.parent_event_id)) ORDER BY p.id),"  \
+    " '[]'::json) FROM processes p WHERE p.case_id = c.id)"
+
+/* to_char's format for UTC ISO 8601 ("2026-01-05T09:00:00Z"), applied AT TIME ZONE 'UTC'. */
+#define SQL_ISO_UTC "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
+
+/*
+ * Every start, event and void of case c in recording order, as history
+ * entries. A follow-on process is started in the transaction of its event, so
+ * at the same instant: the event goes first (rank 0), then what it started.
+ * A follow-on process has no actor of its own: it is its event's.
+ */
+#define SQL_HISTORY_OF_CASE                                                                        \
+    "(SELECT coalesce(json_agg(h.entry ORDER BY h.at, h.rank, h.id), '[]'::json) FROM ("           \
+    " SELECT p.created_at AS at, 1 AS rank, p.id, json_build_object('kind', 'start',"              \
+    "  'process', p.id::text, 'workflow', p.workflow, 'on', p.started_on, 'attrs', p.attrs,"       \
+    "  'actor', coalesce(p.started_by, pe.actor), 'recorded_at',"                                  \
+    "  to_char(p.created_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "),"                                 \
+    "  'by_event', p.parent_event_id::text) AS entry"                                              \
+    "  FROM processes p LEFT JOIN events pe ON pe.id = p.parent_event_id WHERE p.case_id = c.id"   \
+    " UNION ALL"                                                                                   \
+    " SELECT e.recorded_at, 0, e.id, json_build_object('kind', 'event', 'id', e.id::text,"         \
+    "  'process', e.process_id::text, 'workflow', ep.workflow, 'type', e.type, 'on', e.on_date,"   \
+    "  'attrs', e.attrs, 'actor', e.actor, 'recorded_at',"                                         \
+    "  to_char(e.recorded_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "), 'key', e.idem_key,"             \
+    "  'voided', EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id))"                    \
+    "  FROM events e JOIN processes ep ON ep.id = e.process_id WHERE e.case_id = c.id"             \
+    " UNION ALL"                                                                                   \
+    " SELECT w.recorded_at, 2, w.id, json_build_object('kind', 'void', 'event', w.event_id::text," \
+    "  'type', we.type, 'on', we.on_date, 'reason', w.reason, 'actor', w.actor, 'recorded_at',"    \
+    "  to_char(w.recorded_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "))"                                \
+    "  FROM event_voids w JOIN events we ON we.id = w.event_id WHERE w.case_id = c.id) h)"
 
 #define SF_STATEMENTS(X)                                                                           \
     X(CASE_COMPARE, "SELECT (dob IS NOT DISTINCT FROM $2::date) AND attrs = $3::jsonb,"            \
@@ -90,7 +133,7 @@ struct job {
     X(CASE_INSERT, "INSERT INTO cases (ref, dob, attrs) VALUES ($1, $2, $3::jsonb)"                \
                    " ON CONFLICT (ref) DO NOTHING RETURNING id")                                   \
     X(START_WRITE, "SELECT sf_start_process($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10,"       \
-                   " $11::jsonb)")                                                                 \
+                   " $11::jsonb, $12)")                                                            \
     X(START_READ, "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","                             \
                   " (SELECT sf_process_json(p.id) FROM processes p"                                \
                   "  WHERE p.case_id = c.id AND p.idem_key = $2)"                                  \
@@ -106,8 +149,32 @@ struct job {
                   "  FROM events e WHERE e.case_id = c.id AND e.idem_key = $2),"                   \
                   " (SELECT coalesce(json_agg(json_build_object('id', e.id, 'process',"            \
                   "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"       \
-                  "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id)" \
+                  "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id"  \
+                  "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id))"        \
                   " FROM cases c WHERE c.ref = $1")                                                \
+    X(VOID_WRITE, "SELECT sf_void_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)")     \
+    X(VOID_READ,                                                                                   \
+      "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","                                         \
+      " (SELECT json_build_object('id', e.id::text, 'process', e.process_id::text,"                \
+      "  'type', e.type, 'on', e.on_date, 'process_json', sf_process_json(e.process_id),"          \
+      "  'void', (SELECT json_build_object('reason', v.reason, 'actor', v.actor, 'on',"            \
+      "   to_char(v.recorded_at AT TIME ZONE 'Europe/London', 'YYYY-MM-DD'))"                      \
+      "   FROM event_voids v WHERE v.event_id = e.id),"                                            \
+      "  'children', (SELECT coalesce(json_agg(json_build_object('id', k.id::text,"                \
+      "   'workflow', k.workflow, 'events', (SELECT count(*) FROM events ke"                       \
+      "   WHERE ke.process_id = k.id AND NOT EXISTS (SELECT 1 FROM event_voids v"                  \
+      "   WHERE v.event_id = ke.id))) ORDER BY k.id), '[]'::json)"                                 \
+      "   FROM processes k WHERE k.parent_event_id = e.id),"                                       \
+      "  'history', (SELECT coalesce(json_agg(json_build_object('id', h.id, 'type',"               \
+      "   h.type, 'on', h.on_date, 'attrs', h.attrs) ORDER BY h.on_date, h.id),"                   \
+      "   '[]'::json) FROM events h WHERE h.process_id = e.process_id"                             \
+      "   AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = h.id)))"                  \
+      "  FROM events e WHERE e.case_id = c.id AND e.id = $2::bigint),"                             \
+      " (SELECT json_build_object('event', v.event_id::text, 'reason', v.reason,"                  \
+      "  'process_json', sf_process_json(e.process_id)) FROM event_voids v"                        \
+      "  JOIN events e ON e.id = v.event_id WHERE v.case_id = c.id AND v.idem_key = $3)"           \
+      " FROM cases c WHERE c.ref = $1")                                                            \
+    X(HISTORY, "SELECT " SQL_HISTORY_OF_CASE " FROM cases c WHERE c.ref = $1")                     \
     X(SHOW, "SELECT json_build_object('case', c.ref, 'dob', c.dob, 'attrs', c.attrs,"              \
             " 'processes', (SELECT coalesce(json_agg(sf_process_json(p.id) ORDER BY p.id),"        \
             " '[]'::json) FROM processes p WHERE p.case_id = c.id))"                               \
@@ -149,6 +216,7 @@ static void job_reset_read(job *j)
     json_decref(j->processes);
     json_decref(j->dup);
     json_decref(j->case_events);
+    json_decref(j->voiding);
     free(j->events);
     if (j->event_attrs) {
         for (size_t i = 0; i < j->nevents; i++)
@@ -158,7 +226,7 @@ static void job_reset_read(job *j)
     free(j->proc_attrs);
     eng_result_free(j->result);
     j->case_id = j->case_version = NULL;
-    j->processes = j->dup = j->case_events = NULL;
+    j->processes = j->dup = j->case_events = j->voiding = NULL;
     j->target = NULL;
     j->events = NULL;
     j->event_attrs = NULL;
@@ -535,7 +603,7 @@ static void start_have_case(job *j, PGresult *res)
     json_t *dls = deadlines_json(j->result);
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
-    const char *params[11] = {
+    const char *params[12] = {
         j->case_id,
         j->case_version,
         j->workflow,
@@ -546,8 +614,9 @@ static void start_have_case(job *j, PGresult *res)
         eng_proc_status_name(j->result->status),
         j->result->state,
         j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended),
-        dltext};
-    job_write(j, STMT_START_WRITE, 11, params, start_written, start_read);
+        dltext,
+        j->actor};
+    job_write(j, STMT_START_WRITE, 12, params, start_written, start_read);
     free(attrs);
     free(dltext);
 }
@@ -643,28 +712,58 @@ static json_t *children_json(job *j)
     return children;
 }
 
-/* Replay the target's events with the new one; write it all if the engine accepts it. */
-static void event_apply(job *j)
+/*
+ * The recorded events of list (read with voided ones already left out) as the
+ * engine sees them, into j->events: those of process_id (every one when NULL)
+ * except the event numbered skip, with room for extra more after them.
+ * Returns how many; j->nevents says the same. Strings borrowed from list.
+ */
+static size_t load_events(job *j, json_t *list, const char *process_id, int64_t skip, size_t extra)
 {
-    /* The target's recorded events, as the engine sees them. */
-    const char *target_id = json_string_value(json_object_get(j->target, "id"));
-    size_t total = json_array_size(j->case_events);
-    j->events = xcalloc(total + 1, sizeof *j->events);
-    j->event_attrs = xcalloc(total + 1, sizeof *j->event_attrs);
+    size_t total = json_array_size(list);
+    j->events = xcalloc(total + extra + 1, sizeof *j->events);
+    j->event_attrs = xcalloc(total + extra + 1, sizeof *j->event_attrs);
     size_t n = 0, i;
     json_t *e;
-    json_array_foreach(j->case_events, i, e)
+    json_array_foreach(list, i, e)
     {
-        if (strcmp(json_string_value(json_object_get(e, "process")), target_id) != 0)
+        if (process_id && strcmp(json_string_value(json_object_get(e, "process")), process_id) != 0)
+            continue;
+        int64_t seq = (int64_t)json_integer_value(json_object_get(e, "id"));
+        if (seq == skip)
             continue;
         eng_event *ev = &j->events[n];
-        ev->seq = (int64_t)json_integer_value(json_object_get(e, "id"));
+        ev->seq = seq;
         ev->type = json_string_value(json_object_get(e, "type"));
         ev->on = json_date(json_object_get(e, "on"));
         j->event_attrs[n] = kv_from_json(json_object_get(e, "attrs"), &ev->nattrs);
         ev->attrs = j->event_attrs[n];
         n++;
     }
+    j->nevents = n;
+    return n;
+}
+
+/*
+ * The engine's input for j->target under j->wf, without events: the one place
+ * that says what the engine knows of a process besides its events.
+ */
+static eng_input target_input(job *j)
+{
+    free(j->proc_attrs);
+    j->proc_attrs = kv_from_json(json_object_get(j->target, "attrs"), &j->nproc_attrs);
+    return (eng_input){.wf = j->wf,
+                       .start = json_date(json_object_get(j->target, "started_on")),
+                       .attrs = j->proc_attrs,
+                       .nattrs = j->nproc_attrs};
+}
+
+/* Replay the target's events with the new one; write it all if the engine accepts it. */
+static void event_apply(job *j)
+{
+    /* The target's recorded events, as the engine sees them. */
+    const char *target_id = json_string_value(json_object_get(j->target, "id"));
+    size_t n = load_events(j, j->case_events, target_id, INT64_MIN, 1);
     eng_event *ev = &j->events[n];
     ev->seq = INT64_MAX; /* recorded after every existing event */
     ev->type = j->type;
@@ -673,13 +772,9 @@ static void event_apply(job *j)
     ev->nattrs = j->nattrs;
     j->nevents = n + 1;
 
-    j->proc_attrs = kv_from_json(json_object_get(j->target, "attrs"), &j->nproc_attrs);
-    eng_input in = {.wf = j->wf,
-                    .start = json_date(json_object_get(j->target, "started_on")),
-                    .attrs = j->proc_attrs,
-                    .nattrs = j->nproc_attrs,
-                    .events = j->events,
-                    .nevents = n};
+    eng_input in = target_input(j);
+    in.events = j->events;
+    in.nevents = n;
     char err[ENG_ERR_LEN];
     int rc = eng_check_event(&in, ev, err);
     if (rc != 0) {
@@ -787,6 +882,9 @@ static bool event_choose_process(job *j)
             j->target = p;
             break;
         }
+        /* Cancelled with the voided event that started it: it never happened. */
+        if (json_is_true(json_object_get(p, "void_start")))
+            continue;
         if (!w || !wf_find_event(w, j->type))
             continue;
         bool is_active = strcmp(json_string_value(json_object_get(p, "status")), "active") == 0;
@@ -805,6 +903,14 @@ static bool event_choose_process(job *j)
     if (j->process && !j->target) {
         sb_free(&takers);
         job_fail(j, PROTO_ERR_NO_PROCESS, "case %s has no process %s", j->case_ref, j->process);
+        return false;
+    }
+    if (j->target && json_is_true(json_object_get(j->target, "void_start"))) {
+        sb_free(&takers);
+        job_fail(j, PROTO_ERR_NOT_ALLOWED,
+                 "process %s was cancelled because the event that started it was voided; it "
+                 "takes no events (see sendflow history %s)",
+                 j->process, j->case_ref);
         return false;
     }
     if (!j->target && nfit > 1) {
@@ -867,6 +973,334 @@ static void event_read(job *j)
     j->attempts++;
     const char *p[2] = {j->case_ref, j->key};
     job_query(j, STMT_EVENT_READ, 2, p, event_have_case);
+}
+
+/* ---- void ---- */
+
+static void void_read(job *j);
+
+/* Events in the order the engine replays them: by date, then by recording. */
+static int cmp_replay_order(const void *a, const void *b)
+{
+    const eng_event *x = a, *y = b;
+    if (x->on != y->on)
+        return x->on < y->on ? -1 : 1;
+    return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+/*
+ * Check events (sorted in replay order) one at a time, as the event path
+ * checked each when it was posted: each against those before it. Returns the
+ * index of the first that eng_check_event refuses and is not in tolerated
+ * (with the reason in err), or n when all fit. tolerated (NULL: none) marks
+ * events refused already in the history as it stands (older data, or a
+ * definition changed since), which a void cannot be blamed for.
+ */
+static size_t first_misfit(const eng_input *base, const eng_event *events, size_t n,
+                           const bool *tolerated, char err[ENG_ERR_LEN])
+{
+    char ignored[ENG_ERR_LEN];
+    for (size_t k = 0; k < n; k++) {
+        eng_input in = *base;
+        in.events = events;
+        in.nevents = k;
+        bool known = tolerated && tolerated[k];
+        if (eng_check_event(&in, &events[k], known ? ignored : err) != 0 && !known)
+            return k;
+    }
+    return n;
+}
+
+/*
+ * Can the process do without the event at index gone of sorted (replay
+ * order)? The other events must still fit the workflow, checked one by one
+ * as they were when posted. Returns true, or false with the first later
+ * event that depended on it in *dep and the engine's reason in err.
+ */
+static bool void_fits(const eng_input *base, eng_event *sorted, size_t n, size_t gone, size_t *dep,
+                      char err[ENG_ERR_LEN])
+{
+    bool *before = xcalloc(n + 1, sizeof *before);
+    bool *tolerated = xcalloc(n + 1, sizeof *tolerated);
+    eng_event *rest = xcalloc(n + 1, sizeof *rest);
+    size_t *orig = xcalloc(n + 1, sizeof *orig);
+    char ignored[ENG_ERR_LEN];
+    /* The refusals the full history already has, all of them. */
+    for (size_t k = 0; k < n; k++) {
+        eng_input in = *base;
+        in.events = sorted;
+        in.nevents = k;
+        before[k] = eng_check_event(&in, &sorted[k], ignored) != 0;
+    }
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k == gone)
+            continue;
+        tolerated[m] = before[k];
+        orig[m] = k;
+        rest[m++] = sorted[k];
+    }
+    size_t bad = first_misfit(base, rest, m, tolerated, err);
+    bool ok = bad == m;
+    if (!ok)
+        *dep = orig[bad];
+    free(before);
+    free(tolerated);
+    free(rest);
+    free(orig);
+    return ok;
+}
+
+static void void_written(job *j, PGresult *res)
+{
+    if (lost_race(j, res, void_read))
+        return;
+    json_t *out = parse_json(res, 0, 0);
+    json_t *proc = json_incref(json_object_get(out, "process"));
+    json_t *gone = json_object_get(out, "cancelled");
+    log_info("conn %" PRIu64 ": case %s: event %s (%s on %s) voided%s%s; process %s now %s (%s)",
+             j->req->conn_id, j->case_ref, j->event_id,
+             json_string_value(json_object_get(j->voiding, "type")),
+             json_string_value(json_object_get(j->voiding, "on")), j->actor ? " by " : "",
+             j->actor ? j->actor : "", json_string_value(json_object_get(proc, "id")),
+             j->result->state, eng_proc_status_name(j->result->status));
+    size_t i;
+    json_t *k;
+    json_array_foreach(gone, i, k)
+    {
+        log_info("conn %" PRIu64 ": case %s: process %s cancelled: started by voided event %s",
+                 j->req->conn_id, j->case_ref, json_string_value(k), j->event_id);
+    }
+    decorate_process(proc, j->today);
+    j->reply = json_pack("{s:s,s:b,s:o}", "voided", j->event_id, "duplicate", 0, "process", proc);
+    json_decref(out);
+    job_reply(j);
+}
+
+/* Answer a void already done: the process as it stands now. proc_json is borrowed. */
+static void void_reply_duplicate(job *j, json_t *proc_json, const char *event_id)
+{
+    log_info("conn %" PRIu64 ": case %s: event %s was already voided for that reason; nothing "
+             "changed",
+             j->req->conn_id, j->case_ref, event_id);
+    json_t *proc = json_deep_copy(proc_json);
+    decorate_process(proc, j->today);
+    j->reply = json_pack("{s:s,s:b,s:o}", "voided", event_id, "duplicate", 1, "process", proc);
+    job_reply(j);
+}
+
+/*
+ * A void that need not (or must not) write: a retry under the same key, an
+ * event already voided, no such event, or children with events of their own.
+ * True when it has replied.
+ */
+static bool void_settled(job *j)
+{
+    if (j->dup) {
+        const char *ev = json_string_value(json_object_get(j->dup, "event"));
+        const char *why = json_string_value(json_object_get(j->dup, "reason"));
+        if (strcmp(ev, j->event_id) != 0 || strcmp(why, j->reason) != 0) {
+            job_fail(j, PROTO_ERR_KEY_CONFLICT,
+                     "idempotency key \"%s\" was already used on case %s to void event %s (\"%s\");"
+                     " nothing changed",
+                     j->key, j->case_ref, ev, why);
+            return true;
+        }
+        void_reply_duplicate(j, json_object_get(j->dup, "process_json"), ev);
+        return true;
+    }
+    if (!j->voiding) {
+        job_fail(j, PROTO_ERR_NO_EVENT, "case %s has no event %s (sendflow history %s lists them)",
+                 j->case_ref, j->event_id, j->case_ref);
+        return true;
+    }
+    json_t *done = json_object_get(j->voiding, "void");
+    if (json_is_object(done)) {
+        const char *why = json_string_value(json_object_get(done, "reason"));
+        const char *by = json_string_value(json_object_get(done, "actor"));
+        if (strcmp(why, j->reason) == 0) {
+            void_reply_duplicate(j, json_object_get(j->voiding, "process_json"), j->event_id);
+            return true;
+        }
+        job_fail(j, PROTO_ERR_NOT_ALLOWED, "event %s was already voided on %s by %s: %s",
+                 j->event_id, json_string_value(json_object_get(done, "on")),
+                 by ? by : "(no actor given)", why);
+        return true;
+    }
+    /* A follow-on process that has a history of its own cannot silently vanish. */
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(j->voiding, "children"), i, k)
+    {
+        json_int_t nev = json_integer_value(json_object_get(k, "events"));
+        if (nev == 0)
+            continue;
+        const char *wname = json_string_value(json_object_get(k, "workflow"));
+        const wf_workflow *w = wf_set_find(j->d->workflows, wname);
+        char title[128];
+        snprintf(title, sizeof title, "%s", w && w->title ? w->title : wname);
+        title[0] = (char)(title[0] >= 'A' && title[0] <= 'Z' ? title[0] - 'A' + 'a' : title[0]);
+        job_fail(j, PROTO_ERR_NOT_ALLOWED,
+                 "event %s (%s on %s) started process %s (%s), which has events of its own: "
+                 "void the %" JSON_INTEGER_FORMAT " event%s of the %s it started first",
+                 j->event_id, json_string_value(json_object_get(j->voiding, "type")),
+                 json_string_value(json_object_get(j->voiding, "on")),
+                 json_string_value(json_object_get(k, "id")), wname, nev, nev == 1 ? "" : "s",
+                 title);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Recompute the event's process without it. Refused when the rest of its
+ * history no longer fits the workflow (a later event depends on it), or when
+ * the void would reopen the process beside another active one of its
+ * workflow. Otherwise write the void, the process and the cancellation of the
+ * (event-less) processes it started, in one statement.
+ */
+static void void_apply(job *j)
+{
+    const char *proc_id = json_string_value(json_object_get(j->voiding, "process"));
+    size_t i;
+    json_t *p;
+    json_array_foreach(j->processes, i, p)
+    {
+        if (strcmp(json_string_value(json_object_get(p, "id")), proc_id) == 0)
+            j->target = p;
+    }
+    if (!j->target) {
+        job_fail(j, PROTO_ERR_INTERNAL, "event %s has no process %s", j->event_id, proc_id);
+        return;
+    }
+    const char *wname = json_string_value(json_object_get(j->target, "workflow"));
+    j->wf = wf_set_find(j->d->workflows, wname);
+    if (!j->wf) {
+        job_fail(j, PROTO_ERR_NOT_ALLOWED,
+                 "event %s belongs to process %s, which runs workflow %s that this daemon has "
+                 "not loaded",
+                 j->event_id, proc_id, wname);
+        return;
+    }
+    /* Its history includes the event to void: sorted, to find what depends on it. */
+    size_t n = load_events(j, json_object_get(j->voiding, "history"), NULL, INT64_MIN, 0);
+    qsort(j->events, n, sizeof *j->events, cmp_replay_order);
+    int64_t seq = strtoll(j->event_id, NULL, 10);
+    size_t gone = n;
+    for (size_t k = 0; k < n; k++) {
+        if (j->events[k].seq == seq)
+            gone = k;
+    }
+    if (gone == n) {
+        job_fail(j, PROTO_ERR_INTERNAL, "event %s is missing from its process's history",
+                 j->event_id);
+        return;
+    }
+    eng_input in = target_input(j);
+    char err[ENG_ERR_LEN], d1[CAL_DATE_LEN], d2[CAL_DATE_LEN];
+    const eng_event *ev = &j->events[gone];
+    size_t dep = 0;
+    if (!void_fits(&in, j->events, n, gone, &dep, err)) {
+        const eng_event *later = &j->events[dep];
+        job_fail(j, PROTO_ERR_NOT_ALLOWED,
+                 "event %s (%s on %s) cannot be voided: event %" PRId64 " (%s on %s) depends on it"
+                 " (without it, %s); void event %" PRId64 " first",
+                 j->event_id, ev->type, cal_format(ev->on, d1), later->seq, later->type,
+                 cal_format(later->on, d2), err, later->seq);
+        return;
+    }
+    /* The remaining events, in the order they are sorted (the engine does not mind). */
+    eng_event gone_ev = *ev;
+    wf_kv *gone_attrs = j->event_attrs[gone];
+    memmove(&j->events[gone], &j->events[gone + 1], (n - gone - 1) * sizeof *j->events);
+    memmove(&j->event_attrs[gone], &j->event_attrs[gone + 1],
+            (n - gone - 1) * sizeof *j->event_attrs);
+    j->event_attrs[n - 1] = gone_attrs; /* still freed with the others */
+    in.events = j->events;
+    in.nevents = n - 1;
+    if (eng_evaluate(&in, &j->result, err) != 0) {
+        job_fail(j, PROTO_ERR_NOT_ALLOWED, "event %s (%s on %s) cannot be voided: without it, %s",
+                 j->event_id, gone_ev.type, cal_format(gone_ev.on, d1), err);
+        return;
+    }
+    /* Reopened (e.g. the final plan voided): one active process of a workflow per case. */
+    if (j->result->status == ENG_ACTIVE &&
+        strcmp(json_string_value(json_object_get(j->target, "status")), "active") != 0) {
+        json_array_foreach(j->processes, i, p)
+        {
+            const char *id = json_string_value(json_object_get(p, "id"));
+            bool child = false;
+            size_t c;
+            json_t *k;
+            json_array_foreach(json_object_get(j->voiding, "children"), c, k)
+            {
+                child = child || strcmp(json_string_value(json_object_get(k, "id")), id) == 0;
+            }
+            if (p != j->target && !child &&
+                strcmp(json_string_value(json_object_get(p, "workflow")), wname) == 0 &&
+                strcmp(json_string_value(json_object_get(p, "status")), "active") == 0) {
+                job_fail(j, PROTO_ERR_NOT_ALLOWED,
+                         "voiding event %s would reopen process %s (%s), but case %s already "
+                         "has an active %s (process %s)",
+                         j->event_id, proc_id, wname, j->case_ref, wname, id);
+                return;
+            }
+        }
+    }
+    char today[CAL_DATE_LEN], ended[CAL_DATE_LEN];
+    json_t *dls = deadlines_json(j->result);
+    char *dltext = json_dumps(dls, JSON_COMPACT);
+    json_decref(dls);
+    const char *params[11] = {
+        j->case_id,
+        j->case_version,
+        j->event_id,
+        j->reason,
+        j->actor,
+        j->key,
+        cal_format(j->today, today),
+        eng_proc_status_name(j->result->status),
+        j->result->state,
+        j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended),
+        dltext};
+    job_write(j, STMT_VOID_WRITE, 11, params, void_written, void_read);
+    free(dltext);
+}
+
+static void void_have_case(job *j, PGresult *res)
+{
+    if (!read_case(j, res))
+        return;
+    j->voiding = parse_json(res, 0, 3);
+    j->dup = parse_json(res, 0, 4);
+    if (!void_settled(j))
+        void_apply(j);
+}
+
+static void void_read(job *j)
+{
+    job_reset_read(j);
+    j->attempts++;
+    const char *p[3] = {j->case_ref, j->event_id, j->key};
+    job_query(j, STMT_VOID_READ, 3, p, void_have_case);
+}
+
+/* ---- history ---- */
+
+static void history_loaded(job *j, PGresult *res)
+{
+    if (PQntuples(res) == 0) {
+        job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s", j->case_ref);
+        return;
+    }
+    j->reply = json_pack("{s:s,s:o}", "case", j->case_ref, "entries", parse_json(res, 0, 0));
+    job_reply(j);
+}
+
+static void history_begin(job *j)
+{
+    const char *p[1] = {j->case_ref};
+    job_query(j, STMT_HISTORY, 1, p, history_loaded);
 }
 
 /* ---- show ---- */
@@ -990,6 +1424,12 @@ static void job_got_connection(store_tx *tx, void *arg)
     case PROTO_OP_DUE:
         due_begin(j);
         break;
+    case PROTO_OP_HISTORY:
+        history_begin(j);
+        break;
+    case PROTO_OP_VOID:
+        void_read(j);
+        break;
     default:
         job_fail(j, PROTO_ERR_INTERNAL, "operation %s has no database step", j->req->op);
         break;
@@ -1021,7 +1461,8 @@ static int parse_fields(job *j)
              proto_str(m, "workflow", true, &j->workflow, &code, &err) ||
              proto_date(m, "on", true, &j->on, NULL, &code, &err) ||
              proto_attrs(m, "attrs", &j->attrs, &j->nattrs, &code, &err) ||
-             proto_str(m, "key", false, &j->key, &code, &err);
+             proto_str(m, "key", false, &j->key, &code, &err) ||
+             proto_str(m, "actor", false, &j->actor, &code, &err);
         if (!rc && !(j->wf = wf_set_find(j->d->workflows, j->workflow))) {
             sb names = {0};
             for (size_t i = 0; i < j->d->workflows->n; i++)
@@ -1050,7 +1491,32 @@ static int parse_fields(job *j)
              proto_str(m, "actor", false, &j->actor, &code, &err);
         break;
     case PROTO_OP_SHOW:
+    case PROTO_OP_HISTORY:
         rc = proto_case_ref(m, "case", &j->case_ref, &code, &err);
+        break;
+    case PROTO_OP_VOID:
+        rc = proto_case_ref(m, "case", &j->case_ref, &code, &err) ||
+             proto_str(m, "event", true, &j->event_id, &code, &err) ||
+             proto_str(m, "reason", true, &j->reason, &code, &err) ||
+             proto_str(m, "actor", false, &j->actor, &code, &err) ||
+             proto_str(m, "key", false, &j->key, &code, &err);
+        if (!rc && (!*j->event_id || strspn(j->event_id, "0123456789") != strlen(j->event_id))) {
+            sb_add(&err, "\"event\" must be an event id (digits, as history lists them)");
+            rc = -1;
+        }
+        /* "012" names event 12: the id is compared as a string with keys and replies. */
+        while (!rc && j->event_id[0] == '0' && j->event_id[1])
+            j->event_id++;
+        if (!rc && strlen(j->event_id) > 18) {
+            sb_add(&err, "\"event\": no event has an id that large");
+            rc = -1;
+        }
+        /* The audit trail must say why: a reason of blanks says nothing. */
+        if (!rc &&
+            (strspn(j->reason, " \t\r\n") == strlen(j->reason) || strlen(j->reason) > 1000)) {
+            sb_add(&err, "\"reason\" must say why the event is voided (1 to 1000 characters)");
+            rc = -1;
+        }
         break;
     case PROTO_OP_DUE:
         rc = proto_uint(m, "within", 7, 3660, &j->within, &code, &err) ||
