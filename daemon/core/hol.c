@@ -50,6 +50,11 @@
 #define HOL__WINDOW_LEAD_DAYS 7
 /* The Gregorian calendar repeats its Easter dates every 5,700,000 years. */
 #define HOL__EASTER_CYCLE 5700000LL
+/*
+ * Years with bank holidays: a cal_day spans about +-5,877,000 years, and
+ * beyond this bound a rule day could fall outside it; no deadline is there.
+ */
+#define HOL__MAX_ABS_YEAR 5000000
 
 /* One holiday: a day and its name (static, or in the arena). */
 typedef struct hol__day {
@@ -354,6 +359,8 @@ bool hol_is_bank_holiday(const hol_calendar *c, cal_day day, const char **name)
                !hol__find(c->removed, c->nremoved, day)) {
         int y;
         cal_to_ymd(day, &y, NULL, NULL);
+        if (y < -HOL__MAX_ABS_YEAR || y > HOL__MAX_ABS_YEAR)
+            y = 0; /* no rule day of year 0 is day: none is this far out */
         hol__rule_days(y, rules);
         for (int i = 0; i < HOL__RULE_DAYS && !found; i++)
             if (rules[i].day == day)
@@ -377,7 +384,7 @@ bool hol_is_working_day(const hol_calendar *c, cal_day day)
 
 cal_day hol_add_working_days(const hol_calendar *c, cal_day day, int n)
 {
-    while (n > 0) {
+    while (n > 0 && day < INT32_MAX) {
         day++;
         if (hol_is_working_day(c, day))
             n--;
@@ -400,6 +407,8 @@ size_t hol_bank_holidays(const hol_calendar *c, int y, cal_day *out, size_t cap)
             out[i - lo] = c->days[i].day;
         return hi - lo;
     }
+    if (y < -HOL__MAX_ABS_YEAR || y > HOL__MAX_ABS_YEAR)
+        return 0;
     /* Outside the range, a bounded buffer at a time: one-offs are few, but not limited. */
     hol__day buf[HOL__RULE_DAYS * 2];
     size_t n = hol__year(c, y, buf, sizeof buf / sizeof buf[0]);

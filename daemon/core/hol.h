@@ -105,7 +105,7 @@ cal_day hol_working_period_end(const hol_calendar *c, cal_day day, int n);
 
 /*
  * Bank holidays of year y in date order into out (up to cap; out may be NULL when cap is 0);
- * returns how many there are (may exceed cap).
+ * returns how many there are (may exceed cap). Years beyond +-5,000,000 have none.
  */
 size_t hol_bank_holidays(const hol_calendar *c, int y, cal_day *out, size_t cap);
 

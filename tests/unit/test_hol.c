@@ -12,6 +12,7 @@
 #include "check_dates.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -303,6 +304,26 @@ static void test_year_lists(void)
     hol_free(c);
     hol_free(s);
     hol_free(NULL);
+}
+
+/* Days and years far outside any deadline: defined answers, no overflow (UBSan watches). */
+static void test_extremes(void)
+{
+    hol_calendar *c = hol_rules_only();
+    const cal_day days[] = {INT32_MIN,  INT32_MIN + 1,   INT32_MIN + 400, -1000000000,
+                            1000000000, INT32_MAX - 400, INT32_MAX};
+    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++) {
+        const char *name = "unset";
+        CHECK(!hol_is_bank_holiday(c, days[i], &name));
+        CHECK(name == NULL);
+        CHECK(hol_is_working_day(c, days[i]) == (cal_weekday(days[i]) <= 5));
+    }
+    CHECK_INT(hol_bank_holidays(c, INT32_MAX, NULL, 0), 0);
+    CHECK_INT(hol_bank_holidays(c, INT32_MIN, NULL, 0), 0);
+    CHECK_INT(hol_bank_holidays(c, 5000000, NULL, 0), 8);
+    CHECK_INT(hol_bank_holidays(c, -5000000, NULL, 0), 8);
+    CHECK_INT(hol_add_working_days(c, INT32_MAX - 3, 100), INT32_MAX);
+    hol_free(c);
 }
 
 /* ---- The shipped calendar ------------------------------------------------ */
@@ -1143,6 +1164,7 @@ int main(void)
     RUN(test_christmas);
     RUN(test_easter_and_mondays);
     RUN(test_year_lists);
+    RUN(test_extremes);
     RUN(test_shipped_changes);
     RUN(test_independent_list);
     RUN(test_working_days);
