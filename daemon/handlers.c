@@ -54,7 +54,7 @@ struct job {
     const char *case_ref, *workflow, *type, *key, *actor, *process;
     const char *event_id, *reason; /* void */
     cal_day on, dob;
-    bool has_dob;
+    bool has_on, has_dob;
     wf_kv *attrs; /* array owned, strings borrowed */
     size_t nattrs;
     long within;
@@ -1326,6 +1326,10 @@ static void show_begin(job *j)
 
 /* ---- due ---- */
 
+/*
+ * due judges statuses on j->on: the daemon's today, or a later day asked for
+ * with "on" (what will be due or overdue then if nothing more is recorded).
+ */
 static void due_loaded(job *j, PGresult *res)
 {
     json_t *items = json_array();
@@ -1335,7 +1339,7 @@ static void due_loaded(job *j, PGresult *res)
         bool period = strcmp(PQgetvalue(res, r, 5), "period") == 0;
         bool excusable = strcmp(PQgetvalue(res, r, 7), "t") == 0;
         eng_status st = eng_deadline_status(period ? WF_DEADLINE_PERIOD : WF_DEADLINE_DUTY,
-                                            ENG_OPEN, due, CAL_NONE, excusable, j->today);
+                                            ENG_OPEN, due, CAL_NONE, excusable, j->on);
         if (j->overdue && st != ENG_OVERDUE && st != ENG_EXCUSED)
             continue;
         json_array_append_new(
@@ -1344,22 +1348,22 @@ static void due_loaded(job *j, PGresult *res)
                              PQgetvalue(res, r, 2), "deadline", PQgetvalue(res, r, 3), "title",
                              PQgetvalue(res, r, 4), "kind", PQgetvalue(res, r, 5), "due",
                              PQgetvalue(res, r, 6), "status", eng_status_name(st), "days",
-                             (json_int_t)(due - j->today), "basis", PQgetvalue(res, r, 8),
-                             "explain", PQgetvalue(res, r, 9)));
+                             (json_int_t)(due - j->on), "basis", PQgetvalue(res, r, 8), "explain",
+                             PQgetvalue(res, r, 9)));
     }
-    char today[CAL_DATE_LEN];
-    j->reply = json_pack("{s:s,s:b,s:I,s:b,s:o}", "today", cal_format(j->today, today), "truncated",
-                         PQntuples(res) > DUE_MAX_ROWS, "within", (json_int_t)j->within, "overdue",
-                         j->overdue, "items", items);
+    char today[CAL_DATE_LEN], on[CAL_DATE_LEN];
+    j->reply = json_pack("{s:s,s:s,s:b,s:I,s:b,s:o}", "today", cal_format(j->today, today), "on",
+                         cal_format(j->on, on), "truncated", PQntuples(res) > DUE_MAX_ROWS,
+                         "within", (json_int_t)j->within, "overdue", j->overdue, "items", items);
     job_reply(j);
 }
 
 static void due_begin(job *j)
 {
-    char horizon[CAL_DATE_LEN], today[CAL_DATE_LEN];
-    cal_format(j->overdue ? j->today - 1 : cal_add_days(j->today, (int)j->within), horizon);
-    cal_format(j->today, today);
-    const char *p[2] = {horizon, today};
+    char horizon[CAL_DATE_LEN], on[CAL_DATE_LEN];
+    cal_format(j->overdue ? j->on - 1 : cal_add_days(j->on, (int)j->within), horizon);
+    cal_format(j->on, on);
+    const char *p[2] = {horizon, on};
     /* The partial index deadlines_open_due serves the range on due. */
     job_query(j, STMT_DUE, 2, p, due_loaded);
 }
@@ -1520,7 +1524,20 @@ static int parse_fields(job *j)
         break;
     case PROTO_OP_DUE:
         rc = proto_uint(m, "within", 7, 3660, &j->within, &code, &err) ||
-             proto_bool(m, "overdue", false, &j->overdue, &code, &err);
+             proto_bool(m, "overdue", false, &j->overdue, &code, &err) ||
+             proto_date(m, "on", false, &j->on, &j->has_on, &code, &err);
+        /* A what-if looks ahead only: what was due on a past day depends on what had
+         * been recorded by then, which today's deadlines no longer say. */
+        if (!rc && j->has_on && j->on < j->today) {
+            sb_addf(&err,
+                    "\"on\": %s is in the past (today is %s): use show for what happened; --on "
+                    "looks ahead",
+                    json_string_value(json_object_get(m, "on")), cal_format(j->today, today));
+            code = PROTO_ERR_BAD_DATE;
+            rc = -1;
+        }
+        if (!rc && !j->has_on)
+            j->on = j->today;
         break;
     default:
         break;
