@@ -30,6 +30,8 @@
 #include "sfconn.h"
 #include "sf_config.h"
 #include "util.h"
+#include "hol.h"
+#include "svc.h"
 #include "wf.h"
 
 #define DEFAULT_SOCKET "./var/sendflowd.sock"
@@ -821,8 +823,48 @@ static int validate_failed(const cli *c, const char *file, const char *err)
  * than with wf_load_dir so a broken sibling does not hide this file's result;
  * a sibling that does not load simply does not count as a target.
  */
+/* The service's settings and the calendars are checked by their own loaders. */
+static int validate_other(const cli *c, const char *file, bool *handled)
+{
+    char *copy = xstrdup(file);
+    const char *base = basename(copy);
+    char *parent_copy = xstrdup(file);
+    const char *parent = basename(dirname(parent_copy));
+    int rc = 0;
+    *handled = true;
+    if (!strcmp(base, "service.yaml")) {
+        svc_settings *s;
+        char err[SVC_ERR_LEN];
+        rc = svc_load_file(file, &s, err) == 0 ? 0 : validate_failed(c, file, err);
+        if (rc == 0) {
+            printf("%s: valid service settings (%s, version %d)\n", file, s->service, s->version);
+            svc_free(s);
+        }
+    } else if (!strcmp(parent, "calendars")) {
+        /* A calendar file is checked with the rest of its directory (one of each kind). */
+        hol_calendar *h;
+        char err[HOL_ERR_LEN];
+        char *dcopy = xstrdup(file);
+        rc = hol_load_dir(dirname(dcopy), &h, err) == 0 ? 0 : validate_failed(c, file, err);
+        if (rc == 0) {
+            printf("%s: valid calendar (%s)\n", file, hol_version(h));
+            hol_free(h);
+        }
+        free(dcopy);
+    } else {
+        *handled = false;
+    }
+    free(copy);
+    free(parent_copy);
+    return rc;
+}
+
 static int cmd_validate(const cli *c, const char *file)
 {
+    bool handled;
+    int orc = validate_other(c, file, &handled);
+    if (handled)
+        return orc;
     char err[WF_ERR_LEN];
     wf_workflow *wf;
     if (wf_load_file(file, &wf, err) != 0)

@@ -15,6 +15,12 @@
  */
 #include "handlers.h"
 
+#include "evalio.h"
+#include "recompute.h"
+#include "transfers.h"
+#include "cohort.h"
+#include "xfer.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,6 +69,7 @@ struct job {
     /* Read from the database (reset before each attempt). */
     char *case_id;
     char *case_version;
+    cal_day case_dob;    /* the case's date of birth, CAL_NONE if none */
     json_t *processes;   /* the case's processes (new ref) */
     json_t *dup;         /* what an idempotency key already names (new ref) */
     json_t *case_events; /* every event of the case that is not voided (new ref) */
@@ -137,6 +144,7 @@ struct job {
     X(START_READ, "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","                             \
                   " (SELECT sf_process_json(p.id) FROM processes p"                                \
                   "  WHERE p.case_id = c.id AND p.idem_key = $2)"                                  \
+                  ", to_char(c.dob, 'YYYY-MM-DD')"                                                 \
                   " FROM cases c WHERE c.ref = $1")                                                \
     X(EVENT_WRITE, "SELECT sf_record_event($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11,"   \
                    " $12::jsonb, $13::jsonb)")                                                     \
@@ -151,6 +159,7 @@ struct job {
                   "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"       \
                   "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id"  \
                   "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id))"        \
+                  ", to_char(c.dob, 'YYYY-MM-DD')"                                                 \
                   " FROM cases c WHERE c.ref = $1")                                                \
     X(VOID_WRITE, "SELECT sf_void_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)")     \
     X(VOID_READ,                                                                                   \
@@ -173,11 +182,16 @@ struct job {
       " (SELECT json_build_object('event', v.event_id::text, 'reason', v.reason,"                  \
       "  'process_json', sf_process_json(e.process_id)) FROM event_voids v"                        \
       "  JOIN events e ON e.id = v.event_id WHERE v.case_id = c.id AND v.idem_key = $3)"           \
+      ", to_char(c.dob, 'YYYY-MM-DD')"                                                             \
       " FROM cases c WHERE c.ref = $1")                                                            \
     X(HISTORY, "SELECT " SQL_HISTORY_OF_CASE " FROM cases c WHERE c.ref = $1")                     \
     X(SHOW, "SELECT json_build_object('case', c.ref, 'dob', c.dob, 'attrs', c.attrs,"              \
             " 'processes', (SELECT coalesce(json_agg(sf_process_json(p.id) ORDER BY p.id),"        \
-            " '[]'::json) FROM processes p WHERE p.case_id = c.id))"                               \
+            " '[]'::json) FROM processes p WHERE p.case_id = c.id)),"                              \
+            " (SELECT coalesce(json_agg(json_build_object('id', e.id, 'process',"                  \
+            "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"             \
+            "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id"        \
+            "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id))"              \
             " FROM cases c WHERE c.ref = $1")                                                      \
     X(DUE, "SELECT c.ref, p.id::text, p.workflow, d.name, d.title, d.kind,"                        \
            " to_char(d.due, 'YYYY-MM-DD'), d.excusable, d.basis, d.explain"                        \
@@ -513,6 +527,10 @@ static bool read_case(job *j, PGresult *res)
     j->case_id = xstrdup(PQgetvalue(res, 0, 0));
     j->case_version = xstrdup(PQgetvalue(res, 0, 1));
     j->processes = parse_json(res, 0, 2);
+    /* Every read of a case ends with its date of birth. */
+    int last = PQnfields(res) - 1;
+    if (PQgetisnull(res, 0, last) || cal_parse(PQgetvalue(res, 0, last), &j->case_dob) != 0)
+        j->case_dob = CAL_NONE;
     return true;
 }
 
@@ -547,6 +565,8 @@ static void start_written(job *j, PGresult *res)
              json_string_value(json_object_get(proc, "id")), j->workflow, cal_format(j->on, on));
     decorate_process(proc, j->today);
     j->reply = json_pack("{s:b,s:o}", "duplicate", 0, "process", proc);
+    /* A plan (annual review) with a date of birth may have phase transfers to open. */
+    transfers_sweep(j->d, j->case_id);
     job_reply(j);
 }
 
@@ -592,7 +612,13 @@ static void start_have_case(job *j, PGresult *res)
         }
     }
     eng_input in = {.wf = j->wf, .start = j->on, .attrs = j->attrs, .nattrs = j->nattrs};
+    eio_input_env(j->d, j->case_dob, &in);
     char err[ENG_ERR_LEN];
+    /* A default (the transfer date) needs the case's date of birth. */
+    if (eng_check_start(&in, err) != 0) {
+        job_fail(j, PROTO_ERR_BAD_ATTRIBUTE, "%s", err);
+        return;
+    }
     if (eng_evaluate(&in, &j->result, err) != 0) {
         job_fail(j, PROTO_ERR_NOT_ALLOWED, "%s", err);
         return;
@@ -662,6 +688,8 @@ static void event_written(job *j, PGresult *res)
                          event_id, "type", j->type, "on", on, "attrs",
                          attrs_json(j->attrs, j->nattrs), "process", proc, "started", started);
     json_decref(out);
+    if (json_array_size(started))
+        transfers_sweep(j->d, j->case_id);
     job_reply(j);
 }
 
@@ -695,7 +723,8 @@ static json_t *children_json(job *j)
                      j->req->conn_id, j->case_ref, st->workflow);
             continue;
         }
-        eng_input in = {.wf = cw, .start = st->on};
+        eng_input in = {.wf = cw, .start = st->on, .attrs = st->attrs, .nattrs = st->nattrs};
+        eio_input_env(j->d, j->case_dob, &in);
         eng_result *cr = NULL;
         char err[ENG_ERR_LEN];
         if (eng_evaluate(&in, &cr, err) != 0) {
@@ -703,8 +732,9 @@ static json_t *children_json(job *j)
             continue;
         }
         json_array_append_new(
-            children, json_pack("{s:s,s:i,s:o,s:s,s:s,s:o,s:o}", "workflow", cw->name, "version",
-                                cw->version, "started_on", date_json(st->on), "status",
+            children, json_pack("{s:s,s:i,s:o,s:o,s:s,s:s,s:o,s:o}", "workflow", cw->name,
+                                "version", cw->version, "started_on", date_json(st->on), "attrs",
+                                attrs_json(st->attrs, st->nattrs), "status",
                                 eng_proc_status_name(cr->status), "state", cr->state, "ended_on",
                                 date_json(cr->ended_on), "deadlines", deadlines_json(cr)));
         eng_result_free(cr);
@@ -752,10 +782,12 @@ static eng_input target_input(job *j)
 {
     free(j->proc_attrs);
     j->proc_attrs = kv_from_json(json_object_get(j->target, "attrs"), &j->nproc_attrs);
-    return (eng_input){.wf = j->wf,
-                       .start = json_date(json_object_get(j->target, "started_on")),
-                       .attrs = j->proc_attrs,
-                       .nattrs = j->nproc_attrs};
+    eng_input in = {.wf = j->wf,
+                    .start = json_date(json_object_get(j->target, "started_on")),
+                    .attrs = j->proc_attrs,
+                    .nattrs = j->nproc_attrs};
+    eio_input_env(j->d, j->case_dob, &in);
+    return in;
 }
 
 /* Replay the target's events with the new one; write it all if the engine accepts it. */
@@ -866,6 +898,34 @@ static void event_reply_duplicate(job *j)
  * that declares the type is chosen, so that the engine explains precisely why
  * it cannot take the event. Sets j->target and j->wf, or fails the job.
  */
+/*
+ * Would process p (running workflow w) take the event, replayed with its
+ * recorded events? Used to choose between processes whose dates fit.
+ */
+static bool event_fits(job *j, json_t *p, const wf_workflow *w)
+{
+    const char *pid = json_string_value(json_object_get(p, "id"));
+    json_t *mine = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(j->case_events, i, e)
+    {
+        if (!strcmp(json_string_value(json_object_get(e, "process")), pid))
+            json_array_append(mine, e);
+    }
+    eio_input x;
+    json_t *dob = date_json(j->case_dob);
+    eio_input_build(j->d, w, p, mine, dob, &x);
+    eng_event ev = {
+        .seq = INT64_MAX, .type = j->type, .on = j->on, .attrs = j->attrs, .nattrs = j->nattrs};
+    char err[ENG_ERR_LEN];
+    bool fits = eng_check_event(&x.in, &ev, err) == 0;
+    eio_input_free(&x);
+    json_decref(dob);
+    json_decref(mine);
+    return fits;
+}
+
 static bool event_choose_process(job *j)
 {
     json_t *fit = NULL, *active = NULL, *ended = NULL;
@@ -898,6 +958,38 @@ static bool event_choose_process(job *j)
             fit = p;
             nfit++;
             sb_addf(&takers, "%s%s (%s)", nfit > 1 ? ", " : "", id, wname);
+        }
+    }
+    if (!j->process && nfit > 1) {
+        /* Several processes' dates fit: the ones whose state takes the event decide. */
+        json_t *taker = NULL;
+        int ntake = 0;
+        sb names = {0};
+        json_array_foreach(j->processes, i, p)
+        {
+            const char *wname = json_string_value(json_object_get(p, "workflow"));
+            const wf_workflow *w = wf_set_find(j->d->workflows, wname);
+            cal_day started = json_date(json_object_get(p, "started_on"));
+            cal_day ended_on = json_date(json_object_get(p, "ended_on"));
+            bool is_active = !strcmp(json_string_value(json_object_get(p, "status")), "active");
+            if (!w || !wf_find_event(w, j->type) ||
+                json_is_true(json_object_get(p, "void_start")) || j->on < started ||
+                !(is_active || j->on < ended_on) || !event_fits(j, p, w))
+                continue;
+            taker = p;
+            ntake++;
+            sb_addf(&names, "%s%s (%s)", ntake > 1 ? ", " : "",
+                    json_string_value(json_object_get(p, "id")), wname);
+        }
+        if (ntake == 1) {
+            fit = taker;
+            nfit = 1;
+            sb_free(&names);
+        } else if (ntake > 1) {
+            sb_free(&takers);
+            takers = names;
+        } else {
+            sb_free(&names);
         }
     }
     if (j->process && !j->target) {
@@ -1305,6 +1397,88 @@ static void history_begin(job *j)
 
 /* ---- show ---- */
 
+/* Flags the engine raises on a process (a review in Year 9 or later...), added to it. */
+static void show_flags(job *j, json_t *proc, json_t *events, json_t *dob)
+{
+    const wf_workflow *w =
+        wf_set_find(j->d->workflows, json_string_value(json_object_get(proc, "workflow")));
+    if (!w || !w->nflags || !json_is_string(dob))
+        return;
+    const char *pid = json_string_value(json_object_get(proc, "id"));
+    json_t *mine = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e)
+    {
+        if (!strcmp(json_string_value(json_object_get(e, "process")), pid))
+            json_array_append(mine, e);
+    }
+    eio_input x;
+    eio_input_build(j->d, w, proc, mine, dob, &x);
+    eng_result *r = NULL;
+    char err[ENG_ERR_LEN];
+    if (eng_evaluate(&x.in, &r, err) == 0 && r->nflags) {
+        json_t *flags = json_array();
+        for (size_t k = 0; k < r->nflags; k++)
+            json_array_append_new(flags, json_pack("{s:s,s:s,s:s,s:s}", "name", r->flags[k].name,
+                                                   "title", r->flags[k].title, "basis",
+                                                   r->flags[k].basis, "note", r->flags[k].note));
+        json_object_set_new(proc, "flags", flags);
+    }
+    eng_result_free(r);
+    eio_input_free(&x);
+    json_decref(mine);
+}
+
+/*
+ * The child's coming phase transfers (from the date of birth and the
+ * service's settings): when each happens, when its process opens, its
+ * deadline, and the process once opened. NULL without a date of birth.
+ */
+static json_t *show_transfers(job *j, json_t *dob)
+{
+    const wf_workflow *pt = wf_set_find(j->d->workflows, "phase-transfer");
+    cal_day born = json_date(dob);
+    if (!pt || born == CAL_NONE)
+        return NULL;
+    size_t na;
+    wf_kv *kv = kv_from_json(json_object_get(j->reply, "attrs"), &na);
+    xfer_item items[16];
+    size_t n = xfer_coming(j->d->svc, born, kv, na, j->today, items, 16);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n && i < 16; i++) {
+        wf_kv a[1] = {{"transfer", items[i].transfer}};
+        eng_input in = {.wf = pt, .start = items[i].opens, .attrs = a, .nattrs = 1};
+        eio_input_env(j->d, born, &in);
+        eng_result *r = NULL;
+        char err[ENG_ERR_LEN];
+        cal_day due = CAL_NONE;
+        if (eng_evaluate(&in, &r, err) == 0)
+            for (size_t k = 0; k < r->ndeadlines; k++)
+                if (!strcmp(r->deadlines[k].name, "phase_transfer_plan"))
+                    due = r->deadlines[k].due;
+        eng_result_free(r);
+        const char *pid = NULL;
+        size_t k;
+        json_t *p;
+        json_array_foreach(json_object_get(j->reply, "processes"), k, p)
+        {
+            const char *tr =
+                json_string_value(json_object_get(json_object_get(p, "attrs"), "transfer"));
+            if (!strcmp(json_string_value(json_object_get(p, "workflow")), "phase-transfer") &&
+                tr && !strcmp(tr, items[i].transfer))
+                pid = json_string_value(json_object_get(p, "id"));
+        }
+        json_array_append_new(
+            out, json_pack("{s:s,s:s,s:o,s:o,s:o,s:s?}", "transfer", items[i].transfer,
+                           "school_year", coh_year_name(items[i].school_year), "date",
+                           date_json(items[i].date), "opens", date_json(items[i].opens), "deadline",
+                           date_json(due), "process", pid));
+    }
+    free(kv);
+    return out;
+}
+
 static void show_loaded(job *j, PGresult *res)
 {
     if (PQntuples(res) == 0) {
@@ -1312,9 +1486,19 @@ static void show_loaded(job *j, PGresult *res)
         return;
     }
     j->reply = parse_json(res, 0, 0);
+    json_t *events = parse_json(res, 0, 1);
+    json_t *dob = json_object_get(j->reply, "dob");
     size_t i;
     json_t *p;
-    json_array_foreach(json_object_get(j->reply, "processes"), i, p) decorate_process(p, j->today);
+    json_array_foreach(json_object_get(j->reply, "processes"), i, p)
+    {
+        decorate_process(p, j->today);
+        show_flags(j, p, events, dob);
+    }
+    json_t *transfers = show_transfers(j, dob);
+    if (transfers)
+        json_object_set_new(j->reply, "transfers", transfers);
+    json_decref(events);
     job_reply(j);
 }
 
@@ -1563,6 +1747,16 @@ static int parse_fields(job *j)
     return 0;
 }
 
+/* The end of a recompute run asked for over the socket. */
+static void recompute_replied(const json_t *summary, const char *why, void *arg)
+{
+    srv_req *req = arg;
+    if (summary)
+        srv_reply(req, json_deep_copy(summary));
+    else
+        srv_reply_error(req, "unavailable", "recompute stopped: %s", why);
+}
+
 void handlers_dispatch(srv_req *req, void *arg)
 {
     sf_daemon *d = arg;
@@ -1594,6 +1788,8 @@ void handlers_dispatch(srv_req *req, void *arg)
         case 0:
             log_info("conn %" PRIu64 ": simulated clock set to %s", req->conn_id, to);
             srv_reply(req, clock_reply(d));
+            /* Time moved: phase transfers may have opened. */
+            transfers_sweep(d, NULL);
             return;
         case -1:
             srv_reply_error(req, "clock_real",
@@ -1614,6 +1810,23 @@ void handlers_dispatch(srv_req *req, void *arg)
     case PROTO_OP_WORKFLOWS:
         srv_reply(req, workflows_reply(d));
         return;
+    case PROTO_OP_RECOMPUTE: {
+        bool all = false;
+        proto_err code;
+        sb err = {0};
+        if (proto_bool(req->msg, "all", false, &all, &code, &err) != 0) {
+            srv_reply_error(req, proto_err_code(code), "%s", sb_str(&err));
+            sb_free(&err);
+            return;
+        }
+        if (d->stopping) {
+            srv_reply_error(req, "shutting_down", "the daemon is stopping; nothing was recomputed");
+            return;
+        }
+        log_info("conn %" PRIu64 ": recompute%s", req->conn_id, all ? " (all)" : "");
+        recompute_run(d, all, recompute_replied, req);
+        return;
+    }
     default:
         break;
     }

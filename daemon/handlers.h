@@ -12,6 +12,8 @@
 #include <uv.h>
 
 #include "clock.h"
+#include "hol.h"
+#include "svc.h"
 #include "config.h"
 #include "server.h"
 #include "store.h"
@@ -23,8 +25,13 @@ typedef struct sf_daemon {
     sf_config cfg;
     sf_clock clock;
     wf_set *workflows; /* owned; read-only after start */
-    store *store;      /* owned */
-    server *server;    /* owned */
+    hol_calendar *cal; /* owned: bank holidays, working days, school terms (workflows/calendars) */
+    svc_settings *svc; /* owned: the service's settings (workflows/service.yaml, or defaults) */
+    char *defs_json;   /* owned: {"workflow": {"version": N, "defs": "..."}}: what the daemon
+                          computes with, set on every connection as sendflow.defs */
+    struct recompute *recompute; /* owned: the running recompute, or NULL */
+    store *store;                /* owned */
+    server *server;              /* owned */
     bool stopping;
 } sf_daemon;
 

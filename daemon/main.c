@@ -8,13 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 #include "clock.h"
 #include "config.h"
+#include "defcheck.h"
+#include "evalio.h"
 #include "handlers.h"
 #include "log.h"
 #include "migrate.h"
+#include "recompute.h"
+#include "transfers.h"
 #include "server.h"
 #include "sf_config.h"
 #include "store.h"
@@ -26,11 +31,13 @@
  * an in-flight request is always answered first.
  */
 #define SHUTDOWN_TIMEOUT_MS 45000
+#define TRANSFER_SWEEP_MS   (60 * 60 * 1000)
 
 typedef struct sf_main {
     sf_daemon d;
     uv_signal_t sigterm, sigint;
     uv_timer_t shutdown_timer;
+    uv_timer_t transfer_timer; /* the hourly phase-transfer sweep */
     int exit_code;
 } sf_main;
 
@@ -46,6 +53,7 @@ static void on_store_closed(void *arg)
     uv_close((uv_handle_t *)&m->sigterm, on_handle_closed);
     uv_close((uv_handle_t *)&m->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&m->shutdown_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&m->transfer_timer, on_handle_closed);
     log_info("stopped cleanly");
 }
 
@@ -54,6 +62,12 @@ static void on_server_stopped(void *arg)
     sf_main *m = arg;
     m->d.server = NULL;
     store_close(m->d.store, on_store_closed, m);
+}
+
+static void on_transfer_timer(uv_timer_t *t)
+{
+    sf_main *m = t->data;
+    transfers_sweep(&m->d, NULL);
 }
 
 static void on_shutdown_timeout(uv_timer_t *t)
@@ -75,14 +89,53 @@ static void on_signal(uv_signal_t *h, int signum)
     log_info("%s: stopping (%zu clients, %zu database jobs in flight)", strsignal(signum),
              server_clients(m->d.server), store_busy(m->d.store));
     m->d.stopping = true;
+    uv_timer_stop(&m->transfer_timer);
     uv_timer_start(&m->shutdown_timer, on_shutdown_timeout, SHUTDOWN_TIMEOUT_MS, 0);
     uv_unref((uv_handle_t *)&m->shutdown_timer);
     server_stop(m->d.server, on_server_stopped, m);
 }
 
+/*
+ * The calendar (workflows/calendars) and the service's settings
+ * (workflows/service.yaml) beside the workflows. Without a calendars
+ * directory the standing bank-holiday rules apply and no school terms are
+ * known; without service.yaml the defaults (svc.h). 0, or -1 after saying why.
+ */
+static int load_definitions(sf_daemon *d)
+{
+    char *dir = xasprintf("%s/calendars", d->cfg.workflows);
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        d->cal = hol_rules_only();
+        log_warn("no %s: bank holidays by rule only, no school terms", dir);
+    } else {
+        char herr[HOL_ERR_LEN];
+        if (hol_load_dir(dir, &d->cal, herr) != 0) {
+            fprintf(stderr, "sendflowd: invalid calendar: %s\n", herr);
+            free(dir);
+            return -1;
+        }
+    }
+    free(dir);
+    log_info("calendar: %s", hol_version(d->cal));
+    char *path = xasprintf("%s/service.yaml", d->cfg.workflows);
+    char serr[SVC_ERR_LEN];
+    int rc = svc_load_optional(path, &d->svc, serr);
+    if (rc < 0) {
+        fprintf(stderr, "sendflowd: invalid service settings: %s\n", serr);
+        free(path);
+        return -1;
+    }
+    log_info("service settings: %s (%s, version %d)", d->svc->service, d->svc->file,
+             d->svc->version);
+    free(path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static sf_main m;
+    static store_stmt *stmts; /* the store borrows it until the loop ends */
     char err[1024];
     sf_daemon *d = &m.d;
 
@@ -122,6 +175,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < d->workflows->n; i++)
         log_info("workflow %s version %d loaded from %s", d->workflows->items[i]->name,
                  d->workflows->items[i]->version, d->workflows->items[i]->file);
+    if (load_definitions(d) != 0) {
+        wf_set_free(d->workflows);
+        config_free(&d->cfg);
+        return 1;
+    }
 
     int applied = 0;
     if (migrate_apply(d->cfg.database, d->cfg.schema, &applied, err, sizeof err) != 0) {
@@ -131,12 +189,33 @@ int main(int argc, char **argv)
         return 1;
     }
     log_info("schema up to date (%d migration%s applied now)", applied, applied == 1 ? "" : "s");
+    if (defcheck_run(d->cfg.database, d->workflows, err, sizeof err) != 0) {
+        fprintf(stderr, "sendflowd: %s\n", err);
+        return 1;
+    }
 
     uv_loop_t *loop = uv_default_loop();
     d->loop = loop;
-    size_t nstmts;
-    const store_stmt *stmts = handlers_statements(&nstmts);
-    d->store = store_new(loop, d->cfg.database, d->cfg.pool, stmts, nstmts);
+    /* One table of prepared statements: the handlers', the recompute's, the transfers'. */
+    size_t nh, nr, nt;
+    const store_stmt *hs = handlers_statements(&nh), *rs = recompute_statements(&nr),
+                     *ts = transfers_statements(&nt);
+    stmts = xcalloc(nh + nr + nt, sizeof *stmts);
+    memcpy(stmts, hs, nh * sizeof *stmts);
+    memcpy(stmts + nh, rs, nr * sizeof *stmts);
+    memcpy(stmts + nh + nr, ts, nt * sizeof *stmts);
+    recompute_set_stmt_base(nh);
+    transfers_set_stmt_base(nh + nr);
+    d->store = store_new(loop, d->cfg.database, d->cfg.pool, stmts, nh + nr + nt);
+    /* Every connection stamps what it writes with the definitions it was computed under. */
+    d->defs_json = eio_defs_json(d);
+    sb set = {0};
+    sb_add(&set, "SET sendflow.defs = '");
+    for (const char *p = d->defs_json; *p; p++)
+        sb_addf(&set, "%s%c", *p == '\'' ? "'" : "", *p);
+    sb_add(&set, "'");
+    store_set_session(d->store, sb_str(&set));
+    sb_free(&set);
     if (server_start(&d->server, loop, d->cfg.socket, d->cfg.listen, d->cfg.max_clients,
                      handlers_dispatch, d, err, sizeof err) != 0) {
         fprintf(stderr, "sendflowd: %s\n", err);
@@ -156,11 +235,22 @@ int main(int argc, char **argv)
              d->cfg.listen ? " and " : "", d->cfg.listen ? d->cfg.listen : "",
              d->clock.simulated ? "simulated" : "real", clock_now_str(&d->clock, now), d->cfg.pool);
 
+    /* Definitions changed since processes were last computed: bring them in line. */
+    recompute_run(d, false, NULL, NULL);
+    /* Phase transfers that opened while we were down, then every hour. */
+    uv_timer_init(loop, &m.transfer_timer);
+    m.transfer_timer.data = &m;
+    uv_timer_start(&m.transfer_timer, on_transfer_timer, 0, TRANSFER_SWEEP_MS);
+
     uv_run(loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(loop);
     if (rc != 0)
         log_warn("loop closed with handles still open: %s", uv_strerror(rc));
     wf_set_free(d->workflows);
+    hol_free(d->cal);
+    svc_free(d->svc);
+    free(d->defs_json);
+    free(stmts);
     config_free(&d->cfg);
     return m.exit_code;
 }

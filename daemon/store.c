@@ -68,6 +68,7 @@ struct store {
     char *conninfo;
     const store_stmt *stmts; /* prepared on every connection; borrowed, static */
     size_t nstmts;
+    char *session_sql; /* owned: STORE_SESSION_SQL plus store_set_session's */
     pconn *conns;
     int nconns;
     store_job *head, *tail; /* waiting jobs */
@@ -362,7 +363,7 @@ static void conn_prepare_next(pconn *c)
     if (!c->session_set) {
         /* Bound every wait, so a stuck query or lock cannot hold a pool connection for
          * ever: the job gets an error and the client a reply. */
-        if (!PQsendQuery(c->pg, STORE_SESSION_SQL)) {
+        if (!PQsendQuery(c->pg, s->session_sql ? s->session_sql : STORE_SESSION_SQL)) {
             conn_fail(c, PQerrorMessage(c->pg));
             return;
         }
@@ -664,6 +665,7 @@ static void maybe_finish_close(store *s)
         s->close_done = NULL;
         free(s->conns);
         free(s->conninfo);
+        free(s->session_sql);
         free(s);
         done(arg);
     }
@@ -694,4 +696,10 @@ const char *store_sqlstate(const PGresult *res)
 {
     const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     return s ? s : "";
+}
+
+void store_set_session(store *s, const char *sql)
+{
+    free(s->session_sql);
+    s->session_sql = xasprintf("%s; %s", STORE_SESSION_SQL, sql);
 }

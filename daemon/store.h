@@ -53,6 +53,11 @@ typedef void (*store_result_cb)(store_tx *tx, PGresult *res, void *arg);
  */
 store *store_new(uv_loop_t *loop, const char *conninfo, int size, const store_stmt *stmts,
                  size_t nstmts);
+/*
+ * More session SQL every connection runs when it connects (after the
+ * timeouts), e.g. "SET sendflow.defs = '...'"; call before the loop runs.
+ */
+void store_set_session(store *s, const char *sql);
 /* Queue a job; begin is called from the loop, never from inside this call. */
 void store_submit(store *s, store_begin_cb begin, void *arg);
 /*

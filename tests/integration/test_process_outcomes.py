@@ -97,7 +97,17 @@ def outcomes_exceptions_and_the_review_cycle():
         eq(cycles, [("2026-05-20", "completed"), ("2026-05-28", "active")], "review cycles")
         dl = deadline(show, "review_meeting", workflow="annual-review")
         eq((dl["due"], dl["status"]), ("2027-05-27", "pending"), "next review")
-        # A year on, the review is overdue.
+        # The cycle the meeting started holds the steps after it: report in 2 weeks
+        # (2026-06-11), decision in 4 (2026-06-25), and the Devon 12 weeks (2026-08-20).
+        nxt = [p for p in show["processes"] if p["started_on"] == "2026-05-28"][0]
+        eq({d["name"]: d["due"] for d in nxt["deadlines"]},
+           {"review_meeting": "2027-05-27", "review_report": "2026-06-11",
+            "review_decision": "2026-06-25", "amended_plan_devon": "2026-08-20"},
+           "steps after the meeting")
+        c.ok({"op": "clock_set", "to": "2026-06-20T12:00"})
+        ev(c, "C-LT", "review_report_received", "2026-06-05")
+        ev(c, "C-LT", "review_decision", "2026-06-20", outcome="maintain")
+        # A year on, the review is overdue; the rest was met or no longer applies.
         c.ok({"op": "clock_set", "to": "2027-05-28T00:00"})
         items = c.ok({"op": "due", "overdue": True})["items"]
         eq([(i["case"], i["deadline"], i["days"]) for i in items if i["case"] == "C-LT"],

@@ -1,0 +1,147 @@
+/*
+ * evalio: JSON in and out of the engine (see evalio.h).
+ */
+#include "evalio.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+json_t *eio_date(cal_day d)
+{
+    if (d == CAL_NONE)
+        return json_null();
+    char buf[CAL_DATE_LEN];
+    return json_string(cal_format(d, buf));
+}
+
+cal_day eio_json_date(const json_t *v)
+{
+    cal_day d;
+    if (!json_is_string(v) || cal_parse(json_string_value(v), &d) != 0)
+        return CAL_NONE;
+    return d;
+}
+
+wf_kv *eio_kv(json_t *obj, size_t *n)
+{
+    wf_kv *kv = xcalloc(json_object_size(obj) + 1, sizeof *kv);
+    size_t i = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val)
+    {
+        if (json_is_string(val)) {
+            kv[i].key = key;
+            kv[i].value = json_string_value(val);
+            i++;
+        }
+    }
+    *n = i;
+    return kv;
+}
+
+json_t *eio_deadlines(const eng_result *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->ndeadlines; i++) {
+        const eng_deadline *d = &r->deadlines[i];
+        json_array_append_new(
+            a,
+            json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:b,s:s,s:s,s:s?}", "name", d->name,
+                      "title", d->title, "kind", d->kind == WF_DEADLINE_PERIOD ? "period" : "duty",
+                      "anchor_on", eio_date(d->anchor_on), "due", eio_date(d->due), "resolution",
+                      eng_resolution_name(d->resolution), "met_on", eio_date(d->met_on),
+                      "cancelled_on", eio_date(d->cancelled_on), "excusable", d->excusable, "basis",
+                      d->basis ? d->basis : "", "explain", d->explain, "note", d->note));
+    }
+    return a;
+}
+
+void eio_input_env(const sf_daemon *d, cal_day dob, eng_input *in)
+{
+    in->cal = d->cal;
+    in->svc = d->svc;
+    in->has_dob = dob != CAL_NONE;
+    in->dob = dob;
+}
+
+void eio_input_build(const sf_daemon *d, const wf_workflow *wf, json_t *proc, json_t *events,
+                     json_t *dob, eio_input *x)
+{
+    memset(x, 0, sizeof *x);
+    size_t na = 0;
+    x->attrs = eio_kv(json_object_get(proc, "attrs"), &na);
+    size_t n = json_array_size(events);
+    x->events = xcalloc(n ? n : 1, sizeof *x->events);
+    x->event_kv = xcalloc(n ? n : 1, sizeof *x->event_kv);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(events, i);
+        const char *id = json_string_value(json_object_get(e, "id"));
+        json_t *type = json_object_get(e, "type");
+        size_t nk = 0;
+        x->event_kv[i] = eio_kv(json_object_get(e, "attrs"), &nk);
+        x->events[i] =
+            (eng_event){.seq = id ? strtoll(id, NULL, 10)
+                                  : (int64_t)json_integer_value(json_object_get(e, "id")),
+                        .type = json_is_string(type) ? json_string_value(type) : "",
+                        .on = eio_json_date(json_object_get(e, "on")),
+                        .attrs = x->event_kv[i],
+                        .nattrs = nk};
+    }
+    x->nevents = n;
+    x->in = (eng_input){.wf = wf,
+                        .start = eio_json_date(json_object_get(proc, "started_on")),
+                        .attrs = x->attrs,
+                        .nattrs = na,
+                        .events = x->events,
+                        .nevents = n};
+    eio_input_env(d, eio_json_date(dob), &x->in);
+}
+
+void eio_input_free(eio_input *x)
+{
+    for (size_t i = 0; i < x->nevents; i++)
+        free(x->event_kv[i]);
+    free(x->event_kv);
+    free(x->events);
+    free(x->attrs);
+    memset(x, 0, sizeof *x);
+}
+
+/* Whether the workflow's results read the service settings. */
+static bool uses_svc(const wf_workflow *wf)
+{
+    for (size_t i = 0; i < wf->ndeadlines; i++)
+        if (wf->deadlines[i].under_5)
+            return true;
+    for (size_t i = 0; i < wf->nattrs; i++)
+        if (wf->attrs[i].school_year_of)
+            return true;
+    return false;
+}
+
+char *eio_defs(const sf_daemon *d, const wf_workflow *wf)
+{
+    sb b = {0};
+    sb_addf(&b, "v%d", wf->version);
+    if (wf->uses_calendar)
+        sb_addf(&b, "; calendar %s", d->cal ? hol_version(d->cal) : "rules");
+    if (uses_svc(wf))
+        sb_addf(&b, "; service v%d", d->svc ? d->svc->version : 0);
+    return sb_steal(&b);
+}
+
+char *eio_defs_json(const sf_daemon *d)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < d->workflows->n; i++) {
+        const wf_workflow *wf = d->workflows->items[i];
+        char *defs = eio_defs(d, wf);
+        json_object_set_new(o, wf->name,
+                            json_pack("{s:i,s:s}", "version", wf->version, "defs", defs));
+        free(defs);
+    }
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}

@@ -1,0 +1,42 @@
+/*
+ * recompute: bring open processes in line with the definitions the daemon
+ * loaded (workflows, calendar, service settings). Each process records the
+ * definitions it was computed under (processes.defs); a run reads the active
+ * processes whose record differs (or every active process with all), in
+ * batches of RECOMPUTE_BATCH in id order, replays each through the engine and
+ * writes the batch in one statement, which reports every deadline that moved.
+ * Batches are separate store jobs, so requests queued meanwhile are served
+ * between them and the loop never waits. A process whose case changed while
+ * its batch was computed is skipped: the change computed it afresh.
+ */
+#ifndef SF_RECOMPUTE_H
+#define SF_RECOMPUTE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "handlers.h"
+#include "store.h"
+
+#define RECOMPUTE_BATCH     500
+#define RECOMPUTE_MAX_MOVED 1000 /* moved deadlines listed in a summary; the rest are counted */
+
+/*
+ * Called once when the run ends: summary is {"processes", "changed",
+ * "skipped", "failed", "batches", "ms", "moved": [...], "moved_truncated"}
+ * (borrowed), or NULL with a reason when the database failed mid-run (the
+ * batches written so far stay written).
+ */
+typedef void (*recompute_done_cb)(const json_t *summary, const char *why, void *arg);
+
+/* The statements a run needs, to append to the store's table (static storage). */
+const store_stmt *recompute_statements(size_t *n);
+/* Where recompute_statements start in the store's table (set once at start). */
+void recompute_set_stmt_base(size_t base);
+/*
+ * Recompute (all: every active process; else the stale ones). If a run is
+ * going already, done joins it. done may be NULL (a run at start, logged).
+ */
+void recompute_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg);
+
+#endif
