@@ -710,7 +710,9 @@ static void apply_under_5(eng_deadline *out, const eng_input *in, const wf_deadl
 /*
  * HESC Tribunal Rules 2008: an appeal time limit that ends from 25 December to
  * 1 January, or in August, ends instead on the first working day after
- * 1 January or 31 August (statutory-timescales §6).
+ * 1 January or 31 August (r. 12(3), statutory-timescales §6); one that ends
+ * on another day that is not a working day runs to the next working day
+ * (r. 12(2)).
  */
 static void apply_tribunal_closures(eng_deadline *out, const eng_input *in, const wf_deadline *dl)
 {
@@ -725,8 +727,22 @@ static void apply_tribunal_closures(eng_deadline *out, const eng_input *in, cons
         after = cal_from_ymd(y, 1, 1);
     else if (m == 8)
         after = cal_from_ymd(y, 8, 31);
-    else
+    else {
+        /* r. 12(2): a time limit ending on a day that is not a working day runs to the next. */
+        cal_day next = out->due;
+        while (in->cal ? !hol_is_working_day(in->cal, next) : cal_weekday(next) > 5)
+            next = cal_add_days(next, 1);
+        if (next == out->due)
+            return;
+        char d0[CAL_DATE_LEN];
+        char *was0 = out->explain;
+        out->explain = xasprintf("%s ends %s, not a working day, so the time limit runs to the "
+                                 "next working day (HESC Tribunal Rules 2008, r. 12(2))",
+                                 was0, day_str(out->due, d0));
+        free(was0);
+        out->due = next;
         return;
+    }
     cal_day moved = cal_add_days(after, 1);
     while (in->cal ? !hol_is_working_day(in->cal, moved) : cal_weekday(moved) > 5)
         moved = cal_add_days(moved, 1);

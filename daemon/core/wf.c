@@ -560,7 +560,7 @@ static int wf__parse_matches(wf__ctx *c, const yaml_node_t *m, const char *key, 
 
 static int wf__parse_states(wf__ctx *c, const yaml_node_t *top)
 {
-    static const char *const keys[] = {"initial", "final", "title", "concurrent", NULL};
+    static const char *const keys[] = {"initial", "final", "title", NULL};
     yaml_node_t *v = wf__get(c, top, "states");
     if (!v)
         return wf__err(c, top, "missing \"states\"");
@@ -581,7 +581,6 @@ static int wf__parse_states(wf__ctx *c, const yaml_node_t *top)
         if (!wf__is_null(spec)) {
             if (wf__want_map(c, spec, what) < 0 || wf__check_keys(c, spec, what, keys) < 0 ||
                 wf__get_bool(c, spec, "initial", what, &s->initial) < 0 ||
-                wf__get_bool(c, spec, "concurrent", what, &s->concurrent) < 0 ||
                 wf__get_str(c, spec, "title", what, false, &s->title) < 0)
                 return -1;
             const char *final;
@@ -604,8 +603,6 @@ static int wf__parse_states(wf__ctx *c, const yaml_node_t *top)
                                what, initial->name, initial->line);
             if (s->final != WF_OPEN)
                 return wf__err(c, k, "%s: the initial state must not be final", what);
-            if (s->concurrent)
-                return wf__err(c, k, "%s: the initial state cannot be concurrent", what);
             initial = s;
         }
     }

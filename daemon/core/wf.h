@@ -68,9 +68,6 @@ typedef struct wf_state {
     bool initial;      /* exactly one state is initial */
     wf_final final;
     int line;
-    bool concurrent; /* "concurrent: true": a process in this state does not stop another process of
-                        its workflow from running for the case (an annual review's decision and
-                        amendments run on while the next cycle's clock has started) */
 } wf_state;
 
 /* One "transitions:" entry of an event. */

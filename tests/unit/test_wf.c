@@ -483,7 +483,7 @@ static const bad_case bad_cases[] = {
     {L_HEAD "states:\n  open: {initial: true}\n  2nd: {}\n" L_EVENTS, 5,
      "invalid state name \"2nd\""},
     {L_HEAD "states:\n  open: {initial: true, titel: x}\n" L_EVENTS, 4,
-     "state \"open\": unknown key \"titel\" (expected one of: initial, final, title, concurrent)"},
+     "state \"open\": unknown key \"titel\" (expected one of: initial, final, title)"},
     {L_HEAD "states:\n  open: {initial: true}\n  open: {}\n" L_EVENTS, 5,
      "\"states\": duplicate key \"open\" (first at line 4)"},
     {L_HEAD "states:\n  open: [initial]\n" L_EVENTS, 4,
