@@ -346,22 +346,6 @@ static void job_write(job *j, stmt_id stmt, int n, const char *const *params, st
 
 /* ---- JSON helpers ---- */
 
-static json_t *date_json(cal_day d)
-{
-    if (d == CAL_NONE)
-        return json_null();
-    char buf[CAL_DATE_LEN];
-    return json_string(cal_format(d, buf));
-}
-
-static cal_day json_date(const json_t *v)
-{
-    cal_day d;
-    if (!json_is_string(v) || cal_parse(json_string_value(v), &d) != 0)
-        return CAL_NONE;
-    return d;
-}
-
 /* Parse a JSON column value (new ref), or NULL. */
 static json_t *parse_json(const PGresult *res, int row, int col)
 {
@@ -385,8 +369,8 @@ static void decorate_process(json_t *proc, cal_day today)
         const char *kind = json_string_value(json_object_get(dl, "kind"));
         wf_deadline_kind k =
             kind && strcmp(kind, "period") == 0 ? WF_DEADLINE_PERIOD : WF_DEADLINE_DUTY;
-        cal_day due = json_date(json_object_get(dl, "due"));
-        cal_day met_on = json_date(json_object_get(dl, "met_on"));
+        cal_day due = eio_json_date(json_object_get(dl, "due"));
+        cal_day met_on = eio_json_date(json_object_get(dl, "met_on"));
         bool excusable = json_is_true(json_object_get(dl, "excusable"));
         eng_status st = eng_deadline_status(k, res, due, met_on, excusable, today);
         json_object_set_new(dl, "status", json_string(eng_status_name(st)));
@@ -396,24 +380,6 @@ static void decorate_process(json_t *proc, cal_day today)
     }
 }
 
-/* The engine's deadlines as the JSON array sf_save_process takes (new ref). */
-static json_t *deadlines_json(const eng_result *r)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < r->ndeadlines; i++) {
-        const eng_deadline *d = &r->deadlines[i];
-        json_array_append_new(
-            a,
-            json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:b,s:s,s:s,s:s?}", "name", d->name,
-                      "title", d->title, "kind", d->kind == WF_DEADLINE_PERIOD ? "period" : "duty",
-                      "anchor_on", date_json(d->anchor_on), "due", date_json(d->due), "resolution",
-                      eng_resolution_name(d->resolution), "met_on", date_json(d->met_on),
-                      "cancelled_on", date_json(d->cancelled_on), "excusable", d->excusable,
-                      "basis", d->basis ? d->basis : "", "explain", d->explain, "note", d->note));
-    }
-    return a;
-}
-
 /* attrs as a JSON object (new ref). */
 static json_t *attrs_json(const wf_kv *kv, size_t n)
 {
@@ -421,25 +387,6 @@ static json_t *attrs_json(const wf_kv *kv, size_t n)
     for (size_t i = 0; i < n; i++)
         json_object_set_new(o, kv[i].key, json_string(kv[i].value));
     return o;
-}
-
-/* The pairs of a JSON object of strings; strings borrowed from obj; caller frees the array. */
-static wf_kv *kv_from_json(json_t *obj, size_t *n)
-{
-    wf_kv *kv = xcalloc(json_object_size(obj) + 1, sizeof *kv);
-    size_t i = 0;
-    const char *key;
-    json_t *val;
-    json_object_foreach(obj, key, val)
-    {
-        if (json_is_string(val)) {
-            kv[i].key = key;
-            kv[i].value = json_string_value(val);
-            i++;
-        }
-    }
-    *n = i;
-    return kv;
 }
 
 static char *attrs_text(const wf_kv *kv, size_t n)
@@ -491,7 +438,7 @@ static void case_open_inserted(job *j, PGresult *res)
     char dob[CAL_DATE_LEN];
     char *attrs = attrs_text(j->attrs, j->nattrs);
     j->reply = json_pack("{s:{s:s,s:o,s:o}}", "case", "ref", j->case_ref, "dob",
-                         date_json(j->has_dob ? j->dob : CAL_NONE), "attrs",
+                         eio_date(j->has_dob ? j->dob : CAL_NONE), "attrs",
                          attrs_json(j->attrs, j->nattrs));
     if (PQntuples(res) == 1) {
         log_info("conn %" PRIu64 ": case %s opened", j->req->conn_id, j->case_ref);
@@ -583,7 +530,7 @@ static void start_have_case(job *j, PGresult *res)
             json_t *want_attrs = attrs_json(j->attrs, j->nattrs);
             bool same =
                 strcmp(json_string_value(json_object_get(p, "workflow")), j->workflow) == 0 &&
-                json_date(json_object_get(p, "started_on")) == j->on &&
+                eio_json_date(json_object_get(p, "started_on")) == j->on &&
                 json_equal(json_object_get(p, "attrs"), want_attrs);
             json_decref(want_attrs);
             if (!same) {
@@ -626,7 +573,7 @@ static void start_have_case(job *j, PGresult *res)
     char on[CAL_DATE_LEN], ver[16], ended[CAL_DATE_LEN];
     snprintf(ver, sizeof ver, "%d", j->wf->version);
     char *attrs = attrs_text(j->attrs, j->nattrs);
-    json_t *dls = deadlines_json(j->result);
+    json_t *dls = eio_deadlines(j->result);
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
     const char *params[12] = {
@@ -733,10 +680,10 @@ static json_t *children_json(job *j)
         }
         json_array_append_new(
             children, json_pack("{s:s,s:i,s:o,s:o,s:s,s:s,s:o,s:o}", "workflow", cw->name,
-                                "version", cw->version, "started_on", date_json(st->on), "attrs",
+                                "version", cw->version, "started_on", eio_date(st->on), "attrs",
                                 attrs_json(st->attrs, st->nattrs), "status",
                                 eng_proc_status_name(cr->status), "state", cr->state, "ended_on",
-                                date_json(cr->ended_on), "deadlines", deadlines_json(cr)));
+                                eio_date(cr->ended_on), "deadlines", eio_deadlines(cr)));
         eng_result_free(cr);
     }
     return children;
@@ -765,8 +712,8 @@ static size_t load_events(job *j, json_t *list, const char *process_id, int64_t 
         eng_event *ev = &j->events[n];
         ev->seq = seq;
         ev->type = json_string_value(json_object_get(e, "type"));
-        ev->on = json_date(json_object_get(e, "on"));
-        j->event_attrs[n] = kv_from_json(json_object_get(e, "attrs"), &ev->nattrs);
+        ev->on = eio_json_date(json_object_get(e, "on"));
+        j->event_attrs[n] = eio_kv(json_object_get(e, "attrs"), &ev->nattrs);
         ev->attrs = j->event_attrs[n];
         n++;
     }
@@ -781,9 +728,9 @@ static size_t load_events(job *j, json_t *list, const char *process_id, int64_t 
 static eng_input target_input(job *j)
 {
     free(j->proc_attrs);
-    j->proc_attrs = kv_from_json(json_object_get(j->target, "attrs"), &j->nproc_attrs);
+    j->proc_attrs = eio_kv(json_object_get(j->target, "attrs"), &j->nproc_attrs);
     eng_input in = {.wf = j->wf,
-                    .start = json_date(json_object_get(j->target, "started_on")),
+                    .start = eio_json_date(json_object_get(j->target, "started_on")),
                     .attrs = j->proc_attrs,
                     .nattrs = j->nproc_attrs};
     eio_input_env(j->d, j->case_dob, &in);
@@ -820,7 +767,7 @@ static void event_apply(job *j)
     }
     char on[CAL_DATE_LEN], ended[CAL_DATE_LEN];
     char *attrs = attrs_text(j->attrs, j->nattrs);
-    json_t *dls = deadlines_json(j->result);
+    json_t *dls = eio_deadlines(j->result);
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
     json_t *children = children_json(j);
@@ -851,7 +798,7 @@ static bool event_same_as_dup(job *j)
 {
     json_t *want_attrs = attrs_json(j->attrs, j->nattrs);
     bool same = strcmp(json_string_value(json_object_get(j->dup, "type")), j->type) == 0 &&
-                json_date(json_object_get(j->dup, "on")) == j->on &&
+                eio_json_date(json_object_get(j->dup, "on")) == j->on &&
                 json_equal(json_object_get(j->dup, "attrs"), want_attrs) &&
                 (!j->process ||
                  strcmp(json_string_value(json_object_get(j->dup, "process")), j->process) == 0);
@@ -914,7 +861,7 @@ static bool event_fits(job *j, json_t *p, const wf_workflow *w)
             json_array_append(mine, e);
     }
     eio_input x;
-    json_t *dob = date_json(j->case_dob);
+    json_t *dob = eio_date(j->case_dob);
     eio_input_build(j->d, w, p, mine, dob, &x);
     eng_event ev = {
         .seq = INT64_MAX, .type = j->type, .on = j->on, .attrs = j->attrs, .nattrs = j->nattrs};
@@ -948,8 +895,8 @@ static bool event_choose_process(job *j)
         if (!w || !wf_find_event(w, j->type))
             continue;
         bool is_active = strcmp(json_string_value(json_object_get(p, "status")), "active") == 0;
-        cal_day started = json_date(json_object_get(p, "started_on"));
-        cal_day ended_on = json_date(json_object_get(p, "ended_on"));
+        cal_day started = eio_json_date(json_object_get(p, "started_on"));
+        cal_day ended_on = eio_json_date(json_object_get(p, "ended_on"));
         if (is_active)
             active = p;
         else
@@ -969,8 +916,8 @@ static bool event_choose_process(job *j)
         {
             const char *wname = json_string_value(json_object_get(p, "workflow"));
             const wf_workflow *w = wf_set_find(j->d->workflows, wname);
-            cal_day started = json_date(json_object_get(p, "started_on"));
-            cal_day ended_on = json_date(json_object_get(p, "ended_on"));
+            cal_day started = eio_json_date(json_object_get(p, "started_on"));
+            cal_day ended_on = eio_json_date(json_object_get(p, "ended_on"));
             bool is_active = !strcmp(json_string_value(json_object_get(p, "status")), "active");
             if (!w || !wf_find_event(w, j->type) ||
                 json_is_true(json_object_get(p, "void_start")) || j->on < started ||
@@ -1340,7 +1287,7 @@ static void void_apply(job *j)
         }
     }
     char today[CAL_DATE_LEN], ended[CAL_DATE_LEN];
-    json_t *dls = deadlines_json(j->result);
+    json_t *dls = eio_deadlines(j->result);
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
     const char *params[11] = {
@@ -1438,11 +1385,11 @@ static void show_flags(job *j, json_t *proc, json_t *events, json_t *dob)
 static json_t *show_transfers(job *j, json_t *dob)
 {
     const wf_workflow *pt = wf_set_find(j->d->workflows, "phase-transfer");
-    cal_day born = json_date(dob);
+    cal_day born = eio_json_date(dob);
     if (!pt || born == CAL_NONE)
         return NULL;
     size_t na;
-    wf_kv *kv = kv_from_json(json_object_get(j->reply, "attrs"), &na);
+    wf_kv *kv = eio_kv(json_object_get(j->reply, "attrs"), &na);
     xfer_item items[16];
     size_t n = xfer_coming(j->d->svc, born, kv, na, j->today, items, 16);
     json_t *out = json_array();
@@ -1469,11 +1416,11 @@ static json_t *show_transfers(job *j, json_t *dob)
                 tr && !strcmp(tr, items[i].transfer))
                 pid = json_string_value(json_object_get(p, "id"));
         }
-        json_array_append_new(
-            out, json_pack("{s:s,s:s,s:o,s:o,s:o,s:s?}", "transfer", items[i].transfer,
-                           "school_year", coh_year_name(items[i].school_year), "date",
-                           date_json(items[i].date), "opens", date_json(items[i].opens), "deadline",
-                           date_json(due), "process", pid));
+        json_array_append_new(out,
+                              json_pack("{s:s,s:s,s:o,s:o,s:o,s:s?}", "transfer", items[i].transfer,
+                                        "school_year", coh_year_name(items[i].school_year), "date",
+                                        eio_date(items[i].date), "opens", eio_date(items[i].opens),
+                                        "deadline", eio_date(due), "process", pid));
     }
     free(kv);
     return out;
