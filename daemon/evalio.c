@@ -3,6 +3,9 @@
  */
 #include "evalio.h"
 
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,14 +123,60 @@ static bool uses_svc(const wf_workflow *wf)
     return false;
 }
 
+/*
+ * FNV-1a over a file's bytes (0 when it cannot be read): a file edited without
+ * raising its version still changes the stamp, so its processes are
+ * recomputed all the same.
+ */
+static uint64_t file_hash(const char *path, uint64_t h)
+{
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f)
+        return h;
+    int c;
+    while ((c = getc(f)) != EOF) {
+        h ^= (unsigned char)c;
+        h *= 1099511628211ULL;
+    }
+    fclose(f);
+    return h;
+}
+
+/* The hash of every *.yaml file of a directory, in name order. */
+static uint64_t dir_hash(const char *dir, uint64_t h)
+{
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names[i]->d_name);
+        if (len > 5 && !strcmp(names[i]->d_name + len - 5, ".yaml")) {
+            char *path = xasprintf("%s/%s", dir, names[i]->d_name);
+            h = file_hash(path, h);
+            free(path);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return h;
+}
+
 char *eio_defs(const sf_daemon *d, const wf_workflow *wf)
 {
+    const uint64_t basis = 14695981039346656037ULL;
     sb b = {0};
-    sb_addf(&b, "v%d", wf->version);
-    if (wf->uses_calendar)
-        sb_addf(&b, "; calendar %s", d->cal ? hol_version(d->cal) : "rules");
-    if (uses_svc(wf))
-        sb_addf(&b, "; service v%d", d->svc ? d->svc->version : 0);
+    sb_addf(&b, "v%d #%016" PRIx64, wf->version, file_hash(wf->file, basis));
+    if (wf->uses_calendar) {
+        char *dir = xasprintf("%s/calendars", d->cfg.workflows);
+        sb_addf(&b, "; calendar %s #%016" PRIx64, d->cal ? hol_version(d->cal) : "rules",
+                dir_hash(dir, basis));
+        free(dir);
+    }
+    if (uses_svc(wf)) {
+        char *path = xasprintf("%s/service.yaml", d->cfg.workflows);
+        sb_addf(&b, "; service v%d #%016" PRIx64, d->svc ? d->svc->version : 0,
+                file_hash(path, basis));
+        free(path);
+    }
     return sb_steal(&b);
 }
 

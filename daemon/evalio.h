@@ -45,8 +45,9 @@ void eio_input_free(eio_input *x);
 
 /*
  * The definitions a workflow's results depend on, as stored beside each
- * process: "v2", plus the calendar's version when the workflow uses it, plus
- * the service settings' version when it reads them. Caller frees.
+ * process: "v2 #hash", plus the calendar's version and hash when the workflow
+ * uses it, plus the service settings' when it reads them (the hashes are of
+ * the files, so an edit without a new version counts too). Caller frees.
  */
 char *eio_defs(const sf_daemon *d, const wf_workflow *wf);
 /* {"workflow": {"version": N, "defs": "..."}} for every loaded workflow. Caller frees. */
