@@ -30,6 +30,10 @@ typedef struct sf_daemon {
     char *defs_json;   /* owned: {"workflow": {"version": N, "defs": "..."}}: what the daemon
                           computes with, set on every connection as sendflow.defs */
     struct recompute *recompute; /* owned: the running recompute, or NULL */
+    struct esc_policy *esc;      /* owned: escalation policy (workflows/escalations.yaml) */
+    struct chan_config *chan;    /* owned: people, boards and channels (workflows/channels.yaml) */
+    struct delivery *delivery;   /* owned: the outbox worker */
+    struct scheduler *scheduler; /* owned: the escalation scheduler */
     store *store;                /* owned */
     server *server;              /* owned */
     bool stopping;

@@ -1787,8 +1787,9 @@ static bool wf__is_workflow_file(const char *name)
     size_t n = strlen(name);
     if (name[0] == '.') /* as the shell's "*.yaml": hidden files are not workflows */
         return false;
-    /* The service's settings and escalation policies live beside the workflows. */
-    if (!strcmp(name, "service.yaml") || !strcmp(name, "escalations.yaml"))
+    /* The service's settings, escalation policies and channels live beside the workflows. */
+    if (!strcmp(name, "service.yaml") || !strcmp(name, "escalations.yaml") ||
+        !strcmp(name, "channels.yaml"))
         return false;
     return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
 }
