@@ -30,6 +30,8 @@
 #include "sfconn.h"
 #include "sf_config.h"
 #include "util.h"
+#include "chan.h"
+#include "esc.h"
 #include "hol.h"
 #include "svc.h"
 #include "wf.h"
@@ -133,9 +135,9 @@ static const char help_text[] =
     "                              deadlines due within DAYS (default 7), or overdue;\n"
     "                              --on: as they would stand on DATE (what-if: the\n"
     "                              clock is not moved)\n"
-    "  recompute [--all]           recompute the active processes (--all: ended ones\n"
-    "                              too) under the loaded workflows and calendar, and\n"
-    "                              list the deadlines that moved\n"
+    "  recompute [--all]           recompute the active processes computed under other\n"
+    "                              definitions (--all: every active process) and list\n"
+    "                              the deadlines that moved\n"
     "  clock                       the daemon's current time\n"
     "  clock set YYYY-MM-DDTHH:MM  move a simulated clock forward\n"
     "  workflows                   the workflows the daemon loaded\n"
@@ -148,7 +150,8 @@ static const char help_text[] =
     "  --socket PATH   the daemon's Unix socket (else $SENDFLOW_SOCKET, else " DEFAULT_SOCKET ")\n"
     "  --json          print one JSON document instead of text\n"
     "\n"
-    "Dates are YYYY-MM-DD (Europe/London). Events and voids are posted as $SENDFLOW_ACTOR,\n"
+    "Dates are YYYY-MM-DD (Europe/London). Starts, events and voids are posted as "
+    "$SENDFLOW_ACTOR,\n"
     "else the login name. Exit status: 0 success, 1 error from the daemon or the connection, 2 "
     "usage.\n";
 
@@ -499,6 +502,9 @@ static int cmd_start(const cli *c)
     add_attrs(req, c);
     if (c->key)
         json_object_set_new(req, "key", json_string(c->key));
+    const char *who = actor();
+    if (who)
+        json_object_set_new(req, "actor", json_string(who));
     json_t *reply;
     if ((rc = call(c, req, &reply)))
         return rc;
@@ -839,6 +845,23 @@ static int validate_other(const cli *c, const char *file, bool *handled)
         if (rc == 0) {
             printf("%s: valid service settings (%s, version %d)\n", file, s->service, s->version);
             svc_free(s);
+        }
+    } else if (!strcmp(base, "escalations.yaml")) {
+        esc_policy *p;
+        char err[ESC_ERR_LEN];
+        rc = esc_load_file(file, &p, err) == 0 ? 0 : validate_failed(c, file, err);
+        if (rc == 0) {
+            printf("%s: valid escalation policy (version %d, %zu levels)\n", file, p->version,
+                   p->nlevels);
+            esc_free(p);
+        }
+    } else if (!strcmp(base, "channels.yaml")) {
+        chan_config *ch;
+        char err[CHAN_ERR_LEN];
+        rc = chan_load_file(file, &ch, err) == 0 ? 0 : validate_failed(c, file, err);
+        if (rc == 0) {
+            printf("%s: valid channels (%zu people, %zu boards)\n", file, ch->npeople, ch->nboards);
+            chan_free(ch);
         }
     } else if (!strcmp(parent, "calendars")) {
         /* A calendar file is checked with the rest of its directory (one of each kind). */

@@ -56,16 +56,17 @@ int defcheck_run(const char *conninfo, const wf_set *set, char *err, size_t errl
             const char *kind = PQgetvalue(res, r, 0), *name = PQgetvalue(res, r, 1);
             if (known(wf, kind, name))
                 continue;
+            bool one = !strcmp(PQgetvalue(res, r, 2), "1");
             if (nproblems++ < 5)
                 sb_addf(&problems,
                         "%s%s (version %d) has no %s \"%s\", which %s running process%s of an "
                         "earlier version %s (e.g. case %s); keep it, or say what it became under "
                         "\"migrate: {%ss: {%s: NEW_NAME%s}}\"",
                         problems.len ? "; " : "", wf->file, wf->version, kind, name,
-                        PQgetvalue(res, r, 2), strcmp(PQgetvalue(res, r, 2), "1") ? "es" : "",
-                        !strcmp(kind, "state")   ? "are in"
-                        : !strcmp(kind, "event") ? "have recorded"
-                                                 : "have open",
+                        PQgetvalue(res, r, 2), one ? "" : "es",
+                        !strcmp(kind, "state")   ? (one ? "is in" : "are in")
+                        : !strcmp(kind, "event") ? (one ? "has recorded" : "have recorded")
+                                                 : (one ? "has open" : "have open"),
                         PQgetvalue(res, r, 3), kind, name,
                         !strcmp(kind, "deadline") ? " or drop" : "");
         }

@@ -53,6 +53,10 @@ typedef struct waiter {
 typedef struct recompute {
     sf_daemon *d;
     bool all;
+    bool then_all; /* --all was asked while a run of the stale ones was going: run again, all */
+    int passes;    /* runs so far: a run that skipped processes goes round again */
+    waiter *later; /* the callers of the follow-up --all run */
+    size_t nlater;
     char cursor[24]; /* last process id read, as text */
     size_t processes, changed, skipped, failed, batches, nmoved;
     json_t *moved;    /* the first RECOMPUTE_MAX_MOVED moved deadlines */
@@ -62,9 +66,32 @@ typedef struct recompute {
     size_t nwaiters;
 } recompute;
 
+static void on_connection(store_tx *tx, void *arg);
+
+/* Start the next pass of the same run over the stale processes (or all of them). */
+static void restart(recompute *rc, bool all)
+{
+    rc->all = all;
+    rc->passes++;
+    snprintf(rc->cursor, sizeof rc->cursor, "0");
+    store_submit(rc->d->store, on_connection, rc);
+}
+
 static void finish(recompute *rc, const char *why)
 {
     sf_daemon *d = rc->d;
+    /*
+     * A process skipped because its case changed meanwhile was not necessarily
+     * recomputed by that change (an event rewrites only its own process): go
+     * round again for the stale ones, a few times at most.
+     */
+    if (!why && rc->skipped && rc->passes < RECOMPUTE_MAX_PASSES && !d->stopping) {
+        log_info("recompute: %zu processes skipped (their case changed meanwhile): again",
+                 rc->skipped);
+        rc->skipped = 0;
+        restart(rc, false);
+        return;
+    }
     d->recompute = NULL;
     uint64_t ms = uv_now(d->loop) - rc->t0;
     json_t *summary = NULL;
@@ -88,7 +115,14 @@ static void finish(recompute *rc, const char *why)
     json_decref(rc->moved);
     json_decref(rc->failures);
     free(rc->waiters);
+    waiter *later = rc->later;
+    size_t nlater = rc->nlater;
+    bool then_all = rc->then_all;
     free(rc);
+    /* Asked for every process while this run only took the stale ones: now every one. */
+    for (size_t i = 0; then_all && i < nlater; i++)
+        recompute_run(d, true, later[i].cb, later[i].arg);
+    free(later);
 }
 
 static void next_batch(recompute *rc);
@@ -241,6 +275,12 @@ void recompute_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg)
         rc->t0 = uv_now(d->loop);
         d->recompute = rc;
         store_submit(d->store, on_connection, rc);
+    }
+    if (all && !rc->all) {
+        rc->then_all = true;
+        rc->later = xrealloc(rc->later, (rc->nlater + 1) * sizeof *rc->later);
+        rc->later[rc->nlater++] = (waiter){done, arg};
+        return;
     }
     rc->waiters = xrealloc(rc->waiters, (rc->nwaiters + 1) * sizeof *rc->waiters);
     rc->waiters[rc->nwaiters++] = (waiter){done, arg};

@@ -18,8 +18,9 @@
 #include "handlers.h"
 #include "store.h"
 
-#define RECOMPUTE_BATCH     500
-#define RECOMPUTE_MAX_MOVED 1000 /* moved deadlines listed in a summary; the rest are counted */
+#define RECOMPUTE_BATCH      500
+#define RECOMPUTE_MAX_MOVED  1000 /* moved deadlines listed in a summary; the rest are counted */
+#define RECOMPUTE_MAX_PASSES 5    /* a run goes round again while it skips processes, this often */
 
 /*
  * Called once when the run ends: summary is {"processes", "changed",

@@ -1153,6 +1153,8 @@ static int wf__parse_anchor(wf__ctx *c, const yaml_node_t *k, const yaml_node_t 
         memset(&m, 0, sizeof m);
         m.line = wf__line(v);
         yaml_node_t *name = wf__get(c, v, "event");
+        if (!name)
+            return wf__err(c, v, "%s: missing \"event\"", w);
         if (name->type != YAML_SCALAR_NODE)
             return wf__err(c, name, "%s: \"event\": expected an event name, got %s", w,
                            wf__kind(name));

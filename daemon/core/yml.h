@@ -1,0 +1,86 @@
+/*
+ * yml: what every strict YAML loader of the project needs, in one place: the
+ * parsed document, an arena that owns everything the loader keeps, "[file:
+ * line] problem" errors, and node helpers (mappings, keys checked against a
+ * list, strings, periods such as "10 working days"). A loader fills a
+ * yml_doc, walks it, and keeps what it copies into the arena.
+ *
+ * wf.c, svc.c and hol.c predate this module and carry their own copies of
+ * these helpers; new loaders (esc.c) use it.
+ */
+#ifndef SF_YML_H
+#define SF_YML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <yaml.h>
+
+#include "cal.h"
+#include "util.h"
+
+#define YML_ERR_LEN 512
+
+/* Memory owned by what a loader builds; freed as a whole. */
+typedef struct yml_arena yml_arena;
+
+/* One load in progress. */
+typedef struct yml_doc {
+    const char *file;    /* name used in messages */
+    yaml_document_t doc; /* the parsed document */
+    bool loaded;         /* doc must be deleted */
+    yml_arena *arena;    /* owned until yml_doc_release_arena */
+    char *err;           /* YML_ERR_LEN bytes, owned by the caller */
+} yml_doc;
+
+/*
+ * Parse text (len bytes) as one YAML document named file for messages; err
+ * (YML_ERR_LEN bytes) receives problems. 0 and *root (NULL for an empty
+ * document), or -1 with err set. Finish with yml_doc_done either way.
+ */
+int yml_doc_parse(yml_doc *d, const char *file, const char *text, size_t len, char *err,
+                  yaml_node_t **root) SF_MUSTCHECK;
+/* Read a whole file (caller frees *text): 0, or -1 with "[file:1] cannot read: ..." in err. */
+int yml_read_file(const char *path, char **text, size_t *len, char *err) SF_MUSTCHECK;
+/* Delete the document and, unless released, the arena. */
+void yml_doc_done(yml_doc *d);
+/* Take the arena (to free later with yml_arena_free); the document keeps none. */
+yml_arena *yml_doc_release_arena(yml_doc *d);
+void yml_arena_free(yml_arena *a);
+
+/* Zeroed memory / a copy of s owned by the document's arena. */
+void *yml_alloc(yml_doc *d, size_t n);
+char *yml_strdup(yml_doc *d, const char *s);
+
+/* Report a problem at node n ("[file:line] ..."); returns -1. */
+int yml_err(yml_doc *d, const yaml_node_t *n, const char *fmt, ...) SF_PRINTF(3, 4);
+
+/* A scalar's text. */
+const char *yml_s(const yaml_node_t *n);
+/* A plain empty value (nothing, "~", "null"). */
+bool yml_is_null(const yaml_node_t *n);
+/* "a string", "a list", "a mapping", "an empty value": for messages. */
+const char *yml_kind(const yaml_node_t *n);
+/* Pairs of a mapping, items of a sequence. */
+size_t yml_map_len(const yaml_node_t *m);
+yaml_node_t *yml_key(yml_doc *d, const yaml_node_t *m, size_t i);
+yaml_node_t *yml_value(yml_doc *d, const yaml_node_t *m, size_t i);
+size_t yml_seq_len(const yaml_node_t *s);
+yaml_node_t *yml_item(yml_doc *d, const yaml_node_t *s, size_t i);
+/* The value of key in mapping m, or NULL. */
+yaml_node_t *yml_get(yml_doc *d, const yaml_node_t *m, const char *key);
+/* -1 (reported) unless n is a mapping. */
+int yml_want_map(yml_doc *d, const yaml_node_t *n, const char *what);
+/* Keys are unique strings and (allowed != NULL, NULL-terminated) known; -1 reported otherwise. */
+int yml_check_keys(yml_doc *d, const yaml_node_t *m, const char *what, const char *const *allowed);
+/* A non-empty string for key (arena copy), NULL when absent and not required. */
+int yml_get_str(yml_doc *d, const yaml_node_t *m, const char *key, const char *what, bool required,
+                const char **out);
+/* A list of non-empty strings (a single string counts as a list of one); arena-owned. */
+int yml_str_list(yml_doc *d, const yaml_node_t *v, const char *what, const char ***out, size_t *n);
+/* "N unit" (units as cal_unit_parse: days, weeks, months, years, working days), N 0..9999. */
+int yml_period(yml_doc *d, const yaml_node_t *v, const char *what, int *n, cal_unit *unit);
+/* [a-z][a-z0-9_]*. */
+bool yml_ident_ok(const char *s);
+
+#endif
