@@ -73,6 +73,8 @@ enum {
     O_OVERDUE = 1u << 10,
     O_REASON = 1u << 11,
     O_ALL = 1u << 12,
+    O_OPEN = 1u << 13,
+    O_NOTE = 1u << 14,
 };
 /* Options every command takes. */
 #define O_GLOBAL (O_JSON | O_SOCKET | O_HELP | O_VERSION)
@@ -95,6 +97,8 @@ static const struct option_spec {
     {"overdue", O_OVERDUE, false},
     {"reason", O_REASON, true},
     {"all", O_ALL, false},
+    {"open", O_OPEN, false},
+    {"note", O_NOTE, true},
 };
 
 #define MAX_POS 8
@@ -109,6 +113,7 @@ typedef struct cli {
     const char *process;
     const char *within;
     const char *reason;
+    const char *note;
     json_t *attrs;            /* new ref: the --set pairs as an object; NULL when none given */
     const char *pos[MAX_POS]; /* the words that are not options */
     size_t npos;
@@ -135,6 +140,10 @@ static const char help_text[] =
     "                              deadlines due within DAYS (default 7), or overdue;\n"
     "                              --on: as they would stand on DATE (what-if: the\n"
     "                              clock is not moved)\n"
+    "  escalations [--open]        escalations that fired, newest first (--open: whose\n"
+    "                              deadline is not yet met), with who was told\n"
+    "  ack ID --note TEXT          acknowledge an escalation (kept in the audit trail)\n"
+    "  watch                       print every escalation as it fires or resolves\n"
     "  recompute [--all]           recompute the active processes computed under other\n"
     "                              definitions (--all: every active process) and list\n"
     "                              the deadlines that moved\n"
@@ -246,6 +255,9 @@ static int cli_parse(cli *c, int argc, char **argv)
             break;
         case O_REASON:
             c->reason = value;
+            break;
+        case O_NOTE:
+            c->note = value;
             break;
         case O_SET: {
             const char *sep = strchr(value, '=');
@@ -738,6 +750,127 @@ static int cmd_recompute(const cli *c)
     return rc;
 }
 
+static int cmd_escalations(const cli *c)
+{
+    int rc = check_options(c, O_OPEN, "escalations");
+    if (rc)
+        return rc;
+    if (c->npos != 1)
+        return usage_line("escalations [--open] [--json]");
+    json_t *req = request(OP_ESCALATIONS);
+    json_object_set_new(req, "open", json_boolean(c->seen & O_OPEN));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_escalations(&text, reply, c->seen & O_OPEN);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+static int cmd_ack(const cli *c)
+{
+    static const char syn[] = "ack ESCALATION_ID --note TEXT";
+    int rc = check_options(c, O_NOTE, "ack");
+    if (rc)
+        return rc;
+    if (c->npos != 2 || !c->note)
+        return usage_line(syn);
+    const char *id = c->pos[1];
+    if (!*id || strspn(id, "0123456789") != strlen(id) || strlen(id) > 18)
+        return usage_error("ack: \"%s\" is not an escalation id (digits, as `sendflow "
+                           "escalations` lists them)",
+                           id);
+    if (strspn(c->note, " \t\r\n") == strlen(c->note))
+        return usage_error("ack: --note must say what is being done about it");
+    json_t *req = request(OP_ACK);
+    json_object_set_new(req, "escalation", json_string(id));
+    json_object_set_new(req, "note", json_string(c->note));
+    const char *who = actor();
+    if (who)
+        json_object_set_new(req, "actor", json_string(who));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    sb_addf(&text, "acknowledged escalation %s: %s\n", id, c->note);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+/* sendflow watch: one request, then a line per notice until the daemon ends the stream. */
+static int cmd_watch(const cli *c)
+{
+    int rc = check_options(c, 0, "watch");
+    if (rc)
+        return rc;
+    if (c->npos != 1)
+        return usage_line("watch [--json]");
+    const char *path = socket_path(c);
+    sfc_conn conn;
+    if (sfc_connect(&conn, path) != 0) {
+        fprintf(stderr, "sendflow: cannot connect to the daemon at %s: %s\n", path,
+                strerror(errno));
+        return EXIT_FAIL;
+    }
+    static const char line[] = "{\"op\":\"watch\",\"id\":1}\n";
+    if (sfc_send_all(&conn, line, sizeof line - 1) < 0) {
+        fprintf(stderr, "sendflow: cannot send to the daemon at %s: %s\n", path, strerror(errno));
+        sfc_close(&conn);
+        return EXIT_FAIL;
+    }
+    for (;;) {
+        const char *text;
+        size_t len;
+        if (sfc_read_line(&conn, &text, &len) != 0) {
+            fprintf(stderr, "sendflow: the daemon closed the stream\n");
+            sfc_close(&conn);
+            return EXIT_FAIL;
+        }
+        json_t *msg = json_loadb(text, len, 0, NULL);
+        if (!json_is_object(msg)) {
+            json_decref(msg);
+            continue;
+        }
+        if (!json_is_true(json_object_get(msg, "ok"))) {
+            const json_t *err = json_object_get(msg, "error");
+            fprintf(stderr, "sendflow: %s: %s\n",
+                    json_string_value(json_object_get(err, "code"))
+                        ? json_string_value(json_object_get(err, "code"))
+                        : "error",
+                    json_string_value(json_object_get(err, "message"))
+                        ? json_string_value(json_object_get(err, "message"))
+                        : "refused");
+            json_decref(msg);
+            sfc_close(&conn);
+            return EXIT_FAIL;
+        }
+        bool end = json_is_true(json_object_get(msg, "end"));
+        json_t *notice = json_object_get(msg, "notice");
+        if (notice && (c->seen & O_JSON)) {
+            json_dumpf(notice, stdout, JSON_COMPACT);
+            fputc('\n', stdout);
+        } else if (notice) {
+            sb out = {0};
+            render_notice(&out, notice);
+            fputs(sb_str(&out), stdout);
+            sb_free(&out);
+        } else if (json_is_true(json_object_get(msg, "watching")) && !(c->seen & O_JSON)) {
+            fprintf(stderr, "watching for escalations (Ctrl-C to stop)\n");
+        }
+        fflush(stdout);
+        json_decref(msg);
+        if (end) {
+            sfc_close(&conn);
+            return 0;
+        }
+    }
+}
+
 static int cmd_clock(const cli *c)
 {
     int rc = check_options(c, 0, "clock");
@@ -1001,6 +1134,12 @@ static int dispatch(const cli *c)
         return cmd_due(c);
     if (!strcmp(cmd, "recompute"))
         return cmd_recompute(c);
+    if (!strcmp(cmd, "escalations"))
+        return cmd_escalations(c);
+    if (!strcmp(cmd, "ack"))
+        return cmd_ack(c);
+    if (!strcmp(cmd, "watch"))
+        return cmd_watch(c);
     if (!strcmp(cmd, "clock"))
         return cmd_clock(c);
     if (!strcmp(cmd, "workflows"))

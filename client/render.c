@@ -837,3 +837,100 @@ void render_ping(sb *out, const json_t *reply, const char *where)
 {
     sb_addf(out, "sendflowd %s answers at %s\n", jstr_or(reply, "version", "?"), where);
 }
+
+/* "jb (email), mk (email, webhook)" from an escalation's recipients. */
+static void add_recipients(sb *out, const json_t *recips)
+{
+    size_t i;
+    json_t *r;
+    const char *last = NULL;
+    bool any = false;
+    json_array_foreach(recips, i, r)
+    {
+        const char *person = json_string_value(json_object_get(r, "person"));
+        const char *channel = json_string_value(json_object_get(r, "channel"));
+        if (!person)
+            continue;
+        if (last && !strcmp(last, person)) {
+            sb_addf(out, ", %s", channel ? channel : "?");
+        } else {
+            sb_addf(out, "%s%s (%s", any ? "), " : "", person,
+                    channel && strcmp(channel, "none") ? channel : "no channel");
+            any = true;
+        }
+        last = person;
+    }
+    sb_add(out, any ? ")" : "nobody");
+}
+
+void render_escalations(sb *out, const json_t *reply, bool open_only)
+{
+    const json_t *list = json_object_get(reply, "escalations");
+    if (json_array_size(list) == 0) {
+        sb_add(out, open_only ? "No open escalations.\n" : "No escalation has fired.\n");
+        return;
+    }
+    sb_addf(out, "%s escalations (newest first):\n", open_only ? "Open" : "Fired");
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        const char *resolved = json_string_value(json_object_get(e, "resolved_on"));
+        const char *acked = json_string_value(json_object_get(e, "acked_by"));
+        sb_addf(out, "  #%s  %-13s %s  %s (%s) due %s", json_string_value(json_object_get(e, "id")),
+                json_string_value(json_object_get(e, "level")),
+                json_string_value(json_object_get(e, "case")),
+                json_string_value(json_object_get(e, "deadline")),
+                json_string_value(json_object_get(e, "workflow")),
+                json_string_value(json_object_get(e, "due")));
+        sb_addf(out, ", level reached %s\n      told: ",
+                json_string_value(json_object_get(e, "fire_on")));
+        add_recipients(out, json_object_get(e, "recipients"));
+        json_t *del = json_object_get(e, "delivery");
+        if (json_object_size(del)) {
+            sb_add(out, "; delivery:");
+            const char *k;
+            json_t *v;
+            json_object_foreach(del, k, v)
+            {
+                sb_addf(out, " %s %lld", k, (long long)json_integer_value(v));
+            }
+        }
+        sb_add(out, "\n");
+        if (resolved)
+            sb_addf(out, "      resolved %s\n", resolved);
+        if (acked || json_object_get(e, "ack_note") != NULL) {
+            const char *note = json_string_value(json_object_get(e, "ack_note"));
+            if (note)
+                sb_addf(out, "      acknowledged by %s: %s\n", acked ? acked : "?", note);
+        }
+    }
+}
+
+void render_notice(sb *out, const json_t *n)
+{
+    const char *kind = json_string_value(json_object_get(n, "kind"));
+    if (kind && !strcmp(kind, "resolved")) {
+        sb_addf(out, "resolved   #%s %s %s %s on %s\n",
+                json_string_value(json_object_get(n, "escalation")),
+                json_string_value(json_object_get(n, "case")),
+                json_string_value(json_object_get(n, "deadline")),
+                json_string_value(json_object_get(n, "resolution")),
+                json_string_value(json_object_get(n, "on")));
+        return;
+    }
+    json_int_t overdue = json_integer_value(json_object_get(n, "days_overdue"));
+    json_int_t left = json_integer_value(json_object_get(n, "days_left"));
+    sb_addf(out, "%-10s #%s %s %s due %s (", json_string_value(json_object_get(n, "level")),
+            json_string_value(json_object_get(n, "escalation")),
+            json_string_value(json_object_get(n, "case")),
+            json_string_value(json_object_get(n, "deadline")),
+            json_string_value(json_object_get(n, "due")));
+    if (overdue)
+        sb_addf(out, "%lld day%s overdue", (long long)overdue, overdue == 1 ? "" : "s");
+    else
+        sb_addf(out, "%lld day%s left", (long long)left, left == 1 ? "" : "s");
+    sb_add(out, ") to ");
+    add_recipients(out, json_object_get(n, "recipients"));
+    sb_add(out, "\n");
+}

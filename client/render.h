@@ -72,6 +72,10 @@ void render_void(sb *out, const json_t *reply, const char *case_ref, const char 
  * or disappeared, with a line when the daemon cut the list short.
  */
 void render_recompute(sb *out, const json_t *reply);
+/* The escalations reply: one line per escalation (open_only: the heading says so). */
+void render_escalations(sb *out, const json_t *reply, bool open_only);
+/* One notice of `sendflow watch` (an escalation fired or resolved), one line. */
+void render_notice(sb *out, const json_t *notice);
 
 /* "2026-01-05T09:00 Europe/London (simulated)" from a clock or clock_set reply. */
 void render_clock(sb *out, const json_t *reply);

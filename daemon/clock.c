@@ -82,3 +82,16 @@ int clock_set(sf_clock *c, const char *to)
     c->sim_minute = minute;
     return 0;
 }
+
+uint64_t clock_ms_until_day(const sf_clock *c, cal_day day)
+{
+    if (c->simulated)
+        return day <= c->sim_day ? 0 : UINT64_MAX;
+    int y, m, d;
+    cal_to_ymd(day, &y, &m, &d);
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_isdst = -1};
+    time_t at = mktime(&tm), now = time(NULL);
+    if (at == (time_t)-1 || at <= now)
+        return 0;
+    return (uint64_t)(at - now) * 1000 + 1000; /* a second into the day */
+}

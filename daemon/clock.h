@@ -10,6 +10,7 @@
 #define SF_CLOCK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cal.h"
 #include "util.h"
@@ -30,6 +31,11 @@ typedef struct sf_clock {
 int clock_init(sf_clock *c, const char *spec, char *err, size_t errlen) SF_MUSTCHECK;
 /* Today's Europe/London date. */
 cal_day clock_today(const sf_clock *c);
+/*
+ * Milliseconds until Europe/London date day begins (0 if it has): with a
+ * simulated clock, 0 or UINT64_MAX (it only moves by clock_set).
+ */
+uint64_t clock_ms_until_day(const sf_clock *c, cal_day day);
 /* Now as "YYYY-MM-DDTHH:MM" (Europe/London) into out; returns out. */
 char *clock_now_str(const sf_clock *c, char out[CLOCK_STR_LEN]);
 /*

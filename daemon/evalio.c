@@ -43,19 +43,54 @@ wf_kv *eio_kv(json_t *obj, size_t *n)
     return kv;
 }
 
-json_t *eio_deadlines(const eng_result *r)
+/*
+ * The levels an open duty escalates through ({"level", "fire_on", "roles"}),
+ * or NULL when the daemon has no policy. A level that fires before the due
+ * date leaves out the roles that get the daily digest instead.
+ */
+static json_t *escalate_json(const sf_daemon *d, const eng_deadline *dl)
+{
+    const esc_policy *p = d ? d->esc : NULL;
+    if (!p || !p->nlevels)
+        return NULL;
+    json_t *levels = json_array();
+    if (dl->kind != WF_DEADLINE_DUTY || dl->resolution != ENG_OPEN)
+        return levels;
+    esc_fire fires[ESC_MAX_LEVELS];
+    size_t n = esc_plan(p, d->cal, dl->name, dl->due, fires, ESC_MAX_LEVELS);
+    for (size_t i = 0; i < n; i++) {
+        size_t nr;
+        const char *const *roles = esc_level_roles(p, dl->name, fires[i].level, &nr);
+        json_t *to = json_array();
+        for (size_t k = 0; k < nr; k++)
+            if (!(fires[i].fire_on < dl->due && esc_is_digest_role(p, roles[k])))
+                json_array_append_new(to, json_string(roles[k]));
+        if (json_array_size(to) == 0) {
+            json_decref(to);
+            continue;
+        }
+        json_array_append_new(levels, json_pack("{s:s,s:o,s:o}", "level", fires[i].level, "fire_on",
+                                                eio_date(fires[i].fire_on), "roles", to));
+    }
+    return levels;
+}
+
+json_t *eio_deadlines(const sf_daemon *dm, const eng_result *r)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < r->ndeadlines; i++) {
         const eng_deadline *d = &r->deadlines[i];
-        json_array_append_new(
-            a,
+        json_t *one =
             json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:b,s:s,s:s,s:s?}", "name", d->name,
                       "title", d->title, "kind", d->kind == WF_DEADLINE_PERIOD ? "period" : "duty",
                       "anchor_on", eio_date(d->anchor_on), "due", eio_date(d->due), "resolution",
                       eng_resolution_name(d->resolution), "met_on", eio_date(d->met_on),
                       "cancelled_on", eio_date(d->cancelled_on), "excusable", d->excusable, "basis",
-                      d->basis ? d->basis : "", "explain", d->explain, "note", d->note));
+                      d->basis ? d->basis : "", "explain", d->explain, "note", d->note);
+        json_t *esc = escalate_json(dm, d);
+        if (esc)
+            json_object_set_new(one, "escalate", esc);
+        json_array_append_new(a, one);
     }
     return a;
 }
@@ -171,6 +206,9 @@ char *eio_defs(const sf_daemon *d, const wf_workflow *wf)
                 dir_hash(dir, basis));
         free(dir);
     }
+    if (d->esc && d->esc->version)
+        sb_addf(&b, "; escalations v%d #%016" PRIx64, d->esc->version,
+                file_hash(d->esc->file, basis));
     if (uses_svc(wf)) {
         char *path = xasprintf("%s/service.yaml", d->cfg.workflows);
         sb_addf(&b, "; service v%d #%016" PRIx64, d->svc ? d->svc->version : 0,

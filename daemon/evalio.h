@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "engine.h"
+#include "esc.h"
 #include "handlers.h"
 
 /* A date as JSON: "YYYY-MM-DD", or null for CAL_NONE. New reference. */
@@ -19,8 +20,12 @@ cal_day eio_json_date(const json_t *v);
 /* The string members of a JSON object as pairs; strings borrowed from obj. Caller frees the array.
  */
 wf_kv *eio_kv(json_t *obj, size_t *n);
-/* The deadlines of a result as sf_save_process takes them. New reference. */
-json_t *eio_deadlines(const eng_result *r);
+/*
+ * The deadlines of a result as sf_save_process takes them, each open duty with
+ * the escalation levels it will go through ("escalate") when the daemon has a
+ * policy (d may be NULL: none). New reference.
+ */
+json_t *eio_deadlines(const sf_daemon *d, const eng_result *r);
 
 /* Engine input built from JSON; owns its arrays, borrows strings from the JSON. */
 typedef struct eio_input {

@@ -17,7 +17,9 @@
 
 #include "evalio.h"
 #include "recompute.h"
+#include "scheduler.h"
 #include "transfers.h"
+#include "watch.h"
 #include "cohort.h"
 #include "xfer.h"
 
@@ -193,6 +195,28 @@ struct job {
             "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id"        \
             "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id))"              \
             " FROM cases c WHERE c.ref = $1")                                                      \
+    X(ESCALATIONS,                                                                                 \
+      "SELECT coalesce(json_agg(x ORDER BY x.n DESC), '[]'::json) FROM ("                          \
+      " SELECT e.id AS n, e.id::text AS id, c.ref AS case, p.workflow, e.process_id::text AS"      \
+      " process, e.deadline, coalesce(d.title, e.deadline) AS title, e.level, e.due, e.fire_on,"   \
+      " e.status, to_char(e.fired_at AT TIME ZONE 'UTC', " SQL_ISO_UTC ") AS fired_at,"            \
+      " e.recipients, e.resolved_on, e.acked_by, e.ack_note,"                                      \
+      " to_char(e.acked_at AT TIME ZONE 'UTC', " SQL_ISO_UTC ") AS acked_at,"                      \
+      " (SELECT coalesce(json_object_agg(q.status, q.n), '{}'::json) FROM (SELECT o.status,"       \
+      "  count(*) AS n FROM outbox o WHERE o.escalation_id = e.id GROUP BY o.status) q)"           \
+      "  AS delivery"                                                                              \
+      " FROM escalations e JOIN cases c ON c.id = e.case_id"                                       \
+      " JOIN processes p ON p.id = e.process_id"                                                   \
+      " LEFT JOIN deadlines d ON d.process_id = e.process_id AND d.name = e.deadline"              \
+      " WHERE e.status = 'fired' AND (NOT $1::boolean OR e.resolved_on IS NULL)"                   \
+      " ORDER BY e.id DESC LIMIT 1000) x")                                                         \
+    X(ACK,                                                                                         \
+      "WITH e AS (SELECT id, status FROM escalations WHERE id = $1::bigint),"                      \
+      " a AS (INSERT INTO escalation_acks (escalation_id, actor, note)"                            \
+      "  SELECT id, $2, $3 FROM e WHERE status = 'fired' RETURNING escalation_id, recorded_at),"   \
+      " u AS (UPDATE escalations x SET acked_at = a.recorded_at, acked_by = $2, ack_note = $3,"    \
+      "  updated_at = now() FROM a WHERE x.id = a.escalation_id RETURNING x.id)"                   \
+      " SELECT (SELECT status FROM e), (SELECT count(*) FROM u)")                                  \
     X(DUE, "SELECT c.ref, p.id::text, p.workflow, d.name, d.title, d.kind,"                        \
            " to_char(d.due, 'YYYY-MM-DD'), d.excusable, d.basis, d.explain"                        \
            " FROM deadlines d JOIN processes p ON p.id = d.process_id"                             \
@@ -573,7 +597,7 @@ static void start_have_case(job *j, PGresult *res)
     char on[CAL_DATE_LEN], ver[16], ended[CAL_DATE_LEN];
     snprintf(ver, sizeof ver, "%d", j->wf->version);
     char *attrs = attrs_text(j->attrs, j->nattrs);
-    json_t *dls = eio_deadlines(j->result);
+    json_t *dls = eio_deadlines(j->d, j->result);
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
     const char *params[12] = {
@@ -683,7 +707,7 @@ static json_t *children_json(job *j)
                                 "version", cw->version, "started_on", eio_date(st->on), "attrs",
                                 attrs_json(st->attrs, st->nattrs), "status",
                                 eng_proc_status_name(cr->status), "state", cr->state, "ended_on",
-                                eio_date(cr->ended_on), "deadlines", eio_deadlines(cr)));
+                                eio_date(cr->ended_on), "deadlines", eio_deadlines(j->d, cr)));
         eng_result_free(cr);
     }
     return children;
@@ -767,7 +791,7 @@ static void event_apply(job *j)
     }
     char on[CAL_DATE_LEN], ended[CAL_DATE_LEN];
     char *attrs = attrs_text(j->attrs, j->nattrs);
-    json_t *dls = eio_deadlines(j->result);
+    json_t *dls = eio_deadlines(j->d, j->result);
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
     json_t *children = children_json(j);
@@ -1287,7 +1311,7 @@ static void void_apply(job *j)
         }
     }
     char today[CAL_DATE_LEN], ended[CAL_DATE_LEN];
-    json_t *dls = eio_deadlines(j->result);
+    json_t *dls = eio_deadlines(j->d, j->result);
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
     const char *params[11] = {
@@ -1322,6 +1346,33 @@ static void void_read(job *j)
     j->attempts++;
     const char *p[3] = {j->case_ref, j->event_id, j->key};
     job_query(j, STMT_VOID_READ, 3, p, void_have_case);
+}
+
+/* ---- escalations and acknowledgements ---- */
+
+static void escalations_loaded(job *j, PGresult *res)
+{
+    j->reply = json_pack("{s:o}", "escalations", parse_json(res, 0, 0));
+    job_reply(j);
+}
+
+static void ack_done(job *j, PGresult *res)
+{
+    if (PQgetisnull(res, 0, 0)) {
+        job_fail(j, PROTO_ERR_NO_ESCALATION, "there is no escalation %s", j->event_id);
+        return;
+    }
+    if (strcmp(PQgetvalue(res, 0, 1), "1") != 0) {
+        job_fail(j, PROTO_ERR_NOT_ALLOWED,
+                 "escalation %s has not fired (it is %s): there is nothing to acknowledge yet",
+                 j->event_id, PQgetvalue(res, 0, 0));
+        return;
+    }
+    log_info("conn %" PRIu64 ": escalation %s acknowledged%s%s", j->req->conn_id, j->event_id,
+             j->actor ? " by " : "", j->actor ? j->actor : "");
+    j->reply = json_pack("{s:s,s:s,s:s?}", "acknowledged", j->event_id, "note", j->reason, "actor",
+                         j->actor);
+    job_reply(j);
 }
 
 /* ---- history ---- */
@@ -1565,6 +1616,16 @@ static void job_got_connection(store_tx *tx, void *arg)
     case PROTO_OP_VOID:
         void_read(j);
         break;
+    case PROTO_OP_ESCALATIONS: {
+        const char *p[1] = {j->overdue ? "true" : "false"};
+        job_query(j, STMT_ESCALATIONS, 1, p, escalations_loaded);
+        break;
+    }
+    case PROTO_OP_ACK: {
+        const char *p[3] = {j->event_id, j->actor, j->reason};
+        job_query(j, STMT_ACK, 3, p, ack_done);
+        break;
+    }
     default:
         job_fail(j, PROTO_ERR_INTERNAL, "operation %s has no database step", j->req->op);
         break;
@@ -1628,6 +1689,26 @@ static int parse_fields(job *j)
     case PROTO_OP_SHOW:
     case PROTO_OP_HISTORY:
         rc = proto_case_ref(m, "case", &j->case_ref, &code, &err);
+        break;
+    case PROTO_OP_ESCALATIONS:
+        /* "open": only those whose deadline is not yet resolved (kept in j->overdue). */
+        rc = proto_bool(m, "open", false, &j->overdue, &code, &err);
+        break;
+    case PROTO_OP_ACK:
+        rc = proto_str(m, "escalation", true, &j->event_id, &code, &err) ||
+             proto_str(m, "note", true, &j->reason, &code, &err) ||
+             proto_str(m, "actor", false, &j->actor, &code, &err);
+        if (!rc && (!*j->event_id || strspn(j->event_id, "0123456789") != strlen(j->event_id) ||
+                    strlen(j->event_id) > 18)) {
+            sb_add(&err, "\"escalation\" must be an escalation id (digits, as escalations lists "
+                         "them)");
+            rc = -1;
+        }
+        if (!rc &&
+            (strspn(j->reason, " \t\r\n") == strlen(j->reason) || strlen(j->reason) > 1000)) {
+            sb_add(&err, "\"note\" must say what is being done (1 to 1000 characters)");
+            rc = -1;
+        }
         break;
     case PROTO_OP_VOID:
         rc = proto_case_ref(m, "case", &j->case_ref, &code, &err) ||
@@ -1735,8 +1816,9 @@ void handlers_dispatch(srv_req *req, void *arg)
         case 0:
             log_info("conn %" PRIu64 ": simulated clock set to %s", req->conn_id, to);
             srv_reply(req, clock_reply(d));
-            /* Time moved: phase transfers may have opened. */
+            /* Time moved: phase transfers may have opened, escalations fallen due. */
             transfers_sweep(d, NULL);
+            scheduler_kick(d);
             return;
         case -1:
             srv_reply_error(req, "clock_real",
@@ -1756,6 +1838,9 @@ void handlers_dispatch(srv_req *req, void *arg)
     }
     case PROTO_OP_WORKFLOWS:
         srv_reply(req, workflows_reply(d));
+        return;
+    case PROTO_OP_WATCH:
+        watch_add(d, req);
         return;
     case PROTO_OP_RECOMPUTE: {
         bool all = false;

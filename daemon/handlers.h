@@ -34,6 +34,8 @@ typedef struct sf_daemon {
     struct chan_config *chan;    /* owned: people, boards and channels (workflows/channels.yaml) */
     struct delivery *delivery;   /* owned: the outbox worker */
     struct scheduler *scheduler; /* owned: the escalation scheduler */
+    struct watch *watch;         /* owned: the clients streaming notices (sendflow watch) */
+    struct listener *listener;   /* owned: LISTEN for other daemons' changes */
     store *store;                /* owned */
     server *server;              /* owned */
     bool stopping;

@@ -13,13 +13,18 @@
 
 #include "clock.h"
 #include "config.h"
+#include "chan.h"
 #include "defcheck.h"
+#include "esc.h"
 #include "evalio.h"
 #include "handlers.h"
 #include "log.h"
 #include "migrate.h"
 #include "recompute.h"
+#include "listener.h"
+#include "scheduler.h"
 #include "transfers.h"
+#include "watch.h"
 #include "server.h"
 #include "sf_config.h"
 #include "store.h"
@@ -64,6 +69,16 @@ static void on_server_stopped(void *arg)
     store_close(m->d.store, on_store_closed, m);
 }
 
+/* Another daemon (or this one) changed something the loop should look at. */
+static void on_notify(const char *channel, const char *payload, void *arg)
+{
+    sf_daemon *d = arg;
+    if (!channel || !strcmp(channel, "sendflow_escalations"))
+        scheduler_kick(d);
+    if (channel && !strcmp(channel, "sendflow_watch"))
+        watch_broadcast(d, payload);
+}
+
 static void on_transfer_timer(uv_timer_t *t)
 {
     sf_main *m = t->data;
@@ -90,6 +105,10 @@ static void on_signal(uv_signal_t *h, int signum)
              server_clients(m->d.server), store_busy(m->d.store));
     m->d.stopping = true;
     uv_timer_stop(&m->transfer_timer);
+    watch_stop(&m->d);
+    scheduler_stop(&m->d);
+    listener_stop(m->d.listener);
+    m->d.listener = NULL;
     uv_timer_start(&m->shutdown_timer, on_shutdown_timeout, SHUTDOWN_TIMEOUT_MS, 0);
     uv_unref((uv_handle_t *)&m->shutdown_timer);
     server_stop(m->d.server, on_server_stopped, m);
@@ -129,6 +148,29 @@ static int load_definitions(sf_daemon *d)
     log_info("service settings: %s (%s, version %d)", d->svc->service, d->svc->file,
              d->svc->version);
     free(path);
+    path = xasprintf("%s/escalations.yaml", d->cfg.workflows);
+    char eerr[ESC_ERR_LEN];
+    rc = esc_load_optional(path, &d->esc, eerr);
+    free(path);
+    if (rc < 0) {
+        fprintf(stderr, "sendflowd: invalid escalation policy: %s\n", eerr);
+        return -1;
+    }
+    if (rc == 1)
+        log_warn("no escalations.yaml: no deadline escalates");
+    else
+        log_info("escalation policy: %s (version %d, %zu levels)", d->esc->file, d->esc->version,
+                 d->esc->nlevels);
+    path = xasprintf("%s/channels.yaml", d->cfg.workflows);
+    char cerr[CHAN_ERR_LEN];
+    rc = chan_load_optional(path, &d->chan, cerr);
+    free(path);
+    if (rc < 0) {
+        fprintf(stderr, "sendflowd: invalid channels: %s\n", cerr);
+        return -1;
+    }
+    if (rc == 1)
+        log_warn("no channels.yaml: escalations fire but nobody can be told");
     return 0;
 }
 
@@ -197,16 +239,19 @@ int main(int argc, char **argv)
     uv_loop_t *loop = uv_default_loop();
     d->loop = loop;
     /* One table of prepared statements: the handlers', the recompute's, the transfers'. */
-    size_t nh, nr, nt;
+    size_t nh, nr, nt, ns;
     const store_stmt *hs = handlers_statements(&nh), *rs = recompute_statements(&nr),
-                     *ts = transfers_statements(&nt);
-    stmts = xcalloc(nh + nr + nt, sizeof *stmts);
+                     *ts = transfers_statements(&nt), *ss = scheduler_statements(&ns);
+    size_t total = nh + nr + nt + ns;
+    stmts = xcalloc(total, sizeof *stmts);
     memcpy(stmts, hs, nh * sizeof *stmts);
     memcpy(stmts + nh, rs, nr * sizeof *stmts);
     memcpy(stmts + nh + nr, ts, nt * sizeof *stmts);
+    memcpy(stmts + nh + nr + nt, ss, ns * sizeof *stmts);
     recompute_set_stmt_base(nh);
     transfers_set_stmt_base(nh + nr);
-    d->store = store_new(loop, d->cfg.database, d->cfg.pool, stmts, nh + nr + nt);
+    scheduler_set_stmt_base(nh + nr + nt);
+    d->store = store_new(loop, d->cfg.database, d->cfg.pool, stmts, total);
     /* Every connection stamps what it writes with the definitions it was computed under. */
     d->defs_json = eio_defs_json(d);
     sb set = {0};
@@ -237,6 +282,12 @@ int main(int argc, char **argv)
 
     /* Definitions changed since processes were last computed: bring them in line. */
     recompute_run(d, false, NULL, NULL);
+    /* Escalations that fell due while we were down, then as they fall due. */
+    watch_init(d);
+    scheduler_start(d);
+    static const char *const channels[] = {"sendflow_escalations", "sendflow_outbox",
+                                           "sendflow_watch", NULL};
+    d->listener = listener_start(loop, d->cfg.database, channels, on_notify, d);
     /* Phase transfers that opened while we were down, then every hour. */
     uv_timer_init(loop, &m.transfer_timer);
     m.transfer_timer.data = &m;
@@ -249,6 +300,8 @@ int main(int argc, char **argv)
     wf_set_free(d->workflows);
     hol_free(d->cal);
     svc_free(d->svc);
+    esc_free(d->esc);
+    chan_free(d->chan);
     free(d->defs_json);
     free(stmts);
     config_free(&d->cfg);

@@ -187,10 +187,10 @@ static json_t *compute_one(recompute *rc, const PGresult *res, int row)
         json_array_append_new(
             rc->failures, json_pack("{s:s,s:s,s:s}", "process", id, "workflow", wname, "why", err));
     } else {
-        item =
-            json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "id", id, "case_version",
-                      PQgetvalue(res, row, 2), "status", eng_proc_status_name(r->status), "state",
-                      r->state, "ended_on", eio_date(r->ended_on), "deadlines", eio_deadlines(r));
+        item = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "id", id, "case_version",
+                         PQgetvalue(res, row, 2), "status", eng_proc_status_name(r->status),
+                         "state", r->state, "ended_on", eio_date(r->ended_on), "deadlines",
+                         eio_deadlines(rc->d, r));
     }
     eng_result_free(r);
     eio_input_free(&x);

@@ -208,6 +208,25 @@ void srv_reply(srv_req *req, json_t *reply)
     req_free(req);
 }
 
+bool srv_push(srv_req *req, json_t *line)
+{
+    srv_conn *c = req->conn;
+    if (c->closing || c->writes > SRV_MAX_PUSHES_PENDING) {
+        /* A watcher that does not read its stream is dropped rather than buffered for ever. */
+        if (!c->closing)
+            conn_close(c);
+        json_decref(line);
+        return false;
+    }
+    json_t *id = json_object_get(req->msg, "id");
+    json_object_set(line, "id", id ? id : json_null());
+    if (!json_object_get(line, "ok"))
+        json_object_set_new(line, "ok", json_true());
+    conn_send(c, line);
+    json_decref(line);
+    return true;
+}
+
 void srv_reply_error(srv_req *req, const char *code, const char *fmt, ...)
 {
     sb msg = {0};

@@ -14,6 +14,7 @@
 #define SF_SERVER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -21,6 +22,8 @@
 
 /* Longest request line accepted (1 MiB); longer lines are answered with line_too_long. */
 #define SRV_MAX_LINE (1024 * 1024)
+/* Lines a stream may have queued unwritten before its connection is dropped. */
+#define SRV_MAX_PUSHES_PENDING 1000
 
 typedef struct server server;
 typedef struct srv_conn srv_conn;
@@ -50,6 +53,13 @@ int server_start(server **out, uv_loop_t *loop, const char *socket_path, const c
  * and frees req.
  */
 void srv_reply(srv_req *req, json_t *reply);
+/*
+ * Send one more line for a request that stays in flight (a stream: `watch`),
+ * with the request's id and "ok": true added; takes reply's reference. False
+ * when the connection is closing or not reading (then it is closed): the
+ * caller ends the request with srv_reply, whose line is then not sent.
+ */
+bool srv_push(srv_req *req, json_t *line);
 /* Send {"ok": false, "error": {"code", "message"}} and free req. */
 void srv_reply_error(srv_req *req, const char *code, const char *fmt, ...) SF_PRINTF(3, 4);
 /* Connected clients. */

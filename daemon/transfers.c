@@ -150,7 +150,7 @@ static void plan_case(sweep *s, const PGresult *res, int row, cal_day today)
         }
         char day[CAL_DATE_LEN], ver[16];
         snprintf(ver, sizeof ver, "%d", wf->version);
-        json_t *dl = eio_deadlines(r);
+        json_t *dl = eio_deadlines(d, r);
         json_t *pa = json_pack("{s:s}", "transfer", items[i].transfer);
         s->todo = xrealloc(s->todo, (s->ntodo + 1) * sizeof *s->todo);
         opening *o = &s->todo[s->ntodo++];

@@ -1,0 +1,300 @@
+/*
+ * scheduler: the escalation scheduler (see scheduler.h).
+ */
+#include "scheduler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "esc.h"
+#include "log.h"
+
+enum {
+    SCH_FIRE,
+    SCH_DIGEST,
+    SCH_NEXT,
+};
+
+static const store_stmt statements[] = {
+    {"sf_sched_fire", "SELECT sf_fire_escalations($1::date, $2, $3::jsonb, $4::integer)"},
+    {"sf_sched_digest", "SELECT sf_queue_digests($1::date, $2::date, $3::jsonb)"},
+    {"sf_sched_next", "SELECT to_char(min(fire_on), 'YYYY-MM-DD') FROM escalations"
+                      " WHERE status = 'pending'"},
+};
+
+static size_t stmt_base;
+
+const store_stmt *scheduler_statements(size_t *n)
+{
+    *n = sizeof statements / sizeof statements[0];
+    return statements;
+}
+
+void scheduler_set_stmt_base(size_t base)
+{
+    stmt_base = base;
+}
+
+typedef struct scheduler {
+    sf_daemon *d;
+    uv_timer_t timer;
+    bool running, again, stopped;
+    char *routing;     /* the routing JSON sf_fire_escalations takes */
+    char id[96];       /* who fired: host and pid */
+    cal_day today;     /* the tick's day */
+    cal_day digest_on; /* the last day the digests were queued */
+    size_t fired;      /* in this tick */
+} scheduler;
+
+/*
+ * What the SQL needs to find people: each role ({"attribute", "map"} or
+ * {"people"}), each person's channels and addresses, the digest's roles.
+ */
+static char *routing_json(const esc_policy *p, const chan_config *c)
+{
+    json_t *roles = json_object(), *people = json_object(), *digest = json_array();
+    for (size_t i = 0; p && i < p->nroles; i++) {
+        const esc_role *r = &p->roles[i];
+        json_t *spec = json_object();
+        if (r->attribute) {
+            json_object_set_new(spec, "attribute", json_string(r->attribute));
+            if (r->map) {
+                json_t *m = json_object();
+                for (size_t k = 0; k < r->nmap; k++)
+                    json_object_set_new(m, r->map[k].key, json_string(r->map[k].value));
+                json_object_set_new(spec, "map", m);
+            }
+        } else {
+            json_t *a = json_array();
+            for (size_t k = 0; k < r->npeople; k++)
+                json_array_append_new(a, json_string(r->people[k]));
+            json_object_set_new(spec, "people", a);
+        }
+        json_object_set_new(roles, r->name, spec);
+    }
+    for (size_t i = 0; c && i < c->npeople; i++) {
+        const chan_person *pp = &c->people[i];
+        json_t *t = json_array();
+        if (pp->email)
+            json_array_append_new(t,
+                                  json_pack("{s:s,s:s}", "channel", "email", "target", pp->email));
+        if (pp->webhook)
+            json_array_append_new(
+                t, json_pack("{s:s,s:s}", "channel", "webhook", "target", pp->webhook));
+        if (pp->command)
+            json_array_append_new(
+                t, json_pack("{s:s,s:s}", "channel", "command", "target", pp->command));
+        json_object_set_new(people, pp->name, t);
+    }
+    for (size_t i = 0; p && p->digest && i < p->ndigest_roles; i++)
+        json_array_append_new(digest, json_string(p->digest_roles[i]));
+    json_t *o =
+        json_pack("{s:o,s:o,s:o}", "roles", roles, "people", people, "digest_roles", digest);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}
+
+static void tick(scheduler *s);
+
+static void on_timer(uv_timer_t *t)
+{
+    tick(t->data);
+}
+
+/* The tick is over: arm the timer for the next day anything fires, then the daily work. */
+static void on_closed(uv_handle_t *h);
+
+static void done(scheduler *s, const char *next_day)
+{
+    sf_daemon *d = s->d;
+    s->running = false;
+    if (s->stopped) {
+        uv_close((uv_handle_t *)&s->timer, on_closed);
+        return;
+    }
+    if (s->fired)
+        log_info("escalations: %zu fired", s->fired);
+    if (!s->stopped) {
+        cal_day next = s->today + 1, pending;
+        if (next_day && cal_parse(next_day, &pending) == 0 && pending < next)
+            next = pending;
+        uint64_t ms = clock_ms_until_day(&d->clock, next);
+        if (ms == 0)
+            ms = 1000; /* due already (the clock moved meanwhile): soon, not in a loop */
+        if (ms != UINT64_MAX)
+            uv_timer_start(&s->timer, on_timer, ms < SCHEDULER_MAX_MS ? ms : SCHEDULER_MAX_MS, 0);
+        else
+            uv_timer_stop(&s->timer); /* simulated: clock_set ticks */
+    }
+    if (s->again && !s->stopped) {
+        s->again = false;
+        tick(s);
+    }
+}
+
+static void on_next(store_tx *tx, PGresult *res, void *arg)
+{
+    scheduler *s = arg;
+    char *next = NULL;
+    if (res && store_ok(res) && !PQgetisnull(res, 0, 0))
+        next = xstrdup(PQgetvalue(res, 0, 0));
+    store_release(tx);
+    done(s, next);
+    free(next);
+}
+
+static void ask_next(store_tx *tx, scheduler *s)
+{
+    if (store_exec(tx, stmt_base + SCH_NEXT, 0, NULL, on_next, s) != 0) {
+        store_release(tx);
+        done(s, NULL);
+    }
+}
+
+static void on_digest(store_tx *tx, PGresult *res, void *arg)
+{
+    scheduler *s = arg;
+    if (!res) {
+        store_release(tx);
+        done(s, NULL);
+        return;
+    }
+    if (store_ok(res)) {
+        s->digest_on = s->today;
+        int n = atoi(PQgetvalue(res, 0, 0));
+        if (n)
+            log_info("escalations: %d digest notice%s queued", n, n == 1 ? "" : "s");
+    } else {
+        log_warn("escalations: digests: %s", PQresultErrorMessage(res));
+    }
+    ask_next(tx, s);
+}
+
+static void fire(store_tx *tx, scheduler *s);
+
+static void on_fired(store_tx *tx, PGresult *res, void *arg)
+{
+    scheduler *s = arg;
+    if (!res || !store_ok(res)) {
+        if (res)
+            log_warn("escalations: firing: %s", PQresultErrorMessage(res));
+        store_release(tx);
+        done(s, NULL);
+        return;
+    }
+    json_t *fired = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    size_t n = json_array_size(fired), i;
+    json_t *e;
+    json_array_foreach(fired, i, e)
+    {
+        log_info("escalation %s fired: %s %s %s (due %s) to %zu recipient(s)",
+                 json_string_value(json_object_get(e, "escalation")),
+                 json_string_value(json_object_get(e, "level")),
+                 json_string_value(json_object_get(e, "case")),
+                 json_string_value(json_object_get(e, "deadline")),
+                 json_string_value(json_object_get(e, "due")),
+                 json_array_size(json_object_get(e, "recipients")));
+    }
+    json_decref(fired);
+    s->fired += n;
+    if (n == SCHEDULER_BATCH) {
+        fire(tx, s); /* more may be due: after a long stop, catch up batch by batch */
+        return;
+    }
+    const esc_policy *p = s->d->esc;
+    if (p && p->digest && s->digest_on != s->today) {
+        char today[CAL_DATE_LEN], until[CAL_DATE_LEN];
+        cal_day u = p->digest_unit == CAL_WORKING_DAYS
+                        ? hol_add_working_days(s->d->cal, s->today, p->digest_n)
+                        : cal_add(s->today, p->digest_n, p->digest_unit);
+        const char *params[3] = {cal_format(s->today, today), cal_format(u, until), s->routing};
+        if (store_exec(tx, stmt_base + SCH_DIGEST, 3, params, on_digest, s) != 0) {
+            store_release(tx);
+            done(s, NULL);
+        }
+        return;
+    }
+    ask_next(tx, s);
+}
+
+static void fire(store_tx *tx, scheduler *s)
+{
+    char today[CAL_DATE_LEN], limit[16];
+    snprintf(limit, sizeof limit, "%d", SCHEDULER_BATCH);
+    const char *params[4] = {cal_format(s->today, today), s->id, s->routing, limit};
+    if (store_exec(tx, stmt_base + SCH_FIRE, 4, params, on_fired, s) != 0) {
+        store_release(tx);
+        done(s, NULL);
+    }
+}
+
+static void on_connection(store_tx *tx, void *arg)
+{
+    scheduler *s = arg;
+    if (!tx) {
+        /* The database is down: the timer tries again. */
+        done(s, NULL);
+        return;
+    }
+    fire(tx, s);
+}
+
+static void tick(scheduler *s)
+{
+    if (s->stopped)
+        return;
+    if (s->running) {
+        s->again = true;
+        return;
+    }
+    s->running = true;
+    s->fired = 0;
+    s->today = clock_today(&s->d->clock);
+    store_submit(s->d->store, on_connection, s);
+}
+
+void scheduler_start(sf_daemon *d)
+{
+    scheduler *s = xcalloc(1, sizeof *s);
+    s->d = d;
+    s->digest_on = CAL_NONE;
+    s->routing = routing_json(d->esc, d->chan);
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(s->id, sizeof s->id, "%s:%ld", host, (long)getpid());
+    uv_timer_init(d->loop, &s->timer);
+    s->timer.data = s;
+    d->scheduler = s;
+    tick(s);
+}
+
+void scheduler_kick(sf_daemon *d)
+{
+    if (d->scheduler)
+        tick(d->scheduler);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    scheduler *s = h->data;
+    free(s->routing);
+    free(s);
+}
+
+void scheduler_stop(sf_daemon *d)
+{
+    scheduler *s = d->scheduler;
+    if (!s || s->stopped)
+        return;
+    s->stopped = true;
+    uv_timer_stop(&s->timer);
+    d->scheduler = NULL;
+    /* A tick in flight holds s until it is done, which closes it then. */
+    if (!s->running)
+        uv_close((uv_handle_t *)&s->timer, on_closed);
+    s->again = false;
+}

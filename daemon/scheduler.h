@@ -1,0 +1,33 @@
+/*
+ * scheduler: fires escalations. Escalations are planned (one pending row per
+ * deadline and level, with the day it fires) whenever a process is saved; the
+ * scheduler's tick claims those due today (sf_fire_escalations: FOR UPDATE
+ * SKIP LOCKED, marked fired and their notices queued in the outbox in the
+ * same transaction, so any number of daemons fire each one once), queues the
+ * day's digests, asks for the board packs, wakes delivery, and sets a libuv
+ * timer for the start of the day the next pending escalation fires (one
+ * indexed query). A tick also runs at start (catching up on what fell due
+ * while the daemon was down), when the simulated clock moves, and when
+ * another daemon NOTIFYs that it planned escalations.
+ */
+#ifndef SF_SCHEDULER_H
+#define SF_SCHEDULER_H
+
+#include "handlers.h"
+#include "store.h"
+
+#define SCHEDULER_BATCH  100     /* escalations claimed per statement */
+#define SCHEDULER_MAX_MS 3600000 /* tick at least hourly with the real clock */
+
+/* The statements a tick needs, to append to the store's table (static storage). */
+const store_stmt *scheduler_statements(size_t *n);
+/* Where scheduler_statements start in the store's table (set once at start). */
+void scheduler_set_stmt_base(size_t base);
+/* Set up and run the first tick (d->esc, d->chan and d->store exist). */
+void scheduler_start(sf_daemon *d);
+/* Tick soon (coalesced with one running). */
+void scheduler_kick(sf_daemon *d);
+/* Stop the timer; a tick in flight finishes. */
+void scheduler_stop(sf_daemon *d);
+
+#endif
