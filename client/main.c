@@ -27,6 +27,7 @@
 
 #include "cal.h"
 #include "render.h"
+#include "report.h"
 #include "sfconn.h"
 #include "sf_config.h"
 #include "util.h"
@@ -75,6 +76,12 @@ enum {
     O_ALL = 1u << 12,
     O_OPEN = 1u << 13,
     O_NOTE = 1u << 14,
+    /* report (bits from 20: room below for other commands' options) */
+    O_BOARD = 1u << 20,
+    O_PERIOD = 1u << 21,
+    O_FORMAT = 1u << 22,
+    O_OUTPUT = 1u << 23,
+    O_QUEUE = 1u << 24,
 };
 /* Options every command takes. */
 #define O_GLOBAL (O_JSON | O_SOCKET | O_HELP | O_VERSION)
@@ -99,6 +106,11 @@ static const struct option_spec {
     {"all", O_ALL, false},
     {"open", O_OPEN, false},
     {"note", O_NOTE, true},
+    {"board", O_BOARD, true},
+    {"period", O_PERIOD, true},
+    {"format", O_FORMAT, true},
+    {"output", O_OUTPUT, true},
+    {"queue", O_QUEUE, false},
 };
 
 #define MAX_POS 8
@@ -114,6 +126,7 @@ typedef struct cli {
     const char *within;
     const char *reason;
     const char *note;
+    const char *board, *period, *format, *output; /* report */
     json_t *attrs;            /* new ref: the --set pairs as an object; NULL when none given */
     const char *pos[MAX_POS]; /* the words that are not options */
     size_t npos;
@@ -144,6 +157,11 @@ static const char help_text[] =
     "                              deadline is not yet met), with who was told\n"
     "  ack ID --note TEXT          acknowledge an escalation (kept in the audit trail)\n"
     "  watch                       print every escalation as it fires or resolves\n"
+    "  report --board operations|strategic --period YYYY-MM|YYYY-Qn\n"
+    "         [--format text|json|csv|html] [--output FILE] [--queue]\n"
+    "                              a board report (operations: a month, strategic: a\n"
+    "                              quarter), printed or written to FILE; --queue also\n"
+    "                              queues the board's pack (once per member and channel)\n"
     "  recompute [--all]           recompute the active processes computed under other\n"
     "                              definitions (--all: every active process) and list\n"
     "                              the deadlines that moved\n"
@@ -258,6 +276,18 @@ static int cli_parse(cli *c, int argc, char **argv)
             break;
         case O_NOTE:
             c->note = value;
+            break;
+        case O_BOARD:
+            c->board = value;
+            break;
+        case O_PERIOD:
+            c->period = value;
+            break;
+        case O_FORMAT:
+            c->format = value;
+            break;
+        case O_OUTPUT:
+            c->output = value;
             break;
         case O_SET: {
             const char *sep = strchr(value, '=');
@@ -1094,6 +1124,78 @@ static int cmd_workflows(const cli *c)
     return rc;
 }
 
+/*
+ * report --board B --period P [--format F] [--output FILE] [--queue]: the
+ * daemon renders the document; we print it as it is (or write it to FILE and
+ * say so), so text, CSV, JSON and HTML all come out byte for byte as the
+ * daemon made them. --json prints the whole reply (the document and its
+ * figures as "data") instead.
+ */
+static int cmd_report(const cli *c)
+{
+    static const char syn[] = "report --board operations|strategic --period YYYY-MM|YYYY-Qn "
+                              "[--format text|json|csv|html] [--output FILE] [--queue] [--json]";
+    int rc = check_options(c, O_BOARD | O_PERIOD | O_FORMAT | O_OUTPUT | O_QUEUE, "report");
+    if (rc)
+        return rc;
+    if (c->npos != 1 || !c->board || !c->period)
+        return usage_line(syn);
+    bool quarter = !strcmp(c->board, "strategic");
+    if (!quarter && strcmp(c->board, "operations") != 0)
+        return usage_error("invalid --board \"%s\": operations (monthly) or strategic "
+                           "(quarterly)",
+                           c->board);
+    rpt_period p;
+    if (rpt_period_parse(c->period, &p) != 0 || p.quarter != quarter)
+        return usage_error("invalid --period \"%s\": the %s board reports %s", c->period, c->board,
+                           quarter ? "a quarter, YYYY-Qn" : "a month, YYYY-MM");
+    rpt_format f = RPT_TEXT;
+    if (c->format && rpt_format_parse(c->format, &f) != 0)
+        return usage_error("invalid --format \"%s\": text, json, csv or html", c->format);
+    if (c->output && !*c->output)
+        return usage_error("--output needs a file name");
+
+    json_t *req = request(OP_REPORT);
+    json_object_set_new(req, "board", json_string(c->board));
+    json_object_set_new(req, "period", json_string(c->period));
+    json_object_set_new(req, "format", json_string(rpt_format_name(f)));
+    if (c->seen & O_QUEUE)
+        json_object_set_new(req, "queue", json_true());
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    const char *content = json_string_value(json_object_get(reply, "content"));
+    if (c->output) {
+        FILE *fp = fopen(c->output, "w");
+        size_t n = content ? strlen(content) : 0;
+        bool ok = fp != NULL;
+        if (fp) {
+            ok = fwrite(content ? content : "", 1, n, fp) == n;
+            ok = fclose(fp) == 0 && ok;
+        }
+        if (!ok) {
+            fprintf(stderr, "sendflow: cannot write %s: %s\n", c->output, strerror(errno));
+            json_decref(reply);
+            return EXIT_FAIL;
+        }
+    }
+    sb text = {0};
+    render_report(&text, reply, c->output);
+    if (!c->output && !(c->seen & O_JSON) && json_object_get(reply, "recipients")) {
+        /* The document is on stdout: say what was queued on stderr. */
+        sb q = {0};
+        render_report_queue(&q, reply);
+        fputs(sb_str(&q), stderr);
+        sb_free(&q);
+    } else if (c->output) {
+        render_report_queue(&text, reply);
+    }
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
 static int dispatch(const cli *c)
 {
     if (c->seen & O_HELP) {
@@ -1140,6 +1242,8 @@ static int dispatch(const cli *c)
         return cmd_ack(c);
     if (!strcmp(cmd, "watch"))
         return cmd_watch(c);
+    if (!strcmp(cmd, "report"))
+        return cmd_report(c);
     if (!strcmp(cmd, "clock"))
         return cmd_clock(c);
     if (!strcmp(cmd, "workflows"))

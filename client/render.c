@@ -838,6 +838,47 @@ void render_ping(sb *out, const json_t *reply, const char *where)
     sb_addf(out, "sendflowd %s answers at %s\n", jstr_or(reply, "version", "?"), where);
 }
 
+void render_report(sb *out, const json_t *reply, const char *written_to)
+{
+    const char *content = jstr_or(reply, "content", "");
+    if (!written_to) {
+        sb_add(out, content);
+        return;
+    }
+    const json_t *data = json_object_get(reply, "data");
+    const char *label = jstr_or(data, "period_label", jstr_or(reply, "period", "?"));
+    sb_addf(out, "wrote the %s report for %s (%s, as on %s, %zu bytes) to %s\n",
+            jstr_or(reply, "board", "?"), label, jstr_or(reply, "format", "?"),
+            jstr_or(reply, "as_on", "?"), strlen(content), written_to);
+}
+
+void render_report_queue(sb *out, const json_t *reply)
+{
+    const json_t *list = json_object_get(reply, "recipients");
+    if (!list)
+        return;
+    json_int_t queued = json_integer_value(json_object_get(reply, "queued"));
+    json_int_t before = json_integer_value(json_object_get(reply, "already_queued"));
+    if (json_array_size(list) == 0) {
+        sb_addf(out,
+                "no pack queued: the %s board has no members with a channel (workflows/"
+                "channels.yaml)\n",
+                jstr_or(reply, "board", "?"));
+        return;
+    }
+    sb_addf(out, "board pack %s %s: %lld notice%s queued now, %lld queued before\n",
+            jstr_or(reply, "board", "?"), jstr_or(reply, "period", "?"), (long long)queued,
+            queued == 1 ? "" : "s", (long long)before);
+    size_t i;
+    json_t *r;
+    json_array_foreach(list, i, r)
+    {
+        sb_addf(out, "  %-12s %-8s %-32s %s\n", jstr_or(r, "person", "?"),
+                jstr_or(r, "channel", "?"), jstr_or(r, "target", "?"),
+                json_is_true(json_object_get(r, "queued")) ? "queued" : "already queued");
+    }
+}
+
 /* "jb (email), mk (email, webhook)" from an escalation's recipients. */
 static void add_recipients(sb *out, const json_t *recips)
 {

@@ -89,4 +89,14 @@ void render_deadlines(sb *out, const json_t *deadlines, const char *indent);
 /* "sendflowd 0.1.0 answers at PATH" from a ping reply; where is the socket path (borrowed). */
 void render_ping(sb *out, const json_t *reply, const char *where);
 
+/*
+ * A report reply: the document itself ("content", as the daemon rendered it),
+ * or, when written_to names the file it was written to (borrowed), one line
+ * saying which report went there.
+ */
+void render_report(sb *out, const json_t *reply, const char *written_to);
+
+/* What a report's --queue did: one line per board member and channel, queued now or before. */
+void render_report_queue(sb *out, const json_t *reply);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "evalio.h"
 #include "recompute.h"
+#include "reports.h"
 #include "scheduler.h"
 #include "transfers.h"
 #include "watch.h"
@@ -1838,6 +1839,9 @@ void handlers_dispatch(srv_req *req, void *arg)
     }
     case PROTO_OP_WORKFLOWS:
         srv_reply(req, workflows_reply(d));
+        return;
+    case PROTO_OP_REPORT:
+        reports_handle(d, req);
         return;
     case PROTO_OP_WATCH:
         watch_add(d, req);

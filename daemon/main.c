@@ -21,6 +21,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "recompute.h"
+#include "reports.h"
 #include "listener.h"
 #include "scheduler.h"
 #include "transfers.h"
@@ -251,6 +252,13 @@ int main(int argc, char **argv)
     recompute_set_stmt_base(nh);
     transfers_set_stmt_base(nh + nr);
     scheduler_set_stmt_base(nh + nr + nt);
+    /* The board reports' statements go last. */
+    size_t nrp;
+    const store_stmt *rps = reports_statements(&nrp);
+    stmts = xrealloc(stmts, (total + nrp) * sizeof *stmts);
+    memcpy(stmts + total, rps, nrp * sizeof *stmts);
+    reports_set_stmt_base(total);
+    total += nrp;
     d->store = store_new(loop, d->cfg.database, d->cfg.pool, stmts, total);
     /* Every connection stamps what it writes with the definitions it was computed under. */
     d->defs_json = eio_defs_json(d);
