@@ -197,14 +197,15 @@ struct job {
             "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id))"              \
             " FROM cases c WHERE c.ref = $1")                                                      \
     X(ESCALATIONS,                                                                                 \
-      "SELECT coalesce(json_agg(x ORDER BY x.n DESC), '[]'::json) FROM ("                          \
+      "SELECT coalesce(json_agg(to_jsonb(x) - 'n' ORDER BY x.n DESC), '[]'::json) FROM ("          \
       " SELECT e.id AS n, e.id::text AS id, c.ref AS case, p.workflow, e.process_id::text AS"      \
       " process, e.deadline, coalesce(d.title, e.deadline) AS title, e.level, e.due, e.fire_on,"   \
       " e.status, to_char(e.fired_at AT TIME ZONE 'UTC', " SQL_ISO_UTC ") AS fired_at,"            \
       " e.recipients, e.resolved_on, e.acked_by, e.ack_note,"                                      \
       " to_char(e.acked_at AT TIME ZONE 'UTC', " SQL_ISO_UTC ") AS acked_at,"                      \
       " (SELECT coalesce(json_object_agg(q.status, q.n), '{}'::json) FROM (SELECT o.status,"       \
-      "  count(*) AS n FROM outbox o WHERE o.escalation_id = e.id GROUP BY o.status) q)"           \
+      "  count(*) AS n FROM outbox o WHERE o.escalation_id = e.id AND o.kind = 'escalation'"       \
+      "  GROUP BY o.status) q)"                                                                    \
       "  AS delivery"                                                                              \
       " FROM escalations e JOIN cases c ON c.id = e.case_id"                                       \
       " JOIN processes p ON p.id = e.process_id"                                                   \

@@ -44,6 +44,17 @@ BEGIN
 END
 $$;
 
+-- A notice as NOTIFY carries it to the watch streams: NOTIFY takes less than
+-- 8000 bytes, so an oversized one (long case attributes) goes without its
+-- details rather than failing the transaction that fired it.
+CREATE FUNCTION sf_watch_text(p jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+SELECT CASE WHEN octet_length(p::text) < 7900 THEN p::text
+            ELSE jsonb_build_object('kind', p->>'kind', 'escalation', p->>'escalation',
+                                    'level', p->>'level', 'case', p->>'case',
+                                    'deadline', p->>'deadline', 'due', p->>'due',
+                                    'truncated', true)::text END
+$$;
+
 CREATE FUNCTION sf_plan_escalations(p_id bigint, p_deadlines jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -118,11 +129,20 @@ BEGIN
             ON CONFLICT (idem_key) DO NOTHING;
         END LOOP;
         PERFORM pg_notify('sendflow_watch',
-                          json_build_object('kind', 'resolved', 'escalation', r.id::text,
-                                            'level', r.level, 'case', r.ref,
-                                            'deadline', r.deadline, 'title', r.title,
-                                            'resolution', r.res, 'on', r.on_date)::text);
+                          sf_watch_text(jsonb_build_object('kind', 'resolved',
+                                                           'escalation', r.id::text,
+                                                           'level', r.level, 'case', r.ref,
+                                                           'deadline', r.deadline,
+                                                           'title', r.title,
+                                                           'resolution', r.res,
+                                                           'on', r.on_date)));
     END LOOP;
+    -- A level that fired for a deadline that is open again (its meeting event was
+    -- voided) is open again too.
+    UPDATE escalations e SET resolved_on = NULL, updated_at = now()
+      FROM jsonb_array_elements(p_deadlines) d
+     WHERE e.process_id = p_id AND e.status = 'fired' AND e.resolved_on IS NOT NULL
+       AND d->>'name' = e.deadline AND d->>'resolution' = 'open';
     IF n > 0 THEN
         PERFORM pg_notify('sendflow_escalations', '');
     END IF;
@@ -255,7 +275,7 @@ BEGIN
             END LOOP;
             UPDATE escalations SET recipients = recips WHERE id = r.id;
             payload := payload || jsonb_build_object('recipients', recips);
-            PERFORM pg_notify('sendflow_watch', payload::text);
+            PERFORM pg_notify('sendflow_watch', sf_watch_text(payload));
             fired := fired || payload::json;
         END;
     END LOOP;
