@@ -11,6 +11,7 @@
 #include "chan.h"
 #include "esc.h"
 #include "log.h"
+#include "reports.h"
 
 enum {
     SCH_FIRE,
@@ -46,6 +47,7 @@ typedef struct scheduler {
     char id[96];       /* who fired: host and pid */
     cal_day today;     /* the tick's day */
     cal_day digest_on; /* the last day the digests were queued */
+    cal_day packs_on;  /* the last day the board packs were asked for */
     size_t fired;      /* in this tick */
 } scheduler;
 
@@ -129,6 +131,11 @@ static void done(scheduler *s, const char *next_day)
             uv_timer_start(&s->timer, on_timer, ms < SCHEDULER_MAX_MS ? ms : SCHEDULER_MAX_MS, 0);
         else
             uv_timer_stop(&s->timer); /* simulated: clock_set ticks */
+    }
+    /* Once a day: the board packs on the first working day of a month or quarter. */
+    if (s->packs_on != s->today) {
+        s->packs_on = s->today;
+        reports_board_packs(d);
     }
     if (s->again && !s->stopped) {
         s->again = false;
@@ -261,7 +268,7 @@ void scheduler_start(sf_daemon *d)
 {
     scheduler *s = xcalloc(1, sizeof *s);
     s->d = d;
-    s->digest_on = CAL_NONE;
+    s->digest_on = s->packs_on = CAL_NONE;
     s->routing = routing_json(d->esc, d->chan);
     char host[64] = "";
     gethostname(host, sizeof host - 1);
