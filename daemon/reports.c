@@ -42,9 +42,11 @@ enum {
  *
  * dl is every deadline row any figure needs, read once with its state on A
  * ("met", "cancelled" or "open"): met within the trend's months (the names
- * counted), duties due before A and not met or cancelled by their due date
- * (overdue on A, or missed in the period), and the round's transfer
- * deadlines. With no index on met_on it is one sequential scan of deadlines.
+ * counted); duties due before A still open on A (overdue) or due from $7 and
+ * met or cancelled after their due date (missed in the period); and the
+ * round's transfer deadlines. Years of late history stay out of it. With no
+ * index on met_on it is one sequential scan of deadlines; the case
+ * references are joined only for the missed deadlines listed.
  */
 #define SQL_MISSED                                                                                 \
     "kind = 'duty' AND due BETWEEN $7::date AND $2::date - 1"                                      \
@@ -54,17 +56,18 @@ enum {
 static const store_stmt statements[] = {
     {"sf_report_read",
      "WITH dl AS MATERIALIZED ("
-     " SELECT c.ref, p.workflow, d.name, d.kind, d.due, d.met_on, d.cancelled_on, d.resolution,"
-     "  d.excusable, d.note,"
+     " SELECT p.case_id, p.workflow, d.name, d.kind, d.due, d.met_on, d.cancelled_on,"
+     "  d.resolution, d.excusable, d.note,"
      "  CASE WHEN d.resolution = 'met' AND d.met_on <= $2::date THEN 'met'"
      "       WHEN d.resolution = 'cancelled' AND d.cancelled_on <= $2::date THEN 'cancelled'"
      "       ELSE 'open' END AS st"
-     " FROM deadlines d JOIN processes p ON p.id = d.process_id JOIN cases c ON c.id = p.case_id"
+     " FROM deadlines d JOIN processes p ON p.id = d.process_id"
      " WHERE (d.resolution = 'met' AND d.met_on BETWEEN $3::date AND $2::date"
      "        AND (d.name IN ('decide_to_assess', 'final_plan', 'review_meeting',"
      "                        'review_decision') OR d.name LIKE 'advice\\_%'))"
      "    OR (d.kind = 'duty' AND d.due < $2::date"
-     "        AND (d.resolution = 'open' OR coalesce(d.met_on, d.cancelled_on) > d.due))"
+     "        AND (d.resolution = 'open' OR coalesce(d.met_on, d.cancelled_on) > $2::date"
+     "             OR (d.due >= $7::date AND coalesce(d.met_on, d.cancelled_on) > d.due)))"
      "    OR (d.name = 'phase_transfer_plan' AND d.due IN ($4::date, $5::date)))"
      " SELECT json_build_object("
      /* Requests: assessments started (the day the request was received) in the period. */
@@ -72,9 +75,9 @@ static const store_stmt statements[] = {
      "   AND p.started_on BETWEEN $1::date AND $2::date"
      "   AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = p.parent_event_id)),"
      /* Deadlines met, by month and name: n, on time, without exception, both. */
-     " 'met', (SELECT coalesce(json_agg(json_build_array(m.month, m.name, m.n, m.ok, m.xn, m.xok)"
-     "   ORDER BY m.month, m.name), '[]'::json) FROM ("
-     "   SELECT to_char(met_on, 'YYYY-MM') AS month, name, count(*) AS n,"
+     " 'met', (SELECT coalesce(json_agg(json_build_array(to_char(m.month, 'YYYY-MM'), m.name,"
+     "   m.n, m.ok, m.xn, m.xok) ORDER BY m.month, m.name), '[]'::json) FROM ("
+     "   SELECT date_trunc('month', met_on) AS month, name, count(*) AS n,"
      "    count(*) FILTER (WHERE met_on <= due) AS ok,"
      "    count(*) FILTER (WHERE NOT excusable) AS xn,"
      "    count(*) FILTER (WHERE NOT excusable AND met_on <= due) AS xok"
@@ -120,8 +123,8 @@ static const store_stmt statements[] = {
      "                     WHEN m.st = 'cancelled' THEN m.cancelled_on - m.due"
      "                     ELSE $2::date - m.due END,"
      "   'note', m.note) ORDER BY m.due, m.ref, m.name), '[]'::json)"
-     "   FROM (SELECT * FROM dl WHERE " SQL_MISSED
-     "         ORDER BY due, ref, name LIMIT $8::integer) m))"},
+     "   FROM (SELECT dl.*, c.ref FROM dl JOIN cases c ON c.id = dl.case_id WHERE " SQL_MISSED
+     "         ORDER BY due, c.ref, name LIMIT $8::integer) m))"},
     /* $1 [{"channel", "target", "idem_key"}], $2 subject, $3 body, $4 payload. */
     {"sf_report_queue",
      "INSERT INTO outbox (kind, channel, target, subject, body, payload, idem_key)"
@@ -173,10 +176,8 @@ static const char *const adviser_words[] = {"Education", "Health", "Social care"
 static const char *const reasons[] = {"school_closure", "exceptional_circumstances",
                                       "absent_from_area", "missed_appointment"};
 static const char *const reason_words[] = {
-    "School closure of 4 weeks or more (reg. 10(4)(a))",
-    "Exceptional personal circumstances (reg. 8(2)(a), 10(4)(c))",
-    "Absent from the area for 4 weeks or more (reg. 8(2)(b), 10(4)(d))",
-    "Failure to keep an appointment (reg. 8(2)(c))"};
+    "School closure (reg. 10(4)(a))", "Exceptional personal circumstances (reg. 10(4)(c))",
+    "Absent from the area (reg. 8(2)(b), 10(4)(d))", "Missed appointment (reg. 8(2)(c))"};
 #define NREASONS (sizeof reasons / sizeof reasons[0])
 
 /* How many met, met on time, met without an exception, and both. */
@@ -571,24 +572,31 @@ static json_t *build_data(rjob *j, const json_t *in)
     json_array_append_new(sections, s);
 
     /* The 12-month trend. */
+    static const struct {
+        const char *key, *label, *shrt, *kind;
+    } series[] = {
+        {"plans_issued", "Plans issued", "Plans", "count"},
+        {"plans_within_20_weeks_incl", "Within 20 weeks (incl. exceptions)", "20 wk incl.", "rate"},
+        {"plans_within_20_weeks_excl", "Within 20 weeks (excl. exceptions)", "20 wk excl.", "rate"},
+        {"decisions_within_6_weeks", "Decisions within 6 weeks", "Decided 6 wk", "rate"},
+    };
     json_t *trend = json_pack(
-        "{s:s,s:s,s:s,s:[{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s}],s:[],s:[{s:s,"
-        "s:s,s:s,s:s,s:s,s:[s]},{s:s,s:s,s:s,s:s,s:s,s:[s,s,s]}]}",
+        "{s:s,s:s,s:s,s:[],s:[],s:[{s:s,s:s,s:s,s:s,s:s,s:[s]},{s:s,s:s,s:s,s:s,s:s,s:[s,s,s]}]}",
         "id", "trend", "title", "12-month trend", "definition",
         "Each month as the figures above count a period: new EHC plans issued in the month, the "
         "per cent issued within 20 weeks including and excluding exceptions, and the per cent "
         "of decisions whether to assess made within 6 weeks. The last month is judged as on the "
         "as-on date.",
-        "series", "key", "plans_issued", "label", "Plans issued", "kind", "count", "key",
-        "plans_within_20_weeks_incl", "label", "Within 20 weeks (incl. exceptions)", "kind", "rate",
-        "key", "plans_within_20_weeks_excl", "label", "Within 20 weeks (excl. exceptions)", "kind",
-        "rate", "key", "decisions_within_6_weeks", "label", "Decisions within 6 weeks", "kind",
-        "rate", "months", "charts", "type", "bar", "id", "chart-trend-plans", "title",
+        "series", "months", "charts", "type", "bar", "id", "chart-trend-plans", "title",
         "New EHC plans issued per month", "x_label", "Month", "y_label", "Plans issued", "series",
-        "plans_issued", "type", "line", "id", "chart-trend-rates", "title",
+        series[0].key, "type", "line", "id", "chart-trend-rates", "title",
         "Per cent within the statutory time, per month", "x_label", "Month", "y_label",
-        "Per cent on time", "series", "plans_within_20_weeks_incl", "plans_within_20_weeks_excl",
-        "decisions_within_6_weeks");
+        "Per cent on time", "series", series[1].key, series[2].key, series[3].key);
+    for (size_t k = 0; k < sizeof series / sizeof series[0]; k++)
+        json_array_append_new(json_object_get(trend, "series"),
+                              json_pack("{s:s,s:s,s:s,s:s}", "key", series[k].key, "label",
+                                        series[k].label, "short", series[k].shrt, "kind",
+                                        series[k].kind));
     json_t *tmonths = json_object_get(trend, "months");
     for (int m = 0; m < TREND_MONTHS; m++) {
         int mn = first_month + m, y = mn / 12, mo = mn % 12 + 1;
@@ -909,10 +917,14 @@ void reports_handle(sf_daemon *d, srv_req *req)
     store_submit(d->store, on_connection, j);
 }
 
-/* Queue board b's pack for the period that ended the day before today. */
-static void queue_board_pack(sf_daemon *d, const board_def *b, cal_day today)
+/*
+ * Queue board b's pack for the month or quarter that ended before this month
+ * began (not the day before today: the first working day may be the 2nd or
+ * the 4th, and the 1st belongs to this month).
+ */
+static void queue_board_pack(sf_daemon *d, const board_def *b, cal_day month_start)
 {
-    rpt_period p = rpt_period_of(cal_add_days(today, -1), b->quarter);
+    rpt_period p = rpt_period_of(cal_add_days(month_start, -1), b->quarter);
     rjob *j = rjob_new(d, NULL, b, &p);
     j->queue = true;
     log_info("board pack: queueing the %s board's pack for %s", b->name, j->period_name);
@@ -928,10 +940,11 @@ void reports_board_packs(sf_daemon *d)
         return;
     int y, m;
     cal_to_ymd(today, &y, &m, NULL);
-    for (cal_day day = cal_from_ymd(y, m, 1); day < today; day++)
+    cal_day first = cal_from_ymd(y, m, 1);
+    for (cal_day day = first; day < today; day++)
         if (hol_is_working_day(d->cal, day))
             return; /* not the first working day of the month */
-    queue_board_pack(d, &boards[0], today);
+    queue_board_pack(d, &boards[0], first);
     if (m == 1 || m == 4 || m == 7 || m == 10)
-        queue_board_pack(d, &boards[1], today);
+        queue_board_pack(d, &boards[1], first);
 }

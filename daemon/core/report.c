@@ -349,6 +349,12 @@ static void text_list(sb *o, const json_t *list)
     free(w);
 }
 
+/* A trend series' short name for a text column ("short", else its label). */
+static const char *series_short(const json_t *series)
+{
+    return *str(series, "short") ? str(series, "short") : str(series, "label");
+}
+
 static void text_trend(sb *o, const json_t *trend)
 {
     const json_t *series = json_object_get(trend, "series"),
@@ -362,7 +368,7 @@ static void text_trend(sb *o, const json_t *trend)
     size_t *w = xcalloc(ns ? ns : 1, sizeof *w);
     char buf[64], cell[96];
     for (size_t s = 0; s < ns; s++) {
-        w[s] = width(str(json_array_get(series, s), "label"));
+        w[s] = width(series_short(json_array_get(series, s)));
         for (size_t m = 0; m < json_array_size(months); m++) {
             const json_t *f =
                 month_figure(json_array_get(months, m), str(json_array_get(series, s), "key"));
@@ -382,7 +388,7 @@ static void text_trend(sb *o, const json_t *trend)
     pad(o, "Month", mw, false);
     for (size_t s = 0; s < ns; s++) {
         sb_add(o, "  ");
-        pad(o, str(json_array_get(series, s), "label"), w[s], true);
+        pad(o, series_short(json_array_get(series, s)), w[s], true);
     }
     sb_add(o, "\n");
     for (size_t m = 0; m < json_array_size(months); m++) {
@@ -431,8 +437,8 @@ static void render_text(sb *o, const json_t *data)
                 lw = width(str(fig, "label"));
         }
     }
-    if (lw > 60)
-        lw = 60;
+    if (lw > 64)
+        lw = 64; /* a longer label pushes its own number right; the others stay aligned */
     char buf[64];
     json_array_foreach(sections, i, sec)
     {

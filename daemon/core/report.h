@@ -19,7 +19,8 @@
  *                           "items": [{"case": "C-1", ...}...], "total": N,
  *                           "truncated": false}}],                              (optional)
  *    "trend": {"id": "trend", "title": "...", "definition": "...",
- *              "series": [{"key": "plans_issued", "label": "...", "kind": "count"}...],
+ *              "series": [{"key": "plans_issued", "label": "...", "short": "Plans",
+ *                          "kind": "count"}...],
  *              "months": [{"month": "2026-11", "label": "Nov 2026",
  *                          "figures": [FIGURE with "key"...]}...],
  *              "charts": [{"type": "bar"|"line", "id", "title", "x_label", "y_label",
@@ -28,7 +29,8 @@
  *   FIGURE: {"id": "plans_issued_within_20_weeks_incl", "label": "...", "kind": "rate",
  *            "value": 66.7, "numerator": 2, "denominator": 3}
  *   (a count: "kind": "count", "value": N, "numerator" and "denominator" null; a rate
- *   with denominator 0: "value" null).
+ *   with denominator 0: "value" null). Optional: "short", a bar's label in a chart; in a
+ *   trend month, "key", the series it belongs to.
  *
  * Figure ids are unique in a report and stable: the HTML cell of a figure is
  * <td data-figure="ID">, the CSV has one row per figure, and tests and

@@ -15,7 +15,8 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 
-from sfharness import test, main, Database, Daemon, eq, tempdir, timeout, TestError
+from sfharness import (test, main, Database, Daemon, eq, tempdir, timeout, TestError,
+                       WORKFLOWS_DIR)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -142,6 +143,26 @@ class DomBuilder(HTMLParser):
         self.cur.children.append(data)
 
 
+# People the shipped escalation policy names, with no board: nothing is sent anywhere.
+CHANNELS = """channels: 1
+people:
+  mk: {title: team manager, email: mk@example.org}
+  sl: {title: team manager, email: sl@example.org}
+  hos: {title: head of service, email: hos@example.org}
+email:
+  smtp: "smtp://127.0.0.1:9"
+  from: "sendflow@example.org"
+"""
+
+
+def workflows():
+    wf = os.path.join(tempdir(), "workflows")
+    shutil.copytree(WORKFLOWS_DIR, wf)
+    with open(os.path.join(wf, "channels.yaml"), "w") as f:
+        f.write(CHANNELS)
+    return wf
+
+
 def chromium(*args):
     """Run headless Chromium with a profile of its own; its stdout."""
     profile = tempdir()
@@ -157,7 +178,7 @@ def chromium(*args):
 
 @test
 def chromium_renders_every_figure_and_chart():
-    with Database() as db, Daemon(db, clock="2025-08-01T09:00") as d:
+    with Database() as db, Daemon(db, clock="2025-08-01T09:00", workflows=workflows()) as d:
         today = None
         for day, ref, what, name, attrs in sorted(ACTIONS, key=lambda a: a[0]):
             if day != today:

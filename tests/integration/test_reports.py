@@ -1,8 +1,9 @@
 """Board reports: every figure of an operations report (November 2026) and a
 strategic report (Q4 2026) against hand-computed expectations, over a
 caseload built through the CLI on a simulated clock; the four formats agree
-with each other; the phase-transfer round on a later day; queueing a board
-pack twice queues it once; bad requests are refused.
+with each other; the phase-transfer round on a later day; board packs queued
+on the first working day of a month (and of a quarter), once per member and
+channel however often asked; bad requests are refused.
 
 How the dates are counted (README, "Statutory readings"): a request received
 on day R has decide_to_assess due R+42, notify_no_plan R+112 and final_plan
@@ -17,7 +18,8 @@ import json
 import os
 import shutil
 
-from sfharness import (test, main, Database, Daemon, eq, tempdir, TestError, WORKFLOWS_DIR)
+from sfharness import (test, main, Database, Daemon, eq, tempdir, wait_for, TestError,
+                       WORKFLOWS_DIR)
 
 # --------------------------------------------------------------------------
 # The caseload. Every request is a Monday in 2026 unless said otherwise.
@@ -396,6 +398,32 @@ def missed(data):
             for i in sec["list"]["items"]], sec["list"]
 
 
+CHANNELS = """channels: 1
+people:
+  mk: {title: team manager, email: mk@example.org}
+  sl: {title: team manager, email: sl@example.org}
+  hos: {title: head of service, email: hos@example.org, command: archive}
+boards:
+  operations: [mk, hos]
+  strategic: [hos]
+email:
+  smtp: "smtp://127.0.0.1:9"
+  from: "sendflow@example.org"
+commands:
+  archive: {argv: [/bin/true]}
+"""
+
+
+def workflows():
+    """The shipped workflows with channels of the test's own: nothing is sent anywhere (the
+    relay's port is closed; the command is /bin/true)."""
+    wf = os.path.join(tempdir(), "workflows")
+    shutil.copytree(WORKFLOWS_DIR, wf)
+    with open(os.path.join(wf, "channels.yaml"), "w") as f:
+        f.write(CHANNELS)
+    return wf
+
+
 def check_formats(d, board, period, data):
     """The text, CSV and JSON documents say what the data says."""
     doc = d.cli("report", "--board", board, "--period", period, "--format", "json")[1]
@@ -424,7 +452,7 @@ def check_formats(d, board, period, data):
 
 @test
 def every_figure_of_the_operations_and_strategic_reports():
-    with Database() as db, Daemon(db, clock="2025-09-01T09:00") as d:
+    with Database() as db, Daemon(db, clock="2025-09-01T09:00", workflows=workflows()) as d:
         build(d)
         d.cli("clock", "set", REPORT_DAY + "T09:00")
 
@@ -492,70 +520,84 @@ def every_figure_of_the_operations_and_strategic_reports():
         assert "2028" in [s for s in r["data"]["sections"] if s["id"] == "phase-transfers"][0]["title"]
 
 
-CHANNELS = """channels: 1
-people:
-  mk: {title: team manager, email: mk@example.org}
-  sl: {title: team manager, email: sl@example.org}
-  hos: {title: head of service, email: hos@example.org, command: archive}
-boards:
-  operations: [mk, hos]
-  strategic: [hos]
-email:
-  smtp: "smtp://127.0.0.1:9"
-  from: "sendflow@example.org"
-commands:
-  archive: {argv: [/bin/true]}
-"""
+
+
+def packs(db):
+    """The board packs in the outbox: [(idem_key, as_on of its figures)]."""
+    rows = db.sql("SELECT idem_key, payload->'data'->>'as_on' FROM outbox"
+                  " WHERE kind = 'board_pack' ORDER BY idem_key").splitlines()
+    return [tuple(r.split("|")) for r in rows]
+
+
+def pack_keys(board, period, strategic=False):
+    who = [("hos", "command"), ("hos", "email")] + ([] if strategic else [("mk", "email")])
+    return ["board:%s:%s:%s:%s" % (board, period, p, ch) for p, ch in who]
 
 
 @test
-def a_board_pack_is_queued_once_per_member_and_channel():
-    wf = os.path.join(tempdir(), "workflows")
-    shutil.copytree(WORKFLOWS_DIR, wf)
-    with open(os.path.join(wf, "channels.yaml"), "w") as f:
-        f.write(CHANNELS)
-    with Database() as db, Daemon(db, clock="2026-11-02T09:00", workflows=wf) as d, \
+def board_packs_are_queued_on_the_first_working_day_once_per_member_and_channel():
+    wf = workflows()
+    # Friday 2026-10-30 is no month's first working day: no pack.
+    with Database() as db, Daemon(db, clock="2026-10-30T09:00", workflows=wf) as d, \
             d.client() as c:
         c.ok({"op": "case_open", "case": "Q1"})
         c.ok({"op": "start", "case": "Q1", "workflow": ASSESS, "on": "2026-10-01"})
-        req = {"op": "report", "board": "operations", "period": "2026-10", "queue": True}
-        r = c.ok(req)
-        eq((r["queued"], r["already_queued"]), (3, 0), "first queue")
-        eq(sorted((x["person"], x["channel"], x["target"], x["queued"]) for x in r["recipients"]),
-           [("hos", "command", "archive", True), ("hos", "email", "hos@example.org", True),
-            ("mk", "email", "mk@example.org", True)], "recipients")
-        r = c.ok(req)
-        eq((r["queued"], r["already_queued"]), (0, 3), "second queue: nothing new")
+        c.ok({"op": "clock_set", "to": "2026-10-31T09:00"})
+        # Monday 2026-11-02 is November's first working day (the 1st is a Sunday): the
+        # operations pack for October, to mk (e-mail) and hos (e-mail and command), as on
+        # 2026-10-31.
+        c.ok({"op": "clock_set", "to": "2026-11-02T08:00"})
+        want = [(k, "2026-10-31") for k in pack_keys("operations", "2026-10")]
+        wait_for(lambda: len(packs(db)) >= 3, 30, "October's operations pack")
+        c.ok({"op": "clock_set", "to": "2026-11-02T15:00"})  # the same day again: nothing new
+        c.ok({"op": "clock_set", "to": "2026-11-03T09:00"})  # nor the next day
+        c.ok({"op": "ping"})
+        eq(packs(db), want, "October's pack, once")
         rows = db.sql("SELECT idem_key, channel, target, subject, split_part(body, E'\\n', 1),"
                       " payload->>'kind', payload->>'board', payload->>'period',"
-                      " left(payload->>'html', 15), payload->'data'->>'as_on'"
+                      " left(payload->>'html', 15)"
                       " FROM outbox WHERE kind = 'board_pack' ORDER BY idem_key").splitlines()
+        common = ["SEND operational board pack: October 2026", "SEND operational board: October 2026",
+                  "board_pack", "operations", "2026-10", "<!DOCTYPE html>"]
         eq([r.split("|") for r in rows],
-           [["board:operations:2026-10:hos:command", "command", "archive",
-             "SEND operational board pack: October 2026",
-             "SEND operational board: October 2026", "board_pack", "operations", "2026-10",
-             "<!DOCTYPE html>", "2026-10-31"],
-            ["board:operations:2026-10:hos:email", "email", "hos@example.org",
-             "SEND operational board pack: October 2026",
-             "SEND operational board: October 2026", "board_pack", "operations", "2026-10",
-             "<!DOCTYPE html>", "2026-10-31"],
-            ["board:operations:2026-10:mk:email", "email", "mk@example.org",
-             "SEND operational board pack: October 2026",
-             "SEND operational board: October 2026", "board_pack", "operations", "2026-10",
-             "<!DOCTYPE html>", "2026-10-31"]], "outbox rows")
+           [["board:operations:2026-10:hos:command", "command", "archive"] + common,
+            ["board:operations:2026-10:hos:email", "email", "hos@example.org"] + common,
+            ["board:operations:2026-10:mk:email", "email", "mk@example.org"] + common],
+           "outbox rows")
         # The figures in the pack are the report's: the request received on 2026-10-01.
         eq(db.sql("SELECT DISTINCT payload->'data'->'sections'->0->'figures'->0->>'value'"
                   " FROM outbox WHERE kind = 'board_pack'").strip(), "1", "pack figures")
-        # The CLI says what it queued; the strategic pack goes to the head of service only.
+        # Queueing it again by hand queues nothing new, and says so.
+        req = {"op": "report", "board": "operations", "period": "2026-10", "queue": True}
+        r = c.ok(req)
+        eq((r["queued"], r["already_queued"]), (0, 3), "queued again by hand")
+        eq(sorted((x["person"], x["channel"], x["target"], x["queued"]) for x in r["recipients"]),
+           [("hos", "command", "archive", False), ("hos", "email", "hos@example.org", False),
+            ("mk", "email", "mk@example.org", False)], "recipients")
+        # A pack asked for by hand: queued once, however often asked.
+        req["period"] = "2026-09"
+        eq((c.ok(req)["queued"], c.ok(req)["queued"]), (3, 0), "September's pack by hand")
+        # Tuesday 2026-12-01: November's pack. Monday 2027-01-04 (the 1st is New Year's Day):
+        # December's, and the strategic board's for Q4 (to hos only).
+        c.ok({"op": "clock_set", "to": "2026-12-01T09:00"})
+        wait_for(lambda: len(packs(db)) >= 9, 30, "November's pack")
         c.ok({"op": "clock_set", "to": "2027-01-04T09:00"})
-        rc, out, _ = d.cli("report", "--board", "strategic", "--period", "2026-Q4", "--queue",
-                           "--output", os.path.join(tempdir(), "q4.txt"))
-        assert "board pack strategic 2026-Q4: 2 notices queued now, 0 queued before" in out, out
-        rc, out, _ = d.cli("report", "--board", "strategic", "--period", "2026-Q4", "--queue",
-                           "--output", os.path.join(tempdir(), "q4.txt"))
-        assert "0 notices queued now, 2 queued before" in out, out
-        eq(db.sql("SELECT count(*) FROM outbox WHERE kind = 'board_pack'"
-                  " AND idem_key LIKE 'board:strategic:2026-Q4:hos:%'").strip(), "2", "strategic")
+        wait_for(lambda: len(packs(db)) >= 14, 30, "December's and Q4's packs")
+        c.ok({"op": "ping"})
+        eq(packs(db),
+           sorted(want + [(k, "2026-09-30") for k in pack_keys("operations", "2026-09")] +
+                  [(k, "2026-11-30") for k in pack_keys("operations", "2026-11")] +
+                  [(k, "2026-12-31") for k in pack_keys("operations", "2026-12")] +
+                  [(k, "2026-12-31") for k in pack_keys("strategic", "2026-Q4", True)]),
+           "every pack once")
+        eq(db.sql("SELECT DISTINCT subject FROM outbox WHERE idem_key LIKE 'board:strategic:%'").strip(),
+           "SEND strategic partnership board pack: Q4 2026 (October to December)", "Q4 subject")
+        # The CLI says what --queue did.
+        out = os.path.join(tempdir(), "q4.txt")
+        rc, stdout, _ = d.cli("report", "--board", "strategic", "--period", "2026-Q4", "--queue",
+                              "--output", out)
+        assert "board pack strategic 2026-Q4: 0 notices queued now, 2 queued before" in stdout, stdout
+        assert open(out).read().startswith("SEND strategic partnership board: Q4 2026")
 
 
 @test
