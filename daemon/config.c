@@ -46,6 +46,15 @@ static const cfg_option options[] = {
     OPT_STR("log-level", log_level, "info", "debug, info, warn or error"),
     OPT_INT("pool", pool, "4", 1, 64, "PostgreSQL connections"),
     OPT_INT("max-clients", max_clients, "1024", 1, 100000, "connected clients at most"),
+    /* The outbox worker (delivery.c). The lease must outlast the longest transfer (a command
+     * may run 120 s), or a slow delivery would be claimed again while it runs. */
+    OPT_INT("delivery-retry-ms", delivery_retry_ms, "5000", 10, 3600000,
+            "outbox: first retry after this many ms, doubling each attempt (capped at 1 hour); "
+            "also how often idle daemons look for due notices"),
+    OPT_INT("delivery-max-attempts", delivery_max_attempts, "8", 1, 100,
+            "outbox: attempts before a notice is parked as failed"),
+    OPT_INT("delivery-lease-s", delivery_lease_s, "300", 180, 86400,
+            "outbox: a notice claimed by a daemon that vanished is retried after this many s"),
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -217,7 +226,7 @@ void config_usage(sb *out)
                 " holds the statutory clocks of an SEN team's processes.\n\nOptions "
                 "(also settable in the --config YAML file as name: value):\n");
     for (size_t i = 0; i < NOPTIONS; i++) {
-        sb_addf(out, "  --%-12s %s", options[i].name, options[i].help);
+        sb_addf(out, "  --%-21s %s", options[i].name, options[i].help);
         if (options[i].def)
             sb_addf(out, " [default: %s]", options[i].def);
         sb_add(out, "\n");

@@ -13,17 +13,20 @@
 #include "util.h"
 
 typedef struct sf_config {
-    char *database;  /* libpq conninfo; NULL = libpq's defaults (PG* environment) */
-    char *socket;    /* Unix socket path */
-    char *listen;    /* "HOST:PORT" for TCP, or NULL */
-    char *workflows; /* workflow definitions directory */
-    char *schema;    /* migrations directory */
-    char *clock;     /* "real" or "simulated:YYYY-MM-DDTHH:MM" */
-    char *log_level; /* debug, info, warn, error */
-    int pool;        /* PostgreSQL connections */
-    int max_clients; /* connected clients before new ones are refused */
-    bool help;       /* --help was given */
-    bool version;    /* --version was given */
+    char *database;            /* libpq conninfo; NULL = libpq's defaults (PG* environment) */
+    char *socket;              /* Unix socket path */
+    char *listen;              /* "HOST:PORT" for TCP, or NULL */
+    char *workflows;           /* workflow definitions directory */
+    char *schema;              /* migrations directory */
+    char *clock;               /* "real" or "simulated:YYYY-MM-DDTHH:MM" */
+    char *log_level;           /* debug, info, warn, error */
+    int pool;                  /* PostgreSQL connections */
+    int max_clients;           /* connected clients before new ones are refused */
+    int delivery_retry_ms;     /* outbox: first retry after this long, doubling each time */
+    int delivery_max_attempts; /* outbox: attempts before a notice is parked as failed */
+    int delivery_lease_s;      /* outbox: a claimed notice is retried after this long */
+    bool help;                 /* --help was given */
+    bool version;              /* --version was given */
 } sf_config;
 
 /*

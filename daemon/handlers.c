@@ -15,6 +15,7 @@
  */
 #include "handlers.h"
 
+#include "delivery.h"
 #include "evalio.h"
 #include "recompute.h"
 #include "reports.h"
@@ -1843,6 +1844,9 @@ void handlers_dispatch(srv_req *req, void *arg)
         return;
     case PROTO_OP_REPORT:
         reports_handle(d, req);
+        return;
+    case PROTO_OP_OUTBOX:
+        delivery_handle_outbox(d, req);
         return;
     case PROTO_OP_WATCH:
         watch_add(d, req);

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "chan.h"
 #include "defcheck.h"
+#include "delivery.h"
 #include "esc.h"
 #include "evalio.h"
 #include "handlers.h"
@@ -78,6 +79,8 @@ static void on_notify(const char *channel, const char *payload, void *arg)
         scheduler_kick(d);
     if (channel && !strcmp(channel, "sendflow_watch"))
         watch_broadcast(d, payload);
+    if (!channel || !strcmp(channel, "sendflow_outbox"))
+        delivery_kick(d);
 }
 
 static void on_transfer_timer(uv_timer_t *t)
@@ -106,6 +109,7 @@ static void on_signal(uv_signal_t *h, int signum)
              server_clients(m->d.server), store_busy(m->d.store));
     m->d.stopping = true;
     uv_timer_stop(&m->transfer_timer);
+    delivery_stop(&m->d);
     watch_stop(&m->d);
     scheduler_stop(&m->d);
     listener_stop(m->d.listener);
@@ -259,6 +263,13 @@ int main(int argc, char **argv)
     memcpy(stmts + total, rps, nrp * sizeof *stmts);
     reports_set_stmt_base(total);
     total += nrp;
+    /* The outbox worker's statements. */
+    size_t nd;
+    const store_stmt *dls = delivery_statements(&nd);
+    stmts = xrealloc(stmts, (total + nd) * sizeof *stmts);
+    memcpy(stmts + total, dls, nd * sizeof *stmts);
+    delivery_set_stmt_base(total);
+    total += nd;
     d->store = store_new(loop, d->cfg.database, d->cfg.pool, stmts, total);
     /* Every connection stamps what it writes with the definitions it was computed under. */
     d->defs_json = eio_defs_json(d);
@@ -269,6 +280,11 @@ int main(int argc, char **argv)
     sb_add(&set, "'");
     store_set_session(d->store, sb_str(&set));
     sb_free(&set);
+    /* The outbox worker (it refuses a webhook whose secret is not in the environment). */
+    if (delivery_start(d, err, sizeof err) != 0) {
+        fprintf(stderr, "sendflowd: %s\n", err);
+        exit(1);
+    }
     if (server_start(&d->server, loop, d->cfg.socket, d->cfg.listen, d->cfg.max_clients,
                      handlers_dispatch, d, err, sizeof err) != 0) {
         fprintf(stderr, "sendflowd: %s\n", err);
