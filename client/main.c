@@ -76,6 +76,7 @@ enum {
     O_ALL = 1u << 12,
     O_OPEN = 1u << 13,
     O_NOTE = 1u << 14,
+    O_FAILED = 1u << 15,
     /* report (bits from 20: room below for other commands' options) */
     O_BOARD = 1u << 20,
     O_PERIOD = 1u << 21,
@@ -106,6 +107,7 @@ static const struct option_spec {
     {"all", O_ALL, false},
     {"open", O_OPEN, false},
     {"note", O_NOTE, true},
+    {"failed", O_FAILED, false},
     {"board", O_BOARD, true},
     {"period", O_PERIOD, true},
     {"format", O_FORMAT, true},
@@ -165,6 +167,9 @@ static const char help_text[] =
     "  recompute [--all]           recompute the active processes computed under other\n"
     "                              definitions (--all: every active process) and list\n"
     "                              the deadlines that moved\n"
+    "  outbox [--failed]           the newest notices (escalations, digests, board\n"
+    "                              packs) and how their delivery went; --failed: only\n"
+    "                              those parked after their last attempt\n"
     "  clock                       the daemon's current time\n"
     "  clock set YYYY-MM-DDTHH:MM  move a simulated clock forward\n"
     "  workflows                   the workflows the daemon loaded\n"
@@ -901,6 +906,27 @@ static int cmd_watch(const cli *c)
     }
 }
 
+static int cmd_outbox(const cli *c)
+{
+    int rc = check_options(c, O_FAILED, "outbox");
+    if (rc)
+        return rc;
+    if (c->npos != 1)
+        return usage_line("outbox [--failed] [--json]");
+    json_t *req = request(OP_OUTBOX);
+    if (c->seen & O_FAILED)
+        json_object_set_new(req, "failed", json_true());
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_outbox(&text, reply);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
 static int cmd_clock(const cli *c)
 {
     int rc = check_options(c, 0, "clock");
@@ -1244,6 +1270,8 @@ static int dispatch(const cli *c)
         return cmd_watch(c);
     if (!strcmp(cmd, "report"))
         return cmd_report(c);
+    if (!strcmp(cmd, "outbox"))
+        return cmd_outbox(c);
     if (!strcmp(cmd, "clock"))
         return cmd_clock(c);
     if (!strcmp(cmd, "workflows"))

@@ -975,3 +975,70 @@ void render_notice(sb *out, const json_t *n)
     add_recipients(out, json_object_get(n, "recipients"));
     sb_add(out, "\n");
 }
+
+/* ---- outbox ------------------------------------------------------------ */
+
+/* "2026-01-05T09:00:00Z" at key as "2026-01-05 09:00:00 UTC"; other shapes as they are; "-" when
+ * absent. Caller frees. */
+static char *utc_dup(const json_t *obj, const char *key)
+{
+    const char *s = jstr(obj, key);
+    if (!s)
+        return xstrdup("-");
+    if (strlen(s) == 20 && s[10] == 'T' && s[19] == 'Z')
+        return xasprintf("%.10s %.8s UTC", s, s + 11);
+    return xstrdup(s);
+}
+
+void render_outbox(sb *out, const json_t *reply)
+{
+    const json_t *items = json_object_get(reply, "items");
+    size_t n = json_array_size(items);
+    bool failed = json_is_true(json_object_get(reply, "failed"));
+    if (n == 0) {
+        sb_add(out, failed ? "no failed notices\n" : "the outbox is empty\n");
+        return;
+    }
+    if (failed)
+        sb_addf(out, "%zu failed notice%s (parked after their last attempt), newest first\n", n,
+                n == 1 ? "" : "s");
+    else
+        sb_addf(out, "%zu notice%s, newest first\n", n, n == 1 ? "" : "s");
+    static const char *const head[] = {"ID",     "CREATED", "KIND",     "CHANNEL",
+                                       "TARGET", "STATUS",  "ATTEMPTS", "SENT / NEXT ATTEMPT"};
+    tbl t;
+    tbl_init(&t, 8);
+    tbl_header(&t, head);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *o = json_array_get(items, i);
+        char *cells[8];
+        cells[0] = scalar_dup(o, "id");
+        cells[1] = utc_dup(o, "created_at");
+        cells[2] = scalar_dup(o, "kind");
+        cells[3] = scalar_dup(o, "channel");
+        sb target = {0};
+        add_oneline(&target, jstr_or(o, "target", "-"));
+        cells[4] = sb_steal(&target);
+        cells[5] = scalar_dup(o, "status");
+        cells[6] = scalar_dup(o, "attempts");
+        if (jstr(o, "sent_at"))
+            cells[7] = utc_dup(o, "sent_at");
+        else if (jstr(o, "next_attempt_at"))
+            cells[7] = utc_dup(o, "next_attempt_at");
+        else
+            cells[7] = xstrdup("");
+        char *detail = NULL;
+        if (jstr(o, "last_error")) {
+            sb d = {0};
+            sb_add(&d, "    last error: ");
+            add_oneline(&d, jstr(o, "last_error"));
+            sb_add(&d, "\n");
+            detail = sb_steal(&d);
+        }
+        tbl_add(&t, cells, detail);
+    }
+    tbl_print(&t, out, "");
+    tbl_free(&t);
+    if (json_is_true(json_object_get(reply, "truncated")))
+        sb_addf(out, "(only the newest %zu are listed)\n", n);
+}

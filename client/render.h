@@ -77,6 +77,13 @@ void render_escalations(sb *out, const json_t *reply, bool open_only);
 /* One notice of `sendflow watch` (an escalation fired or resolved), one line. */
 void render_notice(sb *out, const json_t *notice);
 
+/*
+ * The notices of an outbox reply as a table, newest first (id, when created,
+ * kind, channel, target, status, attempts, when sent or next tried), each
+ * failed attempt's last error on a line below its row.
+ */
+void render_outbox(sb *out, const json_t *reply);
+
 /* "2026-01-05T09:00 Europe/London (simulated)" from a clock or clock_set reply. */
 void render_clock(sb *out, const json_t *reply);
 
