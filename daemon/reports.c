@@ -552,8 +552,8 @@ static json_t *build_data(rjob *j, const json_t *in)
                 "date, so those due from the day before the period to the day before the as-on "
                 "date), not met on or before it and not cancelled by then. Status as on the "
                 "as-on date: late (met since), excused (an exception applies), overdue (still "
-                "not met) or cancelled (no longer applies); days late to the meeting, the "
-                "cancellation or the as-on date; the note is the engine's: the exception or "
+                "not met) or cancelled (no longer applies); days late: to the day it was met or "
+                "cancelled, else to the as-on date; the note is the engine's: the exception or "
                 "why it was cancelled.");
     long missed_n = (long)json_integer_value(json_object_get(in, "missed_n"));
     add(s, rpt_count("missed_deadlines", "Deadlines missed", missed_n));

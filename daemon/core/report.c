@@ -556,7 +556,8 @@ static const char html_css[] =
     "table{border-collapse:collapse;width:100%;margin:.5rem 0;font-variant-numeric:tabular-nums}\n"
     "th,td{border:1px solid #888;padding:.25rem .5rem;text-align:left;vertical-align:top}\n"
     "thead th{background:#eee}\n"
-    "td.n,th.n{text-align:right;white-space:nowrap}\n"
+    "td.n{text-align:right;white-space:nowrap}th.n{text-align:right}\n"
+    "th[scope=row]{white-space:nowrap}\n"
     "td.note{font-size:.9em}\n"
     "span.parts{color:#444;font-size:.9em}\n"
     "p.definition{font-size:.9rem;color:#333}\n"
@@ -621,7 +622,7 @@ static void svg_open(sb *o, const char *id, const char *title, const char *x_lab
     sb_addf(o,
             "</text>\n<text class=\"axis-label x-label\" x=\"%d\" y=\"%d\" "
             "text-anchor=\"middle\">",
-            SVG_L + (SVG_W - SVG_L - SVG_R) / 2, h - bottom + 36);
+            SVG_L + (SVG_W - SVG_L - SVG_R) / 2, h - bottom + 44);
     esc(o, x_label);
     sb_addf(o,
             "</text>\n<text class=\"axis-label y-label\" x=\"14\" y=\"%d\" "
@@ -651,14 +652,31 @@ static void svg_axes(sb *o, int h, int bottom, long top, long step, const char *
             SVG_T, SVG_L, h - bottom);
 }
 
-/* The x labels, one per band, centred under it. */
+/*
+ * The x labels, one per band, centred under it. A label wider than its band
+ * (about 6.5 px a character at 11 px) is split at its last space onto two
+ * lines: "Nov" over "2026".
+ */
 static void svg_x_labels(sb *o, size_t n, const char *const *labels, int h, int bottom)
 {
     double band = (double)(SVG_W - SVG_L - SVG_R) / (double)(n ? n : 1);
     for (size_t i = 0; i < n; i++) {
-        sb_addf(o, "<text class=\"tick x-tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">",
-                SVG_L + band * ((double)i + 0.5), h - bottom + 16);
-        esc(o, labels[i]);
+        double x = SVG_L + band * ((double)i + 0.5);
+        const char *sp = strrchr(labels[i], ' ');
+        sb_addf(o, "<text class=\"tick x-tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", x,
+                h - bottom + 16);
+        if (sp && 6.5 * (double)width(labels[i]) > band) {
+            sb t = {0};
+            sb_addn(&t, labels[i], (size_t)(sp - labels[i]));
+            sb_addf(o, "<tspan x=\"%.1f\">", x);
+            esc(o, sb_str(&t));
+            sb_addf(o, "</tspan><tspan x=\"%.1f\" dy=\"12\">", x);
+            esc(o, sp + 1);
+            sb_add(o, "</tspan>");
+            sb_free(&t);
+        } else {
+            esc(o, labels[i]);
+        }
         sb_add(o, "</text>\n");
     }
 }
@@ -732,7 +750,7 @@ static void svg_lines(sb *o, const char *id, const char *title, const char *x_la
                       const char *const *keys, const char *const *names, const double *ys,
                       const bool *has)
 {
-    const int bottom = 60 + 18 * (int)ns, h = 300 + 18 * (int)ns;
+    const int bottom = 70 + 18 * (int)ns, h = 310 + 18 * (int)ns; /* the legend under the axis */
     svg_open(o, id, title, x_label, y_label, h, bottom);
     svg_axes(o, h, bottom, 100, 20, "%");
     double band = (double)(SVG_W - SVG_L - SVG_R) / (double)(nx ? nx : 1), ph = h - bottom - SVG_T;
@@ -772,7 +790,7 @@ static void svg_lines(sb *o, const char *id, const char *title, const char *x_la
         }
         sb_add(o, "</g>\n");
         /* The legend: a sample of the line and its marker, then the words. */
-        double ly = h - bottom + 44 + 18 * (double)s;
+        double ly = h - bottom + 64 + 18 * (double)s;
         sb_addf(o,
                 "<g class=\"legend-entry\"><line class=\"line\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
                 "y2=\"%.1f\"%s%s%s/>",
@@ -1020,8 +1038,10 @@ static void html_trend(sb *o, const json_t *trend)
         }
         sb_add(o, "<figcaption>");
         esc(o, str(chart, "title"));
-        sb_add(o, " (the numbers are in the table above; a month with nothing to count has no "
-                  "point).</figcaption>\n</figure>\n");
+        sb_add(o, strcmp(str(chart, "type"), "bar") != 0
+                      ? " (the numbers are in the table above; a month with nothing to count has "
+                        "no point).</figcaption>\n</figure>\n"
+                      : " (the numbers are in the table above).</figcaption>\n</figure>\n");
     }
     free(xlabels);
     sb_add(o, "</section>\n");
