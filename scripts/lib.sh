@@ -25,21 +25,43 @@ sf_as_root() {
 # sf_ensure_packages PKG...: install the Debian packages that are missing.
 # apt-get update runs only when something is missing, so a machine that has
 # everything is never touched (and no network is needed).
+# The calling script's optional packages (SF_OPTIONAL_PACKAGES, below) are
+# installed too when they can be; when they cannot (no network, no root),
+# that is said and the run goes on: the tests that need them skip, saying why.
 sf_ensure_packages() {
-    local missing=() p status
-    for p in "$@"; do
+    local missing=() optional=() p q status
+    for p in "$@" "${SF_OPTIONAL_PACKAGES[@]}"; do
         status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
         case "$status" in
-        ii*) ;;
-        *) missing+=("$p") ;;
+        ii*) continue ;;
         esac
+        for q in "${SF_OPTIONAL_PACKAGES[@]}"; do
+            [ "$p" = "$q" ] && optional+=("$p") && continue 2
+        done
+        missing+=("$p")
     done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    sf_log "installing missing packages: ${missing[*]}"
+    [ ${#missing[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && return 0
+    sf_log "installing missing packages: ${missing[*]} ${optional[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    sf_as_root apt-get update -q
-    sf_as_root apt-get install -y -q "${missing[@]}"
+    if [ ${#missing[@]} -gt 0 ]; then
+        sf_as_root apt-get update -q
+        sf_as_root apt-get install -y -q "${missing[@]}" || return 1
+    fi
+    if [ ${#optional[@]} -gt 0 ] &&
+        ! (sf_as_root apt-get update -q && sf_as_root apt-get install -y -q "${optional[@]}"); then
+        sf_log "could not install ${optional[*]}: the tests that need them are skipped"
+        SF_OPTIONAL_PACKAGES=() # tried once; not again in this run
+    fi
+    return 0
 }
+
+# Optional packages of the calling script (see sf_ensure_packages): headless
+# chromium renders the board reports' HTML for tests/integration/
+# test_report_html.py, so only scripts/test wants it.
+SF_OPTIONAL_PACKAGES=()
+if [ "${SF_PROG:-}" = "scripts/test" ]; then
+    SF_OPTIONAL_PACKAGES+=(chromium)
+fi
 
 # The packages every entry point needs (build + local PostgreSQL).
 # shellcheck disable=SC2034 # used by the scripts that source this file
