@@ -40,7 +40,10 @@ BEGIN
            (excluded.title, excluded.kind, excluded.anchor_on, excluded.due, excluded.resolution,
             excluded.met_on, excluded.cancelled_on, excluded.excusable, excluded.basis,
             excluded.explain, excluded.note);
-    PERFORM sf_plan_escalations(p_id, p_deadlines);
+    -- A recompute batch plans all its processes at once afterwards.
+    IF current_setting('sendflow.plan_later', true) IS DISTINCT FROM 'on' THEN
+        PERFORM sf_plan_escalations(p_id, p_deadlines);
+    END IF;
 END
 $$;
 
@@ -55,24 +58,31 @@ SELECT CASE WHEN octet_length(p::text) < 7900 THEN p::text
                                     'truncated', true)::text END
 $$;
 
-CREATE FUNCTION sf_plan_escalations(p_id bigint, p_deadlines jsonb) RETURNS void
+-- Plan the escalations of many saved processes at once (set-based: a
+-- recompute batch of 500 costs a few statements, not a few per process).
+-- p_items: [{"process": id, "deadlines": [...]}]. A process whose deadlines
+-- carry no "escalate" (a daemon without a policy) is left as it is.
+CREATE FUNCTION sf_plan_escalations_many(p_items jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    cid bigint;
-    n   integer := 0;
-    k   integer;
-    r   record;
-    t   jsonb;
+    n integer := 0;
+    k integer;
+    r record;
+    t jsonb;
 BEGIN
-    -- A daemon without an escalation policy plans nothing (and cancels nothing).
-    IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_deadlines) d WHERE d ? 'escalate') THEN
-        RETURN;
-    END IF;
-    SELECT case_id INTO cid FROM processes WHERE id = p_id;
+    CREATE TEMP TABLE IF NOT EXISTS sf_plan_items (pid bigint PRIMARY KEY, dls jsonb)
+        ON COMMIT DELETE ROWS;
+    TRUNCATE sf_plan_items;
+    INSERT INTO sf_plan_items (pid, dls)
+    SELECT DISTINCT ON ((i->>'process')::bigint) (i->>'process')::bigint, i->'deadlines'
+      FROM jsonb_array_elements(p_items) i
+     WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(i->'deadlines') d WHERE d ? 'escalate');
+    -- Plan (or re-plan) the levels of open duties.
     INSERT INTO escalations AS e (case_id, process_id, deadline, level, due, fire_on, roles)
-    SELECT cid, p_id, d->>'name', l->>'level', (d->>'due')::date, (l->>'fire_on')::date,
-           l->'roles'
-      FROM jsonb_array_elements(p_deadlines) d,
+    SELECT p.case_id, it.pid, d->>'name', l->>'level', (d->>'due')::date,
+           (l->>'fire_on')::date, l->'roles'
+      FROM sf_plan_items it JOIN processes p ON p.id = it.pid,
+           jsonb_array_elements(it.dls) d,
            jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) l
      WHERE d->>'resolution' = 'open'
     ON CONFLICT (process_id, deadline, level) DO UPDATE
@@ -86,8 +96,9 @@ BEGIN
     n := n + k;
     -- Pending levels no longer planned stop: met, cancelled, gone, or switched off.
     UPDATE escalations e SET status = 'cancelled', updated_at = now()
-     WHERE e.process_id = p_id AND e.status = 'pending'
-       AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_deadlines) d,
+      FROM sf_plan_items it
+     WHERE e.process_id = it.pid AND e.status = 'pending'
+       AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(it.dls) d,
                               jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) l
                         WHERE d->>'resolution' = 'open' AND d->>'name' = e.deadline
                           AND l->>'level' = e.level);
@@ -97,10 +108,12 @@ BEGIN
     FOR r IN SELECT e.id, e.level, e.deadline, e.recipients, e.due, c.ref, p.workflow,
                     d->>'resolution' AS res,
                     coalesce(d->>'met_on', d->>'cancelled_on') AS on_date, d->>'title' AS title
-               FROM escalations e JOIN cases c ON c.id = e.case_id
+               FROM sf_plan_items it
+               JOIN escalations e ON e.process_id = it.pid
+               JOIN cases c ON c.id = e.case_id
                JOIN processes p ON p.id = e.process_id
-               JOIN jsonb_array_elements(p_deadlines) d ON d->>'name' = e.deadline
-              WHERE e.process_id = p_id AND e.status = 'fired' AND e.resolved_on IS NULL
+               JOIN jsonb_array_elements(it.dls) d ON d->>'name' = e.deadline
+              WHERE e.status = 'fired' AND e.resolved_on IS NULL
                 AND d->>'resolution' <> 'open'
     LOOP
         UPDATE escalations SET resolved_on = coalesce(r.on_date::date, current_date),
@@ -137,16 +150,23 @@ BEGIN
                                                            'resolution', r.res,
                                                            'on', r.on_date)));
     END LOOP;
-    -- A level that fired for a deadline that is open again (its meeting event was
-    -- voided) is open again too.
+    -- A level that fired for a deadline that is open again (its event was voided)
+    -- is open again too.
     UPDATE escalations e SET resolved_on = NULL, updated_at = now()
-      FROM jsonb_array_elements(p_deadlines) d
-     WHERE e.process_id = p_id AND e.status = 'fired' AND e.resolved_on IS NOT NULL
+      FROM sf_plan_items it, jsonb_array_elements(it.dls) d
+     WHERE e.process_id = it.pid AND e.status = 'fired' AND e.resolved_on IS NOT NULL
        AND d->>'name' = e.deadline AND d->>'resolution' = 'open';
     IF n > 0 THEN
         PERFORM pg_notify('sendflow_escalations', '');
     END IF;
 END
+$$;
+
+-- One process's plan (what sf_save_process calls).
+CREATE FUNCTION sf_plan_escalations(p_id bigint, p_deadlines jsonb) RETURNS void
+LANGUAGE sql AS $$
+SELECT sf_plan_escalations_many(jsonb_build_array(jsonb_build_object('process', p_id,
+                                                                     'deadlines', p_deadlines)))
 $$;
 
 -- The people a list of roles names for a case. p_routing->'roles' maps a role
@@ -327,5 +347,63 @@ BEGIN
         END LOOP;
     END LOOP;
     RETURN queued;
+END
+$$;
+
+-- As 003's sf_recompute, planning the batch's escalations in one go after
+-- writing its processes.
+CREATE OR REPLACE FUNCTION sf_recompute(p_items jsonb) RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    it      jsonb;
+    pid     bigint;
+    cid     bigint;
+    bumped  bigint[] := '{}';
+    before  jsonb;
+    after   jsonb;
+    k       text;
+    moved   json[] := '{}';
+    saved   integer := 0;
+    skipped integer := 0;
+    ref     text;
+    wfname  text;
+    planned jsonb := '[]';
+BEGIN
+    PERFORM set_config('sendflow.plan_later', 'on', true);
+    FOR it IN SELECT value FROM jsonb_array_elements(p_items) LOOP
+        pid := (it->>'id')::bigint;
+        SELECT p.case_id, c.ref, p.workflow INTO cid, ref, wfname
+          FROM processes p JOIN cases c ON c.id = p.case_id WHERE p.id = pid;
+        IF NOT FOUND THEN
+            skipped := skipped + 1;
+            CONTINUE;
+        END IF;
+        IF NOT cid = ANY (bumped) THEN
+            UPDATE cases SET version = version + 1
+             WHERE id = cid AND version = (it->>'case_version')::bigint;
+            IF NOT FOUND THEN
+                skipped := skipped + 1;
+                CONTINUE;
+            END IF;
+            bumped := bumped || cid;
+        END IF;
+        SELECT coalesce(jsonb_object_agg(name, due), '{}') INTO before
+          FROM deadlines WHERE process_id = pid;
+        PERFORM sf_save_process(pid, it->>'status', it->>'state', (it->>'ended_on')::date,
+                                it->'deadlines');
+        SELECT coalesce(jsonb_object_agg(name, due), '{}') INTO after
+          FROM deadlines WHERE process_id = pid;
+        planned := planned || jsonb_build_object('process', pid, 'deadlines', it->'deadlines');
+        saved := saved + 1;
+        FOR k IN SELECT jsonb_object_keys(before || after) LOOP
+            IF before->>k IS DISTINCT FROM after->>k THEN
+                moved := moved || json_build_object('case', ref, 'process', pid::text,
+                                                    'workflow', wfname, 'deadline', k,
+                                                    'from', before->k, 'to', after->k);
+            END IF;
+        END LOOP;
+    END LOOP;
+    PERFORM set_config('sendflow.plan_later', 'off', true);
+    PERFORM sf_plan_escalations_many(planned);
+    RETURN json_build_object('saved', saved, 'skipped', skipped, 'moved', to_json(moved));
 END
 $$;
