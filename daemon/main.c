@@ -75,8 +75,10 @@ static void on_server_stopped(void *arg)
 static void on_notify(const char *channel, const char *payload, void *arg)
 {
     sf_daemon *d = arg;
-    if (!channel || !strcmp(channel, "sendflow_escalations"))
-        scheduler_kick(d);
+    if (!channel)
+        scheduler_kick(d); /* reconnected: anything may have been missed */
+    else if (!strcmp(channel, "sendflow_escalations"))
+        scheduler_planned(d, payload);
     if (channel && !strcmp(channel, "sendflow_watch"))
         watch_broadcast(d, payload);
     if (!channel || !strcmp(channel, "sendflow_outbox"))

@@ -48,6 +48,7 @@ typedef struct scheduler {
     cal_day today;     /* the tick's day */
     cal_day digest_on; /* the last day the digests were queued */
     cal_day packs_on;  /* the last day the board packs were asked for */
+    cal_day next;      /* the day the timer is set for */
     size_t fired;      /* in this tick */
 } scheduler;
 
@@ -124,6 +125,7 @@ static void done(scheduler *s, const char *next_day)
         cal_day next = s->today + 1, pending;
         if (next_day && cal_parse(next_day, &pending) == 0 && pending < next)
             next = pending;
+        s->next = next;
         uint64_t ms = clock_ms_until_day(&d->clock, next);
         if (ms == 0)
             ms = 1000; /* due already (the clock moved meanwhile): soon, not in a loop */
@@ -283,6 +285,24 @@ void scheduler_kick(sf_daemon *d)
 {
     if (d->scheduler)
         tick(d->scheduler);
+}
+
+void scheduler_planned(sf_daemon *d, const char *day)
+{
+    scheduler *s = d->scheduler;
+    cal_day at;
+    if (!s || s->stopped)
+        return;
+    if (!day || cal_parse(day, &at) != 0 || at <= clock_today(&d->clock)) {
+        tick(s); /* due already (or we cannot tell) */
+        return;
+    }
+    if (s->running || at >= s->next)
+        return; /* the timer (or the tick in flight, which sets it) comes first */
+    s->next = at;
+    uint64_t ms = clock_ms_until_day(&d->clock, at);
+    if (ms != UINT64_MAX)
+        uv_timer_start(&s->timer, on_timer, ms < SCHEDULER_MAX_MS ? ms : SCHEDULER_MAX_MS, 0);
 }
 
 static void on_closed(uv_handle_t *h)

@@ -27,6 +27,12 @@ void scheduler_set_stmt_base(size_t base);
 void scheduler_start(sf_daemon *d);
 /* Tick soon (coalesced with one running). */
 void scheduler_kick(sf_daemon *d);
+/*
+ * Escalations were planned whose earliest level fires on day (YYYY-MM-DD, as
+ * NOTIFY carries it): tick now if that is today or before, else bring the
+ * timer forward if it was set for later.
+ */
+void scheduler_planned(sf_daemon *d, const char *day);
 /* Stop the timer; a tick in flight finishes. */
 void scheduler_stop(sf_daemon *d);
 

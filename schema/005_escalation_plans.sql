@@ -62,26 +62,28 @@ $$;
 -- recompute batch of 500 costs a few statements, not a few per process).
 -- p_items: [{"process": id, "deadlines": [...]}]. A process whose deadlines
 -- carry no "escalate" (a daemon without a policy) is left as it is.
+-- The processes of a plan whose deadlines carry "escalate" (a daemon without a
+-- policy sends none: those are left as they are).
+CREATE FUNCTION sf_plan_items(p_items jsonb) RETURNS TABLE (pid bigint, dls jsonb)
+LANGUAGE sql IMMUTABLE AS $$
+SELECT (i->>'process')::bigint, i->'deadlines'
+  FROM jsonb_array_elements(p_items) i
+ WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(i->'deadlines') d WHERE d ? 'escalate')
+$$;
+
 CREATE FUNCTION sf_plan_escalations_many(p_items jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    n integer := 0;
-    k integer;
+    earliest date;
     r record;
     t jsonb;
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS sf_plan_items (pid bigint PRIMARY KEY, dls jsonb)
-        ON COMMIT DELETE ROWS;
-    TRUNCATE sf_plan_items;
-    INSERT INTO sf_plan_items (pid, dls)
-    SELECT DISTINCT ON ((i->>'process')::bigint) (i->>'process')::bigint, i->'deadlines'
-      FROM jsonb_array_elements(p_items) i
-     WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(i->'deadlines') d WHERE d ? 'escalate');
     -- Plan (or re-plan) the levels of open duties.
+    WITH planned AS (
     INSERT INTO escalations AS e (case_id, process_id, deadline, level, due, fire_on, roles)
     SELECT p.case_id, it.pid, d->>'name', l->>'level', (d->>'due')::date,
            (l->>'fire_on')::date, l->'roles'
-      FROM sf_plan_items it JOIN processes p ON p.id = it.pid,
+      FROM sf_plan_items(p_items) it JOIN processes p ON p.id = it.pid,
            jsonb_array_elements(it.dls) d,
            jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) l
      WHERE d->>'resolution' = 'open'
@@ -91,24 +93,22 @@ BEGIN
      WHERE e.status = 'cancelled'
         OR (e.status = 'pending'
             AND (e.due, e.fire_on, e.roles) IS DISTINCT FROM
-                (excluded.due, excluded.fire_on, excluded.roles));
-    GET DIAGNOSTICS k = ROW_COUNT;
-    n := n + k;
+                (excluded.due, excluded.fire_on, excluded.roles))
+    RETURNING e.fire_on)
+    SELECT min(fire_on) INTO earliest FROM planned;
     -- Pending levels no longer planned stop: met, cancelled, gone, or switched off.
     UPDATE escalations e SET status = 'cancelled', updated_at = now()
-      FROM sf_plan_items it
+      FROM sf_plan_items(p_items) it
      WHERE e.process_id = it.pid AND e.status = 'pending'
        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(it.dls) d,
                               jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) l
                         WHERE d->>'resolution' = 'open' AND d->>'name' = e.deadline
                           AND l->>'level' = e.level);
-    GET DIAGNOSTICS k = ROW_COUNT;
-    n := n + k;
     -- Levels that fired for a deadline now met or ended: tell the same people.
     FOR r IN SELECT e.id, e.level, e.deadline, e.recipients, e.due, c.ref, p.workflow,
                     d->>'resolution' AS res,
                     coalesce(d->>'met_on', d->>'cancelled_on') AS on_date, d->>'title' AS title
-               FROM sf_plan_items it
+               FROM sf_plan_items(p_items) it
                JOIN escalations e ON e.process_id = it.pid
                JOIN cases c ON c.id = e.case_id
                JOIN processes p ON p.id = e.process_id
@@ -153,11 +153,13 @@ BEGIN
     -- A level that fired for a deadline that is open again (its event was voided)
     -- is open again too.
     UPDATE escalations e SET resolved_on = NULL, updated_at = now()
-      FROM sf_plan_items it, jsonb_array_elements(it.dls) d
+      FROM sf_plan_items(p_items) it, jsonb_array_elements(it.dls) d
      WHERE e.process_id = it.pid AND e.status = 'fired' AND e.resolved_on IS NOT NULL
        AND d->>'name' = e.deadline AND d->>'resolution' = 'open';
-    IF n > 0 THEN
-        PERFORM pg_notify('sendflow_escalations', '');
+    -- Tell the schedulers the earliest day a level planned here fires: they tick
+    -- at once only when it is due already, else set their timer earlier if need be.
+    IF earliest IS NOT NULL THEN
+        PERFORM pg_notify('sendflow_escalations', earliest::text);
     END IF;
 END
 $$;
