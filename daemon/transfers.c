@@ -56,17 +56,24 @@ typedef struct sweep {
     sf_daemon *d;
     char *case_id; /* owned; NULL for every case */
     char cursor[24];
-    opening *todo; /* owned */
-    size_t ntodo, next;
+    opening *openings; /* owned: the processes to start, in order */
+    size_t nopen, next;
     size_t opened;
 } sweep;
 
+/* Forget the previous batch's openings (their parameters), keeping the array. */
+static void clear_openings(sweep *s)
+{
+    for (size_t i = 0; i < s->nopen; i++)
+        for (size_t k = 0; k < sizeof s->openings[i].params / sizeof s->openings[i].params[0]; k++)
+            free(s->openings[i].params[k]);
+    s->nopen = s->next = 0;
+}
+
 static void sweep_free(sweep *s)
 {
-    for (size_t i = 0; i < s->ntodo; i++)
-        for (size_t k = 0; k < 10; k++)
-            free(s->todo[i].params[k]);
-    free(s->todo);
+    clear_openings(s);
+    free(s->openings);
     free(s->case_id);
     free(s);
 }
@@ -83,7 +90,7 @@ static void on_started(store_tx *tx, PGresult *res, void *arg)
         sweep_free(s);
         return;
     }
-    opening *o = &s->todo[s->next - 1];
+    opening *o = &s->openings[s->next - 1];
     if (store_ok(res) && !PQgetisnull(res, 0, 0)) {
         s->opened++;
         log_info("phase transfers: opened %s for case %s", o->transfer, o->ref);
@@ -96,12 +103,12 @@ static void on_started(store_tx *tx, PGresult *res, void *arg)
 
 static void start_next(store_tx *tx, sweep *s)
 {
-    if (s->next == s->ntodo) {
+    if (s->next == s->nopen) {
         store_release(tx);
         next_read(s);
         return;
     }
-    opening *o = &s->todo[s->next++];
+    opening *o = &s->openings[s->next++];
     if (store_exec(tx, stmt_base + TR_START, 10, (const char *const *)o->params, on_started, s) !=
         0) {
         store_release(tx);
@@ -109,7 +116,7 @@ static void start_next(store_tx *tx, sweep *s)
     }
 }
 
-/* Plan the openings for one case row; appended to s->todo. */
+/* Plan the openings for one case row; appended to s->openings. */
 static void plan_case(sweep *s, const PGresult *res, int row, cal_day today)
 {
     sf_daemon *d = s->d;
@@ -152,8 +159,8 @@ static void plan_case(sweep *s, const PGresult *res, int row, cal_day today)
         snprintf(ver, sizeof ver, "%d", wf->version);
         json_t *dl = eio_deadlines(d, r);
         json_t *pa = json_pack("{s:s}", "transfer", items[i].transfer);
-        s->todo = xrealloc(s->todo, (s->ntodo + 1) * sizeof *s->todo);
-        opening *o = &s->todo[s->ntodo++];
+        s->openings = xrealloc(s->openings, (s->nopen + 1) * sizeof *s->openings);
+        opening *o = &s->openings[s->nopen++];
         memset(o, 0, sizeof *o);
         o->params[0] = xstrdup(PQgetvalue(res, row, 0));
         o->params[1] = xstrdup(PQgetvalue(res, row, 2));
@@ -194,10 +201,7 @@ static void on_read(store_tx *tx, PGresult *res, void *arg)
         sweep_free(s);
         return;
     }
-    for (size_t i = 0; i < s->ntodo; i++)
-        for (size_t k = 0; k < 10; k++)
-            free(s->todo[i].params[k]);
-    s->ntodo = s->next = 0;
+    clear_openings(s);
     cal_day today = clock_today(&s->d->clock);
     for (int row = 0; row < n; row++)
         plan_case(s, res, row, today);
