@@ -5,6 +5,8 @@
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +77,63 @@ static json_t *escalate_json(const sf_daemon *d, const eng_deadline *dl)
     return levels;
 }
 
+/* A deadline's signature: 16 hex digits. */
+typedef struct sig_text {
+    char hex[17];
+} sig_text;
+
+/*
+ * The signature of a deadline row as the daemon computed it: FNV-1a (64 bits)
+ * of its canonical JSON (sorted keys), escalation levels included. Not a
+ * defence against anyone: it only tells "this row is as stored" cheaply.
+ */
+static sig_text signature(const json_t *row)
+{
+    char *text = json_dumps(row, JSON_COMPACT | JSON_SORT_KEYS);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    free(text);
+    sig_text out;
+    snprintf(out.hex, sizeof out.hex, "%016" PRIx64, h);
+    return out;
+}
+
+json_t *eio_deadlines_changed(json_t *dls, json_t *stored, json_t **gone)
+{
+    json_t *changed = json_array();
+    *gone = json_array();
+    size_t i;
+    json_t *dl;
+    json_array_foreach(dls, i, dl)
+    {
+        const char *name = json_string_value(json_object_get(dl, "name"));
+        const char *have = json_string_value(json_object_get(stored, name ? name : ""));
+        const char *sig = json_string_value(json_object_get(dl, "sig"));
+        if (!have || !sig || strcmp(have, sig) != 0)
+            json_array_append(changed, dl);
+    }
+    const char *name;
+    json_t *v;
+    json_object_foreach(stored, name, v)
+    {
+        bool kept = false;
+        json_array_foreach(dls, i, dl)
+        {
+            const char *n = json_string_value(json_object_get(dl, "name"));
+            if (n && strcmp(n, name) == 0) {
+                kept = true;
+                break;
+            }
+        }
+        if (!kept)
+            json_array_append_new(*gone, json_string(name));
+    }
+    return changed;
+}
+
 json_t *eio_deadlines(const sf_daemon *dm, const eng_result *r)
 {
     json_t *a = json_array();
@@ -90,6 +149,7 @@ json_t *eio_deadlines(const sf_daemon *dm, const eng_result *r)
         json_t *esc = escalate_json(dm, d);
         if (esc)
             json_object_set_new(one, "escalate", esc);
+        json_object_set_new(one, "sig", json_string_nocheck(signature(one).hex));
         json_array_append_new(a, one);
     }
     return a;

@@ -23,9 +23,18 @@ wf_kv *eio_kv(json_t *obj, size_t *n);
 /*
  * The deadlines of a result as sf_save_process takes them, each open duty with
  * the escalation levels it will go through ("escalate") when the daemon has a
- * policy (d may be NULL: none). New reference.
+ * policy (d may be NULL: none), and each with its signature ("sig": a hash of
+ * the rest, stored with the row). New reference.
  */
 json_t *eio_deadlines(const sf_daemon *d, const eng_result *r);
+/*
+ * Write only what changed: the rows of dls (from eio_deadlines) whose "sig"
+ * differs from the one stored under their name in stored (a JSON object name
+ * -> sig, as the case read returns it; NULL or empty: nothing stored), as a
+ * new array (rows borrowed from dls, new ref); *gone gets the stored names dls
+ * no longer holds (new ref).
+ */
+json_t *eio_deadlines_changed(json_t *dls, json_t *stored, json_t **gone);
 
 /* Engine input built from JSON; owns its arrays, borrows strings from the JSON. */
 typedef struct eio_input {

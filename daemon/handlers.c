@@ -22,8 +22,10 @@
 #include "scheduler.h"
 #include "transfers.h"
 #include "watch.h"
+#include "writer.h"
 #include "cohort.h"
 #include "xfer.h"
+#include "esc.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -99,14 +101,18 @@ struct job {
 /*
  * The processes of case c as a JSON array (a sub-select of the reads below).
  * "void_start" marks a follow-on process whose starting event was voided: it
- * was cancelled with it and takes no events.
+ * was cancelled with it and takes no events. "sigs" maps each stored
+ * deadline's name to its signature, so that a write carries only the rows
+ * that changed (eio_deadlines_changed).
  */
 #define SQL_PROCESSES_OF_CASE                                                                      \
     "(SELECT coalesce(json_agg(json_build_object('id', p.id::text, 'workflow', p.workflow,"        \
     " 'version', p.wf_version, 'started_on', p.started_on, 'attrs', p.attrs,"                      \
     " 'status', p.status, 'ended_on', p.ended_on, 'key', p.idem_key, 'void_start',"                \
-    " EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = p.parent_event_id)) ORDER BY p.id),"  \
-    " '[]'::json) FROM processes p WHERE p.case_id = c.id)"
+    " EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = p.parent_event_id),"                  \
+    " 'sigs', (SELECT coalesce(json_object_agg(d.name, d.sig), '{}'::json) FROM deadlines d"       \
+    "  WHERE d.process_id = p.id)) ORDER BY p.id), '[]'::json) FROM processes p"                   \
+    " WHERE p.case_id = c.id)"
 
 /* to_char's format for UTC ISO 8601 ("2026-01-05T09:00:00Z"), applied AT TIME ZONE 'UTC'. */
 #define SQL_ISO_UTC "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
@@ -150,8 +156,7 @@ struct job {
                   "  WHERE p.case_id = c.id AND p.idem_key = $2)"                                  \
                   ", to_char(c.dob, 'YYYY-MM-DD')"                                                 \
                   " FROM cases c WHERE c.ref = $1")                                                \
-    X(EVENT_WRITE, "SELECT sf_record_event($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11,"   \
-                   " $12::jsonb, $13::jsonb)")                                                     \
+    X(EVENT_WRITE, "SELECT sf_record_events($1::jsonb)")                                           \
     X(EVENT_READ, "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","                             \
                   " (SELECT json_build_object('id', e.id::text, 'process', e.process_id::text,"    \
                   "  'type', e.type, 'on', e.on_date, 'attrs', e.attrs,"                           \
@@ -247,6 +252,21 @@ const store_stmt *handlers_statements(size_t *n)
     return statements;
 }
 
+/* Most events one group commit writes, and group commits in flight at once. */
+#define WRITE_BATCH_MAX      256
+#define WRITE_BATCH_INFLIGHT 2
+
+void handlers_start(sf_daemon *d)
+{
+    d->writer = writer_new(d->store, STMT_EVENT_WRITE, WRITE_BATCH_MAX, WRITE_BATCH_INFLIGHT);
+}
+
+void handlers_free(sf_daemon *d)
+{
+    writer_free(d->writer);
+    d->writer = NULL;
+}
+
 /* ---- job plumbing ---- */
 
 /* Forget what the last read loaded, before reading again. */
@@ -318,6 +338,32 @@ static void job_fail(job *j, proto_err code, const char *fmt, ...)
     job_reply(j);
 }
 
+/*
+ * A failed statement (res not store_ok): a unique violation (a concurrent
+ * request took the same idempotency key or the only active slot first) reads
+ * again with retry when there is one; anything else fails the job, having
+ * changed nothing.
+ */
+static void job_db_error(job *j, PGresult *res, void (*retry)(job *j))
+{
+    if (retry && strcmp(store_sqlstate(res), "23505") == 0 && j->attempts < MAX_ATTEMPTS) {
+        retry(j);
+        return;
+    }
+    char *msg = xstrdup(PQresultErrorMessage(res));
+    msg[strcspn(msg, "\n")] = '\0';
+    log_error("conn %" PRIu64 ": %s: database error %s: %s", j->req->conn_id, j->req->op,
+              store_sqlstate(res), msg);
+    free(msg);
+    /* statement_timeout, lock_timeout (see store.c): the database is too slow now. */
+    if (!strcmp(store_sqlstate(res), "57014") || !strcmp(store_sqlstate(res), "55P03")) {
+        job_fail(j, PROTO_ERR_UNAVAILABLE,
+                 "the database did not answer in time; nothing was recorded, retry");
+        return;
+    }
+    job_fail(j, PROTO_ERR_INTERNAL, "database error (see the daemon's log); nothing was recorded");
+}
+
 static void job_on_result(store_tx *tx, PGresult *res, void *arg)
 {
     job *j = arg;
@@ -331,28 +377,33 @@ static void job_on_result(store_tx *tx, PGresult *res, void *arg)
         return;
     }
     if (!store_ok(res)) {
-        /* A concurrent request took the same idempotency key or the only active slot
-         * first: read again and answer as the state now is. */
-        if (retry && strcmp(store_sqlstate(res), "23505") == 0 && j->attempts < MAX_ATTEMPTS) {
-            retry(j);
-            return;
-        }
-        char *msg = xstrdup(PQresultErrorMessage(res));
-        msg[strcspn(msg, "\n")] = '\0';
-        log_error("conn %" PRIu64 ": %s: database error %s: %s", j->req->conn_id, j->req->op,
-                  store_sqlstate(res), msg);
-        free(msg);
-        /* statement_timeout, lock_timeout (see store.c): the database is too slow now. */
-        if (!strcmp(store_sqlstate(res), "57014") || !strcmp(store_sqlstate(res), "55P03")) {
-            job_fail(j, PROTO_ERR_UNAVAILABLE,
-                     "the database did not answer in time; nothing was recorded, retry");
-            return;
-        }
-        job_fail(j, PROTO_ERR_INTERNAL,
-                 "database error (see the daemon's log); nothing was recorded");
+        job_db_error(j, res, retry);
         return;
     }
     j->next(j, res);
+}
+
+/* A connection again, for a job that gave its own back while its write was batched. */
+static void job_reacquired(store_tx *tx, void *arg)
+{
+    job *j = arg;
+    if (!tx) {
+        job_fail(j, j->d->stopping ? PROTO_ERR_SHUTTING_DOWN : PROTO_ERR_UNAVAILABLE, "%s",
+                 j->d->stopping ? "the daemon is stopping; nothing was recorded"
+                                : "the database is unavailable; nothing was recorded, retry");
+        return;
+    }
+    j->tx = tx;
+    void (*again)(job *) = j->retry;
+    j->retry = NULL;
+    again(j);
+}
+
+/* Read again, on a new connection, after the batched write found the case changed. */
+static void job_read_again(job *j, void (*again)(job *j))
+{
+    j->retry = again;
+    store_submit(j->d->store, job_reacquired, j);
 }
 
 static void job_query(job *j, stmt_id stmt, int n, const char *const *params, step_fn next)
@@ -633,11 +684,8 @@ static void start_read(job *j)
 
 static void event_read(job *j);
 
-static void event_written(job *j, PGresult *res)
+static void event_written(job *j, json_t *out)
 {
-    if (lost_race(j, res, event_read))
-        return;
-    json_t *out = parse_json(res, 0, 0);
     const char *event_id = json_string_value(json_object_get(out, "event_id"));
     json_t *proc = json_object_get(out, "process");
     json_t *started = json_object_get(out, "started");
@@ -661,10 +709,43 @@ static void event_written(job *j, PGresult *res)
     j->reply = json_pack("{s:b,s:{s:s,s:s,s:s,s:o},s:O,s:O}", "duplicate", 0, "event", "id",
                          event_id, "type", j->type, "on", on, "attrs",
                          attrs_json(j->attrs, j->nattrs), "process", proc, "started", started);
-    json_decref(out);
     if (json_array_size(started))
         transfers_sweep(j->d, j->case_id);
     job_reply(j);
+}
+
+/* The batch holding the event's write committed (or failed): answer, or read again. */
+static void event_batch_done(PGresult *res, json_t *answer, void *arg)
+{
+    job *j = arg;
+    if (!answer) {
+        if (!res) {
+            job_fail(j, PROTO_ERR_UNAVAILABLE,
+                     "the database connection was lost; if this changed data it was not "
+                     "acknowledged, so retry (with the same key)");
+            return;
+        }
+        j->retry = NULL;
+        if (strcmp(store_sqlstate(res), "23505") == 0 && j->attempts < MAX_ATTEMPTS)
+            job_read_again(j, event_read);
+        else
+            job_db_error(j, res, NULL);
+        return;
+    }
+    if (json_is_null(answer)) {
+        log_debug("conn %" PRIu64 ": case %s changed concurrently; reading again", j->req->conn_id,
+                  j->case_ref);
+        if (j->attempts >= MAX_ATTEMPTS) {
+            job_fail(j, PROTO_ERR_UNAVAILABLE,
+                     "case %s is being changed by many requests at once; nothing was recorded, "
+                     "retry",
+                     j->case_ref);
+            return;
+        }
+        job_read_again(j, event_read);
+        return;
+    }
+    event_written(j, answer);
 }
 
 /* The follow-on processes the event starts, as sf_record_event takes them (new ref). */
@@ -792,32 +873,24 @@ static void event_apply(job *j)
         job_fail(j, PROTO_ERR_NOT_ALLOWED, "%s", err);
         return;
     }
-    char on[CAL_DATE_LEN], ended[CAL_DATE_LEN];
-    char *attrs = attrs_text(j->attrs, j->nattrs);
+    /* Only the deadline rows that changed, and the names that are gone. */
     json_t *dls = eio_deadlines(j->d, j->result);
-    char *dltext = json_dumps(dls, JSON_COMPACT);
+    json_t *gone = NULL;
+    json_t *changed = eio_deadlines_changed(dls, json_object_get(j->target, "sigs"), &gone);
     json_decref(dls);
-    json_t *children = children_json(j);
-    char *childtext = json_dumps(children, JSON_COMPACT);
-    json_decref(children);
-    const char *params[13] = {
-        j->case_id,
-        j->case_version,
-        target_id,
-        j->type,
-        cal_format(j->on, on),
-        attrs,
-        j->key,
-        j->actor,
-        eng_proc_status_name(j->result->status),
-        j->result->state,
-        j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended),
-        dltext,
-        childtext};
-    job_write(j, STMT_EVENT_WRITE, 13, params, event_written, event_read);
-    free(attrs);
-    free(dltext);
-    free(childtext);
+    bool plan = j->d->esc && j->d->esc->nlevels > 0;
+    json_t *item =
+        json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s?,s:s?,s:s,s:s,s:o,s:o,s:o,s:b,s:o}", "case",
+                  j->case_id, "case_version", j->case_version, "process", target_id, "type",
+                  j->type, "on", eio_date(j->on), "attrs", attrs_json(j->attrs, j->nattrs), "key",
+                  j->key, "actor", j->actor, "status", eng_proc_status_name(j->result->status),
+                  "state", j->result->state, "ended_on", eio_date(j->result->ended_on), "deadlines",
+                  changed, "gone", gone, "plan", plan, "children", children_json(j));
+    /* Group commit: the connection goes back to the pool while the write waits for
+     * its batch; a lost race reads again on a new one. */
+    store_release(j->tx);
+    j->tx = NULL;
+    writer_submit(j->d->writer, item, event_batch_done, j);
 }
 
 /* Is the event the same request as the one already recorded under its key? */

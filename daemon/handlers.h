@@ -36,6 +36,7 @@ typedef struct sf_daemon {
     struct scheduler *scheduler; /* owned: the escalation scheduler */
     struct watch *watch;         /* owned: the clients streaming notices (sendflow watch) */
     struct listener *listener;   /* owned: LISTEN for other daemons' changes */
+    struct writer *writer;       /* owned: group commit of events (handlers_start) */
     store *store;                /* owned */
     server *server;              /* owned */
     bool stopping;
@@ -43,6 +44,10 @@ typedef struct sf_daemon {
 
 /* The table of SQL statements the handlers run, for store_new to prepare (static storage). */
 const store_stmt *handlers_statements(size_t *n);
+/* Set up what the handlers need beside the store (the group-commit writer); after store_new. */
+void handlers_start(sf_daemon *d);
+/* Free what handlers_start made, once the loop has ended. */
+void handlers_free(sf_daemon *d);
 /* The server's dispatch callback: arg is the sf_daemon. Replies exactly once to req. */
 void handlers_dispatch(srv_req *req, void *arg);
 

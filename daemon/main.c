@@ -273,6 +273,7 @@ int main(int argc, char **argv)
     delivery_set_stmt_base(total);
     total += nd;
     d->store = store_new(loop, d->cfg.database, d->cfg.pool, stmts, total);
+    handlers_start(d);
     /* Every connection stamps what it writes with the definitions it was computed under. */
     d->defs_json = eio_defs_json(d);
     sb set = {0};
@@ -323,6 +324,7 @@ int main(int argc, char **argv)
     int rc = uv_loop_close(loop);
     if (rc != 0)
         log_warn("loop closed with handles still open: %s", uv_strerror(rc));
+    handlers_free(d);
     wf_set_free(d->workflows);
     hol_free(d->cal);
     svc_free(d->svc);

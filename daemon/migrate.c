@@ -2,6 +2,7 @@
 #include "migrate.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <dirent.h>
 #include <errno.h>
 #include <libpq-fe.h>
@@ -19,8 +20,13 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* File names "NNN_something.sql" in dir, sorted; caller frees each and the array. */
-static int list_migrations(const char *dir, char ***out, size_t *n, char *err, size_t errlen)
+/*
+ * File names "NNN_something.sql" in dir, sorted; caller frees each and the
+ * array. numbered: each number is a migration's version, so two files with one
+ * number are refused.
+ */
+static int list_sql(const char *dir, bool numbered, char ***out, size_t *n, char *err,
+                    size_t errlen)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -43,7 +49,7 @@ static int list_migrations(const char *dir, char ***out, size_t *n, char *err, s
     qsort(names, count, sizeof *names, name_cmp);
     /* The number is the version recorded in schema_migrations: two files with one
      * number would leave the second unapplied for ever. */
-    for (size_t i = 1; i < count; i++) {
+    for (size_t i = 1; numbered && i < count; i++) {
         if (atoi(names[i]) == atoi(names[i - 1])) {
             snprintf(err, errlen, "%s/%s and %s/%s have the same migration number", dir,
                      names[i - 1], dir, names[i]);
@@ -89,12 +95,49 @@ static int exec_ok(PGconn *pg, const char *sql, const char *what, char *err, siz
     return ok ? 0 : -1;
 }
 
+/*
+ * The functions' current bodies (dir/functions/NN_name.sql, CREATE OR REPLACE),
+ * applied after the migrations at every start, in one transaction: a reader
+ * finds each function's body in one file, and a new daemon brings its own.
+ */
+static int apply_functions(PGconn *pg, const char *dir, char *err, size_t errlen)
+{
+    char fdir[4096];
+    snprintf(fdir, sizeof fdir, "%s/functions", dir);
+    char **names = NULL;
+    size_t n = 0;
+    if (list_sql(fdir, false, &names, &n, err, errlen) != 0)
+        return -1;
+    int bad = exec_ok(pg, "BEGIN", "applying functions", err, errlen);
+    for (size_t i = 0; i < n && !bad; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", fdir, names[i]);
+        char *sql = read_file(path, err, errlen);
+        if (!sql) {
+            bad = 1;
+            break;
+        }
+        bad = exec_ok(pg, sql, path, err, errlen);
+        free(sql);
+    }
+    if (!bad)
+        bad = exec_ok(pg, "COMMIT", "applying functions", err, errlen);
+    else
+        PQclear(PQexec(pg, "ROLLBACK"));
+    if (!bad)
+        log_info("migrate: %zu function file%s applied from %s", n, n == 1 ? "" : "s", fdir);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return bad ? -1 : 0;
+}
+
 int migrate_apply(const char *conninfo, const char *dir, int *applied, char *err, size_t errlen)
 {
     *applied = 0;
     char **names = NULL;
     size_t n = 0;
-    if (list_migrations(dir, &names, &n, err, errlen) != 0)
+    if (list_sql(dir, true, &names, &n, err, errlen) != 0)
         return -1;
     if (n == 0) {
         snprintf(err, errlen, "no migrations (NNN_name.sql) in %s", dir);
@@ -160,6 +203,8 @@ int migrate_apply(const char *conninfo, const char *dir, int *applied, char *err
         log_info("migrate: applied %s", names[i]);
         (*applied)++;
     }
+    if (apply_functions(pg, dir, err, errlen) != 0)
+        goto out;
     rc = 0;
 out:
     if (PQstatus(pg) == CONNECTION_OK)

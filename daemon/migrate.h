@@ -14,8 +14,10 @@
 
 /*
  * Apply pending migrations from dir (files named NNN_name.sql, in number
- * order). 0 and *applied set to how many were applied, or -1 with a one-line
- * reason in err.
+ * order), then every function file of dir/functions (NN_name.sql, in name
+ * order, CREATE OR REPLACE: the functions' current bodies), all under one
+ * advisory lock. 0 and *applied set to how many migrations were applied, or -1
+ * with a one-line reason in err.
  */
 int migrate_apply(const char *conninfo, const char *dir, int *applied, char *err,
                   size_t errlen) SF_MUSTCHECK;

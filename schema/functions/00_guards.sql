@@ -1,0 +1,39 @@
+-- Trigger functions: the append-only guards, the definitions stamp and the
+-- outbox wake-up. Their triggers are created by the numbered migrations
+-- (001, 002, 003, 004); their bodies live here.
+
+-- The event log is append-only: corrections are new events, never edits.
+CREATE OR REPLACE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'sendflow: events are append-only (% refused)', TG_OP;
+END
+$$;
+
+-- A void is never undone (re-record the event instead).
+CREATE OR REPLACE FUNCTION event_voids_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'sendflow: event voids are append-only (% refused)', TG_OP;
+END
+$$;
+
+-- Stamp a written process with the definitions of the daemon that computed it
+-- (the session setting sendflow.defs, set on each of its connections).
+CREATE OR REPLACE FUNCTION processes_stamp_defs() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    m jsonb := nullif(current_setting('sendflow.defs', true), '')::jsonb;
+BEGIN
+    IF m IS NOT NULL AND m ? NEW.workflow THEN
+        NEW.defs := m -> NEW.workflow ->> 'defs';
+        NEW.wf_version := (m -> NEW.workflow ->> 'version')::integer;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- Wake the daemons: a new notice to deliver.
+CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('sendflow_outbox', NEW.id::text);
+    RETURN NULL;
+END
+$$;

@@ -1,0 +1,276 @@
+-- Processes and their deadlines: saving a computed process, starting one,
+-- recording events (one or a batch: group commit), voiding an event, and a
+-- process as the protocol shows it.
+--
+-- Writers use optimistic concurrency: the daemon reads a case (its version,
+-- processes and events) in one statement, replays the events in the pure
+-- engine, then writes here; every write first bumps the case's version from
+-- the one read, and returns NULL when another writer got there first (the
+-- daemon then reads again).
+
+-- Write a computed process. p_deadlines: the deadline rows to write (objects
+-- with the deadlines' columns, "sig", and "escalate" when the daemon has an
+-- escalation policy); p_gone: the names of deadlines the engine no longer
+-- produces, or NULL when p_deadlines is the whole set (names not in it go).
+-- p_plan: plan escalations for the rows given (false when the daemon has no
+-- policy: nothing to plan, no planning work).
+CREATE OR REPLACE FUNCTION sf_save_process(p_id bigint, p_status text, p_state text, p_ended date,
+                                           p_deadlines jsonb, p_gone text[], p_plan boolean)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    -- Always written, even unchanged: the trigger stamps the definitions it was computed under.
+    UPDATE processes SET status = p_status, state = p_state, ended_on = p_ended,
+                         updated_at = now()
+     WHERE id = p_id;
+    IF p_gone IS NULL THEN
+        DELETE FROM deadlines
+         WHERE process_id = p_id
+           AND name NOT IN (SELECT d->>'name' FROM jsonb_array_elements(p_deadlines) d);
+    ELSIF cardinality(p_gone) > 0 THEN
+        DELETE FROM deadlines WHERE process_id = p_id AND name = ANY (p_gone);
+    END IF;
+    IF jsonb_array_length(p_deadlines) > 0 THEN
+        INSERT INTO deadlines (process_id, name, title, kind, anchor_on, due, resolution, met_on,
+                               cancelled_on, excusable, basis, explain, note, sig)
+        SELECT p_id, d.name, d.title, d.kind, d.anchor_on, d.due, d.resolution, d.met_on,
+               d.cancelled_on, d.excusable, d.basis, d.explain, d.note, d.sig
+          FROM jsonb_to_recordset(p_deadlines) AS d(name text, title text, kind text,
+                                                    anchor_on date, due date, resolution text,
+                                                    met_on date, cancelled_on date,
+                                                    excusable boolean, basis text, explain text,
+                                                    note text, sig text)
+        ON CONFLICT (process_id, name) DO UPDATE
+           SET title = excluded.title, kind = excluded.kind, anchor_on = excluded.anchor_on,
+               due = excluded.due, resolution = excluded.resolution, met_on = excluded.met_on,
+               cancelled_on = excluded.cancelled_on, excusable = excluded.excusable,
+               basis = excluded.basis, explain = excluded.explain, note = excluded.note,
+               sig = excluded.sig, updated_at = now()
+         WHERE (deadlines.title, deadlines.kind, deadlines.anchor_on, deadlines.due,
+                deadlines.resolution, deadlines.met_on, deadlines.cancelled_on,
+                deadlines.excusable, deadlines.basis, deadlines.explain, deadlines.note,
+                deadlines.sig)
+               IS DISTINCT FROM
+               (excluded.title, excluded.kind, excluded.anchor_on, excluded.due,
+                excluded.resolution, excluded.met_on, excluded.cancelled_on, excluded.excusable,
+                excluded.basis, excluded.explain, excluded.note, excluded.sig);
+    END IF;
+    -- A recompute batch plans all its processes at once afterwards.
+    IF p_plan AND current_setting('sendflow.plan_later', true) IS DISTINCT FROM 'on' THEN
+        PERFORM sf_plan_escalations_many(jsonb_build_array(jsonb_build_object(
+            'process', p_id, 'deadlines', p_deadlines, 'gone', to_jsonb(p_gone),
+            'plan', true)));
+    END IF;
+END
+$$;
+
+-- The whole-set form older daemons call: plans when the rows carry "escalate".
+CREATE OR REPLACE FUNCTION sf_save_process(p_id bigint, p_status text, p_state text, p_ended date,
+                                           p_deadlines jsonb) RETURNS void LANGUAGE sql AS $$
+SELECT sf_save_process(p_id, p_status, p_state, p_ended, p_deadlines, NULL,
+                       EXISTS (SELECT 1 FROM jsonb_array_elements(p_deadlines) d
+                                WHERE d ? 'escalate'))
+$$;
+
+-- Create a process with its computed status and deadlines (the whole set);
+-- returns its id. A follow-on process (p_parent_event set) is created once
+-- per event: a second call returns the existing one.
+CREATE OR REPLACE FUNCTION sf_create_process(p_case bigint, p_workflow text, p_version integer,
+                                             p_started date, p_attrs jsonb, p_parent bigint,
+                                             p_parent_event bigint, p_key text, p_status text,
+                                             p_state text, p_ended date, p_deadlines jsonb)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    IF p_parent_event IS NOT NULL THEN
+        SELECT id INTO new_id FROM processes
+         WHERE parent_event_id = p_parent_event AND workflow = p_workflow;
+        IF FOUND THEN
+            RETURN new_id;
+        END IF;
+    END IF;
+    INSERT INTO processes (case_id, workflow, wf_version, started_on, attrs, status, state,
+                           ended_on, parent_id, parent_event_id, idem_key)
+    VALUES (p_case, p_workflow, p_version, p_started, p_attrs, p_status, p_state, p_ended,
+            p_parent, p_parent_event, p_key)
+    RETURNING id INTO new_id;
+    PERFORM sf_save_process(new_id, p_status, p_state, p_ended, p_deadlines);
+    RETURN new_id;
+END
+$$;
+
+-- One process as the protocol shows it (deadline statuses are added by the
+-- daemon, which knows "today"). Dates come out as YYYY-MM-DD whatever the
+-- session's DateStyle, because json encodes them in ISO 8601.
+CREATE OR REPLACE FUNCTION sf_process_json(p_id bigint) RETURNS json LANGUAGE sql STABLE AS $$
+SELECT json_build_object(
+    'id', p.id::text, 'workflow', p.workflow, 'version', p.wf_version, 'status', p.status,
+    'state', p.state, 'started_on', p.started_on, 'ended_on', p.ended_on, 'attrs', p.attrs,
+    'parent', p.parent_id::text,
+    'deadlines', (SELECT coalesce(json_agg(json_build_object(
+                         'name', d.name, 'title', d.title, 'kind', d.kind,
+                         'anchor_on', d.anchor_on, 'due', d.due, 'resolution', d.resolution,
+                         'met_on', d.met_on, 'cancelled_on', d.cancelled_on,
+                         'excusable', d.excusable, 'basis', d.basis, 'explain', d.explain,
+                         'note', d.note) ORDER BY d.due, d.name), '[]'::json)
+                    FROM deadlines d WHERE d.process_id = p.id))
+  FROM processes p WHERE p.id = p_id
+$$;
+
+-- Start a process by hand, recording who started it, if the case is still at
+-- the version the daemon read. Returns the process, or NULL to read again.
+CREATE OR REPLACE FUNCTION sf_start_process(p_case bigint, p_case_version bigint,
+                                            p_workflow text, p_version integer, p_started date,
+                                            p_attrs jsonb, p_key text, p_status text,
+                                            p_state text, p_ended date, p_deadlines jsonb,
+                                            p_actor text)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    UPDATE cases SET version = version + 1 WHERE id = p_case AND version = p_case_version;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    new_id := sf_create_process(p_case, p_workflow, p_version, p_started, p_attrs, NULL, NULL,
+                                p_key, p_status, p_state, p_ended, p_deadlines);
+    UPDATE processes SET started_by = p_actor WHERE id = new_id;
+    -- A separate statement: a STABLE function in the same expression would not see the insert.
+    RETURN sf_process_json(new_id);
+END
+$$;
+
+-- 001's form, without the actor, for daemons not yet upgraded.
+CREATE OR REPLACE FUNCTION sf_start_process(p_case bigint, p_case_version bigint,
+                                            p_workflow text, p_version integer, p_started date,
+                                            p_attrs jsonb, p_key text, p_status text,
+                                            p_state text, p_ended date, p_deadlines jsonb)
+RETURNS json LANGUAGE sql AS $$
+SELECT sf_start_process(p_case, p_case_version, p_workflow, p_version, p_started, p_attrs, p_key,
+                        p_status, p_state, p_ended, p_deadlines, NULL)
+$$;
+
+-- Record one event and its recomputed process, if the case is still at the
+-- version the daemon read. p_item: {"case", "case_version", "process", "type",
+-- "on", "attrs", "key", "actor", "status", "state", "ended_on", "deadlines"
+-- (the rows that changed), "gone" (names no longer produced; absent: the
+-- deadlines are the whole set), "plan" (plan escalations), "children" (the
+-- follow-on processes the event starts, each {"workflow", "version",
+-- "started_on", "attrs", "status", "state", "ended_on", "deadlines"})}.
+-- Returns {"event_id", "process": <process>, "started": [<process>...]}, or
+-- NULL when the case changed since the read.
+CREATE OR REPLACE FUNCTION sf_record_one(p_item jsonb) RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    cid     bigint := (p_item->>'case')::bigint;
+    pid     bigint := (p_item->>'process')::bigint;
+    ev_id   bigint;
+    child   jsonb;
+    kid     bigint;
+    started json[] := '{}';
+BEGIN
+    UPDATE cases SET version = version + 1
+     WHERE id = cid AND version = (p_item->>'case_version')::bigint;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO events (case_id, process_id, type, on_date, attrs, idem_key, actor)
+    VALUES (cid, pid, p_item->>'type', (p_item->>'on')::date,
+            coalesce(p_item->'attrs', '{}'::jsonb), p_item->>'key', p_item->>'actor')
+    RETURNING id INTO ev_id;
+    PERFORM sf_save_process(pid, p_item->>'status', p_item->>'state',
+                            (p_item->>'ended_on')::date, p_item->'deadlines',
+                            CASE WHEN p_item ? 'gone'
+                                 THEN ARRAY(SELECT jsonb_array_elements_text(p_item->'gone'))
+                            END,
+                            coalesce((p_item->>'plan')::boolean,
+                                     EXISTS (SELECT 1 FROM jsonb_array_elements(p_item->'deadlines') d
+                                              WHERE d ? 'escalate')));
+    FOR child IN SELECT value FROM jsonb_array_elements(coalesce(p_item->'children', '[]'))
+    LOOP
+        kid := sf_create_process(cid, child->>'workflow', (child->>'version')::integer,
+                                 (child->>'started_on')::date,
+                                 coalesce(child->'attrs', '{}'::jsonb), pid, ev_id,
+                                 NULL, child->>'status', child->>'state',
+                                 (child->>'ended_on')::date, child->'deadlines');
+        started := started || sf_process_json(kid);
+    END LOOP;
+    RETURN json_build_object('event_id', ev_id::text, 'process', sf_process_json(pid),
+                             'started', to_json(started));
+END
+$$;
+
+-- Group commit: record a batch of events in one transaction (one commit, one
+-- round trip). Returns a JSON array with sf_record_one's answer for each item,
+-- in order. Items of one case after the first find its version bumped and
+-- answer NULL (their daemon reads again). A unique violation (an idempotency
+-- key or an active slot taken by another daemon meanwhile) fails the whole
+-- statement: the daemon then records each item alone, so one request never
+-- fails its neighbours.
+CREATE OR REPLACE FUNCTION sf_record_events(p_items jsonb) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    it  jsonb;
+    out json[] := '{}';
+BEGIN
+    FOR it IN SELECT value FROM jsonb_array_elements(p_items) LOOP
+        out := out || sf_record_one(it);
+    END LOOP;
+    RETURN to_json(out);
+END
+$$;
+
+-- 003's form of one event, for daemons not yet upgraded.
+CREATE OR REPLACE FUNCTION sf_record_event(p_case bigint, p_case_version bigint, p_process bigint,
+                                           p_type text, p_on date, p_attrs jsonb, p_key text,
+                                           p_actor text, p_status text, p_state text,
+                                           p_ended date, p_deadlines jsonb, p_children jsonb)
+RETURNS json LANGUAGE sql AS $$
+SELECT sf_record_one(jsonb_build_object(
+    'case', p_case, 'case_version', p_case_version, 'process', p_process, 'type', p_type,
+    'on', p_on, 'attrs', p_attrs, 'key', p_key, 'actor', p_actor, 'status', p_status,
+    'state', p_state, 'ended_on', p_ended, 'deadlines', p_deadlines, 'children', p_children))
+$$;
+
+-- Void an event and write its process as recomputed without it, in one
+-- statement, if the case is still at the version the daemon read (NULL means
+-- "changed meanwhile, read again"). The daemon has checked that the rest of
+-- the process's history still fits its workflow, and that the follow-on
+-- processes the event started have no events of their own left: those are
+-- cancelled here, their row kept, their open deadlines cancelled on p_today
+-- with a note saying why.
+-- Returns {"process": <process>, "cancelled": [<process id>...]}.
+CREATE OR REPLACE FUNCTION sf_void_event(p_case bigint, p_case_version bigint, p_event bigint,
+                                         p_reason text, p_actor text, p_key text, p_today date,
+                                         p_status text, p_state text, p_ended date,
+                                         p_deadlines jsonb)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    proc_id   bigint;
+    why       text;
+    cancelled text[];
+BEGIN
+    UPDATE cases SET version = version + 1 WHERE id = p_case AND version = p_case_version;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT process_id INTO STRICT proc_id FROM events WHERE id = p_event AND case_id = p_case;
+    INSERT INTO event_voids (event_id, case_id, reason, actor, idem_key)
+    VALUES (p_event, p_case, p_reason, p_actor, p_key);
+    why := format('started by event %s, which was voided: %s', p_event, p_reason);
+    WITH k AS (
+        UPDATE processes SET status = 'cancelled', ended_on = greatest(started_on, p_today),
+                             updated_at = now()
+         WHERE parent_event_id = p_event AND status <> 'cancelled'
+        RETURNING id)
+    SELECT coalesce(array_agg(id::text ORDER BY id), '{}') INTO cancelled FROM k;
+    UPDATE deadlines SET resolution = 'cancelled', cancelled_on = p_today, note = why,
+                         sig = NULL, updated_at = now()
+     WHERE process_id IN (SELECT id FROM processes WHERE parent_event_id = p_event)
+       AND resolution = 'open';
+    -- After the children: a process reopened by the void (e.g. voiding the review
+    -- meeting that started the next cycle) must not meet its cancelled child in
+    -- processes_one_active.
+    PERFORM sf_save_process(proc_id, p_status, p_state, p_ended, p_deadlines);
+    RETURN json_build_object('process', sf_process_json(proc_id), 'cancelled', to_json(cancelled));
+END
+$$;
