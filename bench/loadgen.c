@@ -9,10 +9,13 @@
  * latency of each. At the end it prints the write throughput and the latency
  * percentiles, and a RESULT line for scripts.
  *
- *   loadgen [--socket PATH] [--clients C] [--events N] [--prefix P]
+ *   loadgen [--socket PATH] [--clients C] [--events N] [--prefix P] [--on DATE]
  *
  * Event dates are in 2025, so the daemon may run on the real clock (or on a
- * simulated clock later than 2025-06-01).
+ * simulated clock later than 2025-06-01): then every escalation level of the
+ * walk is already due when it is planned. With --on DATE every step is dated
+ * DATE (run the daemon on a simulated clock at that day): each deadline is
+ * then weeks ahead and no level is due, as for a team recording today's work.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -62,6 +65,7 @@ typedef struct lg_client {
 
 static const char *lg_socket = "./var/sendflowd.sock";
 static const char *lg_prefix = NULL;
+static const char *lg_on = NULL; /* --on: the date of every step, else each step's own */
 
 static double lg_now_ms(void)
 {
@@ -78,10 +82,10 @@ static char *lg_request(const lg_client *c, long k, const lg_step *s)
     json_t *req = json_pack("{s:s, s:s}", "op", s->op, "case", ref);
     if (strcmp(s->op, "start") == 0) {
         json_object_set_new(req, "workflow", json_string("ehcp-assessment"));
-        json_object_set_new(req, "on", json_string(s->on));
+        json_object_set_new(req, "on", json_string(lg_on ? lg_on : s->on));
     } else if (strcmp(s->op, "event") == 0) {
         json_object_set_new(req, "type", json_string(s->type));
-        json_object_set_new(req, "on", json_string(s->on));
+        json_object_set_new(req, "on", json_string(lg_on ? lg_on : s->on));
         json_t *attrs = json_object();
         if (s->attr)
             json_object_set_new(attrs, s->attr, json_string(s->val));
@@ -153,7 +157,8 @@ static double lg_percentile(const double *v, long n, double p)
 
 static void lg_usage(void)
 {
-    fprintf(stderr, "usage: loadgen [--socket PATH] [--clients C] [--events N] [--prefix P]\n");
+    fprintf(stderr, "usage: loadgen [--socket PATH] [--clients C] [--events N] [--prefix P] "
+                    "[--on DATE]\n");
     exit(2);
 }
 
@@ -172,6 +177,8 @@ int main(int argc, char **argv)
             events = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--prefix"))
             lg_prefix = argv[++i];
+        else if (!strcmp(argv[i], "--on"))
+            lg_on = argv[++i];
         else
             lg_usage();
     }

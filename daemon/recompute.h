@@ -3,8 +3,11 @@
  * loaded (workflows, calendar, service settings). Each process records the
  * definitions it was computed under (processes.defs); a run reads the active
  * processes whose record differs (or every active process with all), in
- * batches of RECOMPUTE_BATCH in id order, replays each through the engine and
- * writes the batch in one statement, which reports every deadline that moved.
+ * batches of RECOMPUTE_BATCH in id order (keyset: nothing re-scanned),
+ * replays each through the engine, compares each deadline with the stored
+ * row's signature and writes the batch in one set-based statement carrying
+ * only the rows that changed; the deadlines that moved are worked out in C
+ * from what was read. Reading the next batch overlaps writing the last one.
  * Batches are separate store jobs, so requests queued meanwhile are served
  * between them and the loop never waits. A process whose case changed while
  * its batch was computed is skipped: the change computed it afresh.
@@ -18,13 +21,14 @@
 #include "handlers.h"
 #include "store.h"
 
-#define RECOMPUTE_BATCH      500
+#define RECOMPUTE_BATCH      1000
 #define RECOMPUTE_MAX_MOVED  1000 /* moved deadlines listed in a summary; the rest are counted */
 #define RECOMPUTE_MAX_PASSES 5    /* a run goes round again while it skips processes, this often */
 
 /*
- * Called once when the run ends: summary is {"processes", "changed",
- * "skipped", "failed", "batches", "ms", "moved": [...], "moved_truncated"}
+ * Called once when the run ends: summary is {"processes", "changed" (saved),
+ * "unchanged" (saved with nothing to rewrite but the stamp), "skipped",
+ * "failed", "batches", "ms", "moved": [...], "moved_truncated"}
  * (borrowed), or NULL with a reason when the database failed mid-run (the
  * batches written so far stay written).
  */

@@ -12,3 +12,18 @@
 -- start); migrations hold tables and indexes only.
 
 ALTER TABLE deadlines ADD COLUMN sig text;
+
+-- A row changed by anything but a daemon's write (which always brings the new
+-- row's signature) loses its signature, so the next recompute rewrites it: a
+-- row touched by hand is never mistaken for one the daemon computed. Its
+-- current body is in functions/00_guards.sql.
+CREATE FUNCTION deadlines_forget_sig() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.sig IS NOT DISTINCT FROM OLD.sig THEN
+        NEW.sig := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER deadlines_forget_sig BEFORE UPDATE ON deadlines
+    FOR EACH ROW EXECUTE FUNCTION deadlines_forget_sig();

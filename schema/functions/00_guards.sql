@@ -37,3 +37,15 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- A deadline row changed by anything but a daemon's write (which always brings
+-- the new row's signature) loses its signature, so the next recompute
+-- rewrites it (007).
+CREATE OR REPLACE FUNCTION deadlines_forget_sig() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.sig IS NOT DISTINCT FROM OLD.sig THEN
+        NEW.sig := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;

@@ -1,6 +1,7 @@
 -- Recompute: writing a batch of processes recomputed under new definitions
 -- (a changed workflow, calendar, escalation policy or service settings).
 
+-- The row-at-a-time form of daemons before 007 (kept while one may share the database).
 CREATE OR REPLACE FUNCTION sf_recompute(p_items jsonb) RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
     it      jsonb;
@@ -54,5 +55,81 @@ BEGIN
     PERFORM set_config('sendflow.plan_later', 'off', true);
     PERFORM sf_plan_escalations_many(planned);
     RETURN json_build_object('saved', saved, 'skipped', skipped, 'moved', to_json(moved));
+END
+$$;
+
+-- A recompute batch, set-based (what the daemon calls since 007). p_items:
+-- [{"id", "case", "case_version", "status", "state", "ended_on", "deadlines"
+-- (only the rows whose signature changed), "gone" (names no longer
+-- produced)}]; the daemon computed which deadlines moved from what it read.
+-- Every case whose version is still the one read is bumped once; the items of
+-- the others are skipped (whatever changed them computed them afresh). The
+-- processes are written (the trigger stamps them with this session's
+-- definitions, so an unchanged process costs one row), then the gone and
+-- changed deadline rows, then the escalations of the changed rows are planned
+-- together (p_plan: the daemon has a policy).
+-- Returns {"saved": N, "skipped": [process id...]}.
+CREATE OR REPLACE FUNCTION sf_recompute_batch(p_items jsonb, p_plan boolean) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    ok      bigint[];
+    skipped text[];
+    saved   integer;
+BEGIN
+    WITH it AS (
+        SELECT DISTINCT (i->>'case')::bigint AS cid, (i->>'case_version')::bigint AS ver
+          FROM jsonb_array_elements(p_items) i),
+    bumped AS (
+        UPDATE cases c SET version = c.version + 1
+          FROM it WHERE c.id = it.cid AND c.version = it.ver
+        RETURNING c.id)
+    SELECT coalesce(array_agg(id), '{}') INTO ok FROM bumped;
+
+    UPDATE processes p SET status = i.status, state = i.state, ended_on = i.ended_on,
+                           updated_at = now()
+      FROM jsonb_to_recordset(p_items) AS i(id bigint, "case" bigint, status text, state text,
+                                            ended_on date)
+     WHERE p.id = i.id AND i."case" = ANY (ok);
+    GET DIAGNOSTICS saved = ROW_COUNT;
+
+    DELETE FROM deadlines d
+     USING (SELECT (i->>'id')::bigint AS pid, g.name
+              FROM jsonb_array_elements(p_items) i,
+                   jsonb_array_elements_text(coalesce(i->'gone', '[]'::jsonb)) AS g(name)
+             WHERE (i->>'case')::bigint = ANY (ok)) x
+     WHERE d.process_id = x.pid AND d.name = x.name;
+
+    INSERT INTO deadlines (process_id, name, title, kind, anchor_on, due, resolution, met_on,
+                           cancelled_on, excusable, basis, explain, note, sig)
+    SELECT (i->>'id')::bigint, d.name, d.title, d.kind, d.anchor_on, d.due, d.resolution,
+           d.met_on, d.cancelled_on, d.excusable, d.basis, d.explain, d.note, d.sig
+      FROM jsonb_array_elements(p_items) i,
+           jsonb_to_recordset(i->'deadlines') AS d(name text, title text, kind text,
+                                                   anchor_on date, due date, resolution text,
+                                                   met_on date, cancelled_on date,
+                                                   excusable boolean, basis text, explain text,
+                                                   note text, sig text)
+     WHERE (i->>'case')::bigint = ANY (ok) AND jsonb_array_length(i->'deadlines') > 0
+    ON CONFLICT (process_id, name) DO UPDATE
+       SET title = excluded.title, kind = excluded.kind, anchor_on = excluded.anchor_on,
+           due = excluded.due, resolution = excluded.resolution, met_on = excluded.met_on,
+           cancelled_on = excluded.cancelled_on, excusable = excluded.excusable,
+           basis = excluded.basis, explain = excluded.explain, note = excluded.note,
+           sig = excluded.sig, updated_at = now();
+
+    IF p_plan THEN
+        PERFORM sf_plan_escalations_many(coalesce(jsonb_agg(jsonb_build_object(
+                    'process', (i->>'id')::bigint, 'deadlines', i->'deadlines',
+                    'gone', coalesce(i->'gone', '[]'::jsonb), 'plan', true)), '[]'::jsonb))
+           FROM jsonb_array_elements(p_items) i
+          WHERE (i->>'case')::bigint = ANY (ok)
+            AND (jsonb_array_length(i->'deadlines') > 0
+                 OR jsonb_array_length(coalesce(i->'gone', '[]'::jsonb)) > 0);
+    END IF;
+
+    SELECT coalesce(array_agg(i->>'id'), '{}') INTO skipped
+      FROM jsonb_array_elements(p_items) i
+     WHERE NOT (i->>'case')::bigint = ANY (ok);
+    RETURN json_build_object('saved', saved, 'skipped', to_json(skipped));
 END
 $$;
