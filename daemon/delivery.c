@@ -70,13 +70,16 @@ enum {
 /* to_char's format for UTC ISO 8601, as in handlers.c. */
 #define DL_ISO_UTC "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
 
-/* The columns of the outbox op's rows; cond narrows them. */
+/*
+ * The columns of the outbox op's rows; cond narrows them. "outbox.id", not
+ * "id": ORDER BY id would sort by the text column of that name.
+ */
 #define DL_LIST_SQL(cond)                                                                          \
     "SELECT id::text, kind, channel, target, subject, status, attempts, last_error,"               \
     " to_char(created_at AT TIME ZONE 'UTC', " DL_ISO_UTC "),"                                     \
     " to_char(sent_at AT TIME ZONE 'UTC', " DL_ISO_UTC "),"                                        \
     " to_char(next_attempt_at AT TIME ZONE 'UTC', " DL_ISO_UTC "), idem_key"                       \
-    " FROM outbox WHERE id < $1::bigint" cond " ORDER BY id DESC LIMIT $2::integer"
+    " FROM outbox WHERE outbox.id < $1::bigint" cond " ORDER BY outbox.id DESC LIMIT $2::integer"
 
 static const store_stmt statements[] = {
     /*
