@@ -182,19 +182,33 @@ struct job {
     " LEFT JOIN deadlines d ON d.process_id = e.process_id AND d.name = e.deadline) x"
 
 /*
- * The open deadlines of one kind (cond) due by $1 and after the cursor's
- * (due, process, name) ($3, $4, $5; the first page passes -infinity, 0, ''),
- * at most $6, in that order: a range of the index deadlines_open_kind_due
- * (006), so periods that ran their course long ago are never read.
+ * The open deadlines of one kind due by $1 and after the cursor's (due,
+ * process, name) ($3, $4, $5; the first page passes -infinity, 0, ''), at
+ * most $6, in that order: a range of the index deadlines_open_duty_due or
+ * deadlines_open_period_due (006), so periods that ran their course long ago
+ * are never read. Duties are
+ * listed from the oldest overdue on. Periods only while they run (due on $2
+ * or later): their range starts at the later of $2 and the cursor, written as
+ * one row comparison (>=, the cursor's own row left out by <>), because the
+ * index scan starts at the first lower bound it is given on due, and a
+ * second one would only filter the rows it walks through. Only the key is
+ * read there (an index-only scan): asked for the other columns too, the
+ * planner may prefer 001's deadlines_open_due and sort a day's rows of both
+ * kinds; the page's rows are then read by (process, name), the unique key.
  */
-#define SQL_DUE_OPEN(cond)                                                                         \
-    "(SELECT k.process_id, k.name, k.title, k.kind, k.due, k.excusable, k.basis, k.explain"        \
-    "  FROM deadlines k WHERE k.resolution = 'open' AND " cond " AND k.due <= $1::date"            \
+#define SQL_DUE_DUTIES                                                                             \
+    "(SELECT k.due, k.process_id, k.name"                                                          \
+    "  FROM deadlines k WHERE k.resolution = 'open' AND k.kind = 'duty' AND k.due <= $1::date"     \
     "  AND (k.due, k.process_id, k.name) > ($3::date, $4::bigint, $5::text)"                       \
     "  ORDER BY k.due, k.process_id, k.name LIMIT $6::integer)"
-/* Duties from the oldest overdue on; periods only while they run (due on $2 or later). */
-#define SQL_DUE_DUTIES  SQL_DUE_OPEN("k.kind = 'duty'")
-#define SQL_DUE_PERIODS SQL_DUE_OPEN("k.kind = 'period' AND k.due >= $2::date")
+#define SQL_DUE_PERIODS                                                                            \
+    "(SELECT k.due, k.process_id, k.name"                                                          \
+    "  FROM deadlines k WHERE k.resolution = 'open' AND k.kind = 'period' AND k.due <= $1::date"   \
+    "  AND (k.due, k.process_id, k.name) >= (greatest($3::date, $2::date),"                        \
+    "   CASE WHEN $3::date >= $2::date THEN $4::bigint ELSE 0 END,"                                \
+    "   CASE WHEN $3::date >= $2::date THEN $5::text ELSE '' END)"                                 \
+    "  AND (k.due, k.process_id, k.name) <> ($3::date, $4::bigint, $5::text)"                      \
+    "  ORDER BY k.due, k.process_id, k.name LIMIT $6::integer)"
 
 #define SF_STATEMENTS(X)                                                                           \
     X(CASE_COMPARE, "SELECT (dob IS NOT DISTINCT FROM $2::date) AND attrs = $3::jsonb,"            \
@@ -268,9 +282,10 @@ struct job {
       " SELECT (SELECT status FROM e), (SELECT count(*) FROM u)")                                  \
     X(DUE, "SELECT c.ref, p.id::text, p.workflow, d.name, d.title, d.kind,"                        \
            " to_char(d.due, 'YYYY-MM-DD'), d.excusable, d.basis, d.explain"                        \
-           " FROM (" SQL_DUE_DUTIES " UNION ALL " SQL_DUE_PERIODS ") d"                            \
+           " FROM (" SQL_DUE_DUTIES " UNION ALL " SQL_DUE_PERIODS ") k"                            \
+           " JOIN deadlines d ON d.process_id = k.process_id AND d.name = k.name"                  \
            " JOIN processes p ON p.id = d.process_id JOIN cases c ON c.id = p.case_id"             \
-           " ORDER BY d.due, d.process_id, d.name LIMIT $6::integer")
+           " ORDER BY k.due, k.process_id, k.name LIMIT $6::integer")
 
 typedef enum stmt_id {
 #define X(id, sql) STMT_##id,
@@ -1688,7 +1703,7 @@ static void due_begin(job *j)
         p[3] = j->cursor.field[1];
         p[4] = j->cursor.field[2];
     }
-    /* The partial index deadlines_open_kind_due (006) serves each kind's range in order. */
+    /* The partial indexes deadlines_open_{duty,period}_due (006) serve each kind in order. */
     job_query(j, STMT_DUE, 6, p, due_loaded);
 }
 

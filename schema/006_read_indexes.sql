@@ -9,12 +9,17 @@
 -- edited; this only adds indexes. Building them takes a lock that holds up
 -- writers to these tables until it is done (seconds per million rows), once.
 
--- due: the open deadlines of one kind in (due, process, name) order. A duty
+-- due: the open deadlines of each kind in (due, process, name) order. A duty
 -- is listed from the oldest overdue on; a period only while it runs, so the
 -- periods that ran their course (which stay open: nothing more can meet
--- them) lie outside the range of every "due" and are never read.
-CREATE INDEX deadlines_open_kind_due ON deadlines (kind, due, process_id, name)
-    WHERE resolution = 'open';
+-- them) lie outside the range of every "due" and are never read. One index
+-- per kind, rather than one on (kind, due, ...): a page of periods is then
+-- plainly this index's range, never 001's deadlines_open_due walked through
+-- the duties of the same days and sorted.
+CREATE INDEX deadlines_open_duty_due ON deadlines (due, process_id, name)
+    WHERE resolution = 'open' AND kind = 'duty';
+CREATE INDEX deadlines_open_period_due ON deadlines (due, process_id, name)
+    WHERE resolution = 'open' AND kind = 'period';
 
 -- escalations: fired ones newest first, and those still unresolved.
 CREATE INDEX escalations_fired ON escalations (id) WHERE status = 'fired';
