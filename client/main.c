@@ -34,6 +34,7 @@
 #include "chan.h"
 #include "esc.h"
 #include "hol.h"
+#include "page.h"
 #include "svc.h"
 #include "wf.h"
 
@@ -77,6 +78,8 @@ enum {
     O_OPEN = 1u << 13,
     O_NOTE = 1u << 14,
     O_FAILED = 1u << 15,
+    O_LIMIT = 1u << 16,
+    O_CURSOR = 1u << 17,
     /* report (bits from 20: room below for other commands' options) */
     O_BOARD = 1u << 20,
     O_PERIOD = 1u << 21,
@@ -108,6 +111,8 @@ static const struct option_spec {
     {"open", O_OPEN, false},
     {"note", O_NOTE, true},
     {"failed", O_FAILED, false},
+    {"limit", O_LIMIT, true},
+    {"cursor", O_CURSOR, true},
     {"board", O_BOARD, true},
     {"period", O_PERIOD, true},
     {"format", O_FORMAT, true},
@@ -129,9 +134,12 @@ typedef struct cli {
     const char *reason;
     const char *note;
     const char *board, *period, *format, *output; /* report */
+    const char *limit, *cursor;                   /* paged reads */
     json_t *attrs;            /* new ref: the --set pairs as an object; NULL when none given */
     const char *pos[MAX_POS]; /* the words that are not options */
     size_t npos;
+    int argc; /* the command line as given, for the "More:" line */
+    char **argv;
 } cli;
 
 static const char help_text[] =
@@ -181,6 +189,10 @@ static const char help_text[] =
     "Options:\n"
     "  --socket PATH   the daemon's Unix socket (else $SENDFLOW_SOCKET, else " DEFAULT_SOCKET ")\n"
     "  --json          print one JSON document instead of text\n"
+    "\n"
+    "due, history, escalations and outbox list one page at a time (--limit N rows, 1 to 1000).\n"
+    "When there is more, the text ends with a \"More:\" line: the command that lists the next\n"
+    "page (--cursor C). With --json, \"next\" is that cursor (null on the last page).\n"
     "\n"
     "Dates are YYYY-MM-DD (Europe/London). Starts, events and voids are posted as "
     "$SENDFLOW_ACTOR,\n"
@@ -293,6 +305,12 @@ static int cli_parse(cli *c, int argc, char **argv)
             break;
         case O_OUTPUT:
             c->output = value;
+            break;
+        case O_LIMIT:
+            c->limit = value;
+            break;
+        case O_CURSOR:
+            c->cursor = value;
             break;
         case O_SET: {
             const char *sep = strchr(value, '=');
@@ -502,6 +520,82 @@ static const char *actor(void)
     return pw ? pw->pw_name : NULL;
 }
 
+/*
+ * Add --limit and --cursor to a request of a paged operation (proto.def's
+ * SF_PAGE), when given. The limit is checked here against the shared table;
+ * the cursor is the daemon's business (opaque here: a newer daemon may write
+ * newer ones), beyond being a non-empty word. 0, or EXIT_USAGE after saying why.
+ */
+static int add_page(const cli *c, json_t *req, enum sf_op op)
+{
+    const page_spec *spec = page_spec_of(op);
+    if (c->limit) {
+        long limit;
+        char err[PAGE_ERR_LEN];
+        if (page_limit_parse(spec, c->limit, &limit, err) != 0)
+            return usage_error("invalid --limit \"%s\": %s", c->limit, err);
+        json_object_set_new(req, "limit", json_integer(limit));
+    }
+    if (c->cursor) {
+        json_t *v = json_string(c->cursor);
+        if (!*c->cursor || !v) {
+            json_decref(v);
+            return usage_error("invalid --cursor: pass the cursor a \"More:\" line or \"next\" "
+                               "gave, unchanged");
+        }
+        json_object_set_new(req, "cursor", v);
+    }
+    return 0;
+}
+
+/*
+ * When a paged reply has more (a "next" cursor), end the text with the
+ * command that shows the next page: the command line as given, its own
+ * --cursor (if any) replaced by the new one, placed before a "--".
+ */
+static void add_more(const cli *c, const json_t *reply, sb *text)
+{
+    const char *next = json_string_value(json_object_get(reply, "next"));
+    if (!next)
+        return;
+    const char **words = xcalloc((size_t)c->argc + 2, sizeof *words);
+    size_t n = 0;
+    bool options_done = false, placed = false;
+    for (int i = 1; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        if (!options_done && !strcmp(a, "--")) {
+            options_done = placed = true;
+            words[n++] = "--cursor";
+            words[n++] = next;
+            words[n++] = a;
+            continue;
+        }
+        if (options_done || strncmp(a, "--", 2) != 0) {
+            words[n++] = a;
+            continue;
+        }
+        size_t len = strcspn(a + 2, "=");
+        bool has_value = false;
+        for (size_t k = 0; k < sizeof option_specs / sizeof option_specs[0]; k++)
+            if (strlen(option_specs[k].name) == len && !strncmp(option_specs[k].name, a + 2, len))
+                has_value = option_specs[k].has_value && a[2 + len] != '=';
+        bool cursor = len == 6 && !strncmp(a + 2, "cursor", 6);
+        if (!cursor)
+            words[n++] = a;
+        if (has_value && i + 1 < c->argc) {
+            i++;
+            if (!cursor)
+                words[n++] = c->argv[i];
+        }
+    }
+    if (!placed) {
+        words[n++] = "--cursor";
+        words[n++] = next;
+    }
+    render_more(text, words, n);
+    free(words);
+}
+
 /* ---- commands ----------------------------------------------------------- */
 
 static int cmd_case_open(const cli *c)
@@ -623,11 +717,12 @@ static int cmd_show(const cli *c)
 
 static int cmd_due(const cli *c)
 {
-    int rc = check_options(c, O_WITHIN | O_OVERDUE | O_ON, "due");
+    int rc = check_options(c, O_WITHIN | O_OVERDUE | O_ON | O_LIMIT | O_CURSOR, "due");
     if (rc)
         return rc;
     if (c->npos != 1)
-        return usage_line("due [--within DAYS] [--overdue] [--on DATE] [--json]");
+        return usage_line("due [--within DAYS] [--overdue] [--on DATE] [--limit N] [--cursor C] "
+                          "[--json]");
     if (c->on && (rc = check_date(c->on, "--on")))
         return rc;
     long within = 7;
@@ -651,6 +746,10 @@ static int cmd_due(const cli *c)
         json_object_set_new(req, "overdue", json_true());
     if (c->on)
         json_object_set_new(req, "on", json_string(c->on));
+    if ((rc = add_page(c, req, OP_DUE))) {
+        json_decref(req);
+        return rc;
+    }
     json_t *reply;
     if ((rc = call(c, req, &reply)))
         return rc;
@@ -665,6 +764,7 @@ static int cmd_due(const cli *c)
                 c->on);
     sb text = {0};
     render_due(&text, reply, within, c->seen & O_OVERDUE);
+    add_more(c, reply, &text);
     rc = print_reply(c, reply, &text);
     sb_free(&text);
     json_decref(reply);
@@ -673,19 +773,24 @@ static int cmd_due(const cli *c)
 
 static int cmd_history(const cli *c)
 {
-    int rc = check_options(c, 0, "history");
+    int rc = check_options(c, O_LIMIT | O_CURSOR, "history");
     if (rc)
         return rc;
     if (c->npos != 2)
-        return usage_line("history REF [--json]");
+        return usage_line("history REF [--limit N] [--cursor C] [--json]");
 
     json_t *req = request(OP_HISTORY);
     json_object_set_new(req, "case", json_string(c->pos[1]));
+    if ((rc = add_page(c, req, OP_HISTORY))) {
+        json_decref(req);
+        return rc;
+    }
     json_t *reply;
     if ((rc = call(c, req, &reply)))
         return rc;
     sb text = {0};
     render_history(&text, reply);
+    add_more(c, reply, &text);
     rc = print_reply(c, reply, &text);
     sb_free(&text);
     json_decref(reply);
@@ -787,18 +892,23 @@ static int cmd_recompute(const cli *c)
 
 static int cmd_escalations(const cli *c)
 {
-    int rc = check_options(c, O_OPEN, "escalations");
+    int rc = check_options(c, O_OPEN | O_LIMIT | O_CURSOR, "escalations");
     if (rc)
         return rc;
     if (c->npos != 1)
-        return usage_line("escalations [--open] [--json]");
+        return usage_line("escalations [--open] [--limit N] [--cursor C] [--json]");
     json_t *req = request(OP_ESCALATIONS);
     json_object_set_new(req, "open", json_boolean(c->seen & O_OPEN));
+    if ((rc = add_page(c, req, OP_ESCALATIONS))) {
+        json_decref(req);
+        return rc;
+    }
     json_t *reply;
     if ((rc = call(c, req, &reply)))
         return rc;
     sb text = {0};
     render_escalations(&text, reply, c->seen & O_OPEN);
+    add_more(c, reply, &text);
     rc = print_reply(c, reply, &text);
     sb_free(&text);
     json_decref(reply);
@@ -908,19 +1018,24 @@ static int cmd_watch(const cli *c)
 
 static int cmd_outbox(const cli *c)
 {
-    int rc = check_options(c, O_FAILED, "outbox");
+    int rc = check_options(c, O_FAILED | O_LIMIT | O_CURSOR, "outbox");
     if (rc)
         return rc;
     if (c->npos != 1)
-        return usage_line("outbox [--failed] [--json]");
+        return usage_line("outbox [--failed] [--limit N] [--cursor C] [--json]");
     json_t *req = request(OP_OUTBOX);
     if (c->seen & O_FAILED)
         json_object_set_new(req, "failed", json_true());
+    if ((rc = add_page(c, req, OP_OUTBOX))) {
+        json_decref(req);
+        return rc;
+    }
     json_t *reply;
     if ((rc = call(c, req, &reply)))
         return rc;
     sb text = {0};
     render_outbox(&text, reply);
+    add_more(c, reply, &text);
     rc = print_reply(c, reply, &text);
     sb_free(&text);
     json_decref(reply);
@@ -1285,6 +1400,8 @@ int main(int argc, char **argv)
 {
     cli c;
     memset(&c, 0, sizeof c);
+    c.argc = argc;
+    c.argv = argv;
     int rc = cli_parse(&c, argc, argv);
     if (rc == 0)
         rc = dispatch(&c);

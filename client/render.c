@@ -546,7 +546,8 @@ void render_due(sb *out, const json_t *reply, long within, bool overdue)
     }
     tbl_print(&t, out, "");
     tbl_free(&t);
-    if (json_is_true(json_object_get(reply, "truncated")))
+    /* A daemon that pages says how to go on ("next": see render_more); an older one cannot. */
+    if (json_is_true(json_object_get(reply, "truncated")) && !jstr(reply, "next"))
         sb_addf(out, "(only the first %zu are listed: narrow --within)\n", json_array_size(items));
 }
 
@@ -1039,6 +1040,33 @@ void render_outbox(sb *out, const json_t *reply)
     }
     tbl_print(&t, out, "");
     tbl_free(&t);
-    if (json_is_true(json_object_get(reply, "truncated")))
+    if (json_is_true(json_object_get(reply, "truncated")) && !jstr(reply, "next"))
         sb_addf(out, "(only the newest %zu are listed)\n", n);
+}
+
+/* ---- paging ------------------------------------------------------------ */
+
+void render_more(sb *out, const char *const *words, size_t n)
+{
+    sb_add(out, "More: sendflow");
+    for (size_t i = 0; i < n; i++) {
+        const char *w = words[i];
+        bool plain = *w != '\0';
+        for (const char *p = w; *p && plain; p++)
+            plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                    (*p >= '0' && *p <= '9') || strchr("._/=@+,-", *p);
+        if (plain) {
+            sb_addf(out, " %s", w);
+            continue;
+        }
+        sb_add(out, " '");
+        for (const char *p = w; *p; p++) {
+            if (*p == '\'')
+                sb_add(out, "'\\''");
+            else
+                sb_addn(out, p, 1);
+        }
+        sb_add(out, "'");
+    }
+    sb_add(out, "\n");
 }

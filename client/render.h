@@ -106,4 +106,11 @@ void render_report(sb *out, const json_t *reply, const char *written_to);
 /* What a report's --queue did: one line per board member and channel, queued now or before. */
 void render_report_queue(sb *out, const json_t *reply);
 
+/*
+ * The line that ends a page with more after it: "More: sendflow WORD...",
+ * each of the n words (borrowed) quoted for a POSIX shell unless it is plain
+ * (letters, digits and . _ / = @ + , -), so the line runs as printed.
+ */
+void render_more(sb *out, const char *const *words, size_t n);
+
 #endif

@@ -64,10 +64,22 @@ enum {
     DL_FAILED,
     DL_RELEASE,
     DL_LIST,
+    DL_LIST_FAILED,
 };
 
 /* to_char's format for UTC ISO 8601, as in handlers.c. */
 #define DL_ISO_UTC "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
+
+/*
+ * The columns of the outbox op's rows; cond narrows them. "outbox.id", not
+ * "id": ORDER BY id would sort by the text column of that name.
+ */
+#define DL_LIST_SQL(cond)                                                                          \
+    "SELECT id::text, kind, channel, target, subject, status, attempts, last_error,"               \
+    " to_char(created_at AT TIME ZONE 'UTC', " DL_ISO_UTC "),"                                     \
+    " to_char(sent_at AT TIME ZONE 'UTC', " DL_ISO_UTC "),"                                        \
+    " to_char(next_attempt_at AT TIME ZONE 'UTC', " DL_ISO_UTC "), idem_key"                       \
+    " FROM outbox WHERE outbox.id < $1::bigint" cond " ORDER BY outbox.id DESC LIMIT $2::integer"
 
 static const store_stmt statements[] = {
     /*
@@ -112,14 +124,13 @@ static const store_stmt statements[] = {
     {"sf_delivery_release",
      "UPDATE outbox SET status = 'pending', next_attempt_at = now(), lease_until = NULL,"
      " last_error = $2 WHERE id = $1::bigint AND status = 'sending' AND attempts = $3::integer"},
-    /* $1 failed only, $2 how many. Newest first. */
-    {"sf_delivery_list",
-     "SELECT id::text, kind, channel, target, subject, status, attempts, last_error,"
-     " to_char(created_at AT TIME ZONE 'UTC', " DL_ISO_UTC "),"
-     " to_char(sent_at AT TIME ZONE 'UTC', " DL_ISO_UTC "),"
-     " to_char(next_attempt_at AT TIME ZONE 'UTC', " DL_ISO_UTC "), idem_key"
-     " FROM outbox WHERE NOT $1::boolean OR status = 'failed'"
-     " ORDER BY id DESC LIMIT $2::integer"},
+    /*
+     * One page of the outbox, newest first: ids below $1 (the cursor's; the
+     * first page passes the largest bigint), at most $2. The primary key
+     * serves every notice; the partial index outbox_failed (006) the failed.
+     */
+    {"sf_delivery_list", DL_LIST_SQL("")},
+    {"sf_delivery_list_failed", DL_LIST_SQL(" AND status = 'failed'")},
 };
 
 static size_t stmt_base;
@@ -1246,8 +1257,16 @@ typedef struct list_job {
     sf_daemon *d;
     srv_req *req;
     bool failed;
-    long limit;
+    const page_spec *page; /* the outbox's paging (proto.def's SF_PAGE) */
+    long limit;            /* rows per page */
+    page_cursor cursor;    /* where the page starts (cursor.n == 0: the newest) */
 } list_job;
+
+static void list_free(list_job *j)
+{
+    page_cursor_free(&j->cursor);
+    free(j);
+}
 
 /* A text column as a JSON string, or null. */
 static json_t *dl_col(const PGresult *res, int row, int col)
@@ -1263,7 +1282,7 @@ static void list_done(store_tx *tx, PGresult *res, void *arg)
         store_release(tx);
         srv_reply_error(j->req, proto_err_code(PROTO_ERR_UNAVAILABLE),
                         "the database failed reading the outbox; retry");
-        free(j);
+        list_free(j);
         return;
     }
     json_t *items = json_array();
@@ -1285,9 +1304,21 @@ static void list_done(store_tx *tx, PGresult *res, void *arg)
         json_array_append_new(items, o);
     }
     store_release(tx);
-    srv_reply(j->req, json_pack("{s:o,s:b,s:b}", "items", items, "failed", j->failed, "truncated",
-                                n > j->limit));
-    free(j);
+    char *next = NULL;
+    if (n > j->limit) {
+        const char *key[1] = {PQgetvalue(res, (int)j->limit - 1, 0)};
+        if (!(next = page_cursor_make(j->page, key))) {
+            json_decref(items);
+            srv_reply_error(j->req, proto_err_code(PROTO_ERR_INTERNAL),
+                            "cannot write a cursor after outbox row %s", key[0]);
+            list_free(j);
+            return;
+        }
+    }
+    srv_reply(j->req, json_pack("{s:o,s:b,s:b,s:s?}", "items", items, "failed", j->failed,
+                                "truncated", next != NULL, "next", next));
+    free(next);
+    list_free(j);
 }
 
 static void list_begin(store_tx *tx, void *arg)
@@ -1300,17 +1331,18 @@ static void list_begin(store_tx *tx, void *arg)
         else
             srv_reply_error(j->req, proto_err_code(PROTO_ERR_UNAVAILABLE),
                             "the database is unavailable; retry");
-        free(j);
+        list_free(j);
         return;
     }
     char lim[24];
     snprintf(lim, sizeof lim, "%ld", j->limit + 1); /* one more: were there more? */
-    const char *p[2] = {j->failed ? "true" : "false", lim};
-    if (store_exec(tx, stmt_base + DL_LIST, 2, p, list_done, j) != 0) {
+    const char *p[2] = {j->cursor.n ? j->cursor.field[0] : "9223372036854775807", lim};
+    if (store_exec(tx, stmt_base + (j->failed ? DL_LIST_FAILED : DL_LIST), 2, p, list_done, j) !=
+        0) {
         store_release(tx);
         srv_reply_error(j->req, proto_err_code(PROTO_ERR_UNAVAILABLE),
                         "the database connection broke; retry");
-        free(j);
+        list_free(j);
     }
 }
 
@@ -1321,25 +1353,19 @@ void delivery_handle_outbox(sf_daemon *d, srv_req *req)
     j->req = req;
     proto_err code = PROTO_ERR_BAD_REQUEST;
     sb err = {0};
+    j->page = page_spec_of(PROTO_OP_OUTBOX);
     if (proto_bool(req->msg, "failed", false, &j->failed, &code, &err) != 0 ||
-        proto_uint(req->msg, "limit", DELIVERY_LIST_MAX, DELIVERY_LIST_MAX, &j->limit, &code,
-                   &err) != 0) {
+        proto_page(req->msg, j->page, &j->limit, &j->cursor, &code, &err) != 0) {
         srv_reply_error(req, proto_err_code(code), "%s", sb_str(&err));
         sb_free(&err);
-        free(j);
+        list_free(j);
         return;
     }
     sb_free(&err);
-    if (j->limit == 0) {
-        srv_reply_error(req, proto_err_code(PROTO_ERR_BAD_REQUEST),
-                        "\"limit\" must be from 1 to %d", DELIVERY_LIST_MAX);
-        free(j);
-        return;
-    }
     if (d->stopping) {
         srv_reply_error(req, proto_err_code(PROTO_ERR_SHUTTING_DOWN),
                         "the daemon is stopping; ask another");
-        free(j);
+        list_free(j);
         return;
     }
     store_submit(d->store, list_begin, j);

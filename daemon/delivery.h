@@ -45,8 +45,6 @@
 #define DELIVERY_MAX_INFLIGHT 32
 /* The longest back-off between attempts (unless --delivery-retry-ms is longer). */
 #define DELIVERY_MAX_BACKOFF_MS (60 * 60 * 1000)
-/* Rows the outbox op lists at most. */
-#define DELIVERY_LIST_MAX 1000
 
 /* The statements the worker and the outbox op run, to append to the store's table (static). */
 const store_stmt *delivery_statements(size_t *n);

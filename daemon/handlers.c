@@ -38,10 +38,6 @@
 #include "proto.h"
 #include "sf_config.h"
 
-/* Most deadlines one "due" reply lists; the reply says when there were more. */
-#define DUE_MAX_ROWS              10000
-#define DUE_MAX_ROWS_PLUS_ONE_STR "10001" /* one more, to know whether there were more */
-
 /* Reads and writes of one request lost to concurrent changes before we give up. */
 #define MAX_ATTEMPTS 20
 
@@ -71,6 +67,9 @@ struct job {
     size_t nattrs;
     long within;
     bool overdue;
+    const page_spec *page; /* due, history, escalations: the paging (proto.def's SF_PAGE) */
+    long limit;            /* rows per page */
+    page_cursor cursor;    /* where the page starts (cursor.n == 0: at the first row) */
 
     /* Read from the database (reset before each attempt). */
     char *case_id;
@@ -117,32 +116,105 @@ struct job {
 /* to_char's format for UTC ISO 8601 ("2026-01-05T09:00:00Z"), applied AT TIME ZONE 'UTC'. */
 #define SQL_ISO_UTC "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
 
+/* As SQL_ISO_UTC with microseconds: a history row's place, exact, for its cursor. */
+#define SQL_ISO_UTC_US "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
+
 /*
- * Every start, event and void of case c in recording order, as history
- * entries. A follow-on process is started in the transaction of its event, so
- * at the same instant: the event goes first (rank 0), then what it started.
- * A follow-on process has no actor of its own: it is its event's.
+ * One page of the starts, events and voids of case c in recording order
+ * (at, rank, id), as history entries. A follow-on process is started in the
+ * transaction of its event, so at the same instant: the event goes first
+ * (rank 0), then what it started. A follow-on process has no actor of its
+ * own: it is its event's.
+ *
+ * Each branch takes its rows after the cursor ($2 at, $3 rank, $4 id; the
+ * first page passes -infinity, 0, 0), at most $5 of them, in order: the range
+ * on at is what the (case_id, at, id) indexes of 006 serve; the row
+ * comparison only sorts out rows recorded at the very same instant.
  */
-#define SQL_HISTORY_OF_CASE                                                                        \
-    "(SELECT coalesce(json_agg(h.entry ORDER BY h.at, h.rank, h.id), '[]'::json) FROM ("           \
-    " SELECT p.created_at AS at, 1 AS rank, p.id, json_build_object('kind', 'start',"              \
+#define SQL_HISTORY_PAGE                                                                           \
+    "(SELECT * FROM ("                                                                             \
+    " (SELECT p.created_at AS at, 1 AS rank, p.id, json_build_object('kind', 'start',"             \
     "  'process', p.id::text, 'workflow', p.workflow, 'on', p.started_on, 'attrs', p.attrs,"       \
     "  'actor', coalesce(p.started_by, pe.actor), 'recorded_at',"                                  \
     "  to_char(p.created_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "),"                                 \
     "  'by_event', p.parent_event_id::text) AS entry"                                              \
     "  FROM processes p LEFT JOIN events pe ON pe.id = p.parent_event_id WHERE p.case_id = c.id"   \
+    "  AND p.created_at >= $2::timestamptz"                                                        \
+    "  AND (p.created_at, 1, p.id) > ($2::timestamptz, $3::integer, $4::bigint)"                   \
+    "  ORDER BY p.created_at, p.id LIMIT $5::integer)"                                             \
     " UNION ALL"                                                                                   \
-    " SELECT e.recorded_at, 0, e.id, json_build_object('kind', 'event', 'id', e.id::text,"         \
+    " (SELECT e.recorded_at, 0, e.id, json_build_object('kind', 'event', 'id', e.id::text,"        \
     "  'process', e.process_id::text, 'workflow', ep.workflow, 'type', e.type, 'on', e.on_date,"   \
     "  'attrs', e.attrs, 'actor', e.actor, 'recorded_at',"                                         \
     "  to_char(e.recorded_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "), 'key', e.idem_key,"             \
     "  'voided', EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id))"                    \
     "  FROM events e JOIN processes ep ON ep.id = e.process_id WHERE e.case_id = c.id"             \
+    "  AND e.recorded_at >= $2::timestamptz"                                                       \
+    "  AND (e.recorded_at, 0, e.id) > ($2::timestamptz, $3::integer, $4::bigint)"                  \
+    "  ORDER BY e.recorded_at, e.id LIMIT $5::integer)"                                            \
     " UNION ALL"                                                                                   \
-    " SELECT w.recorded_at, 2, w.id, json_build_object('kind', 'void', 'event', w.event_id::text," \
-    "  'type', we.type, 'on', we.on_date, 'reason', w.reason, 'actor', w.actor, 'recorded_at',"    \
+    " (SELECT w.recorded_at, 2, w.id, json_build_object('kind', 'void',"                           \
+    "  'event', w.event_id::text, 'type', we.type, 'on', we.on_date, 'reason', w.reason,"          \
+    "  'actor', w.actor, 'recorded_at',"                                                           \
     "  to_char(w.recorded_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "))"                                \
-    "  FROM event_voids w JOIN events we ON we.id = w.event_id WHERE w.case_id = c.id) h)"
+    "  FROM event_voids w JOIN events we ON we.id = w.event_id WHERE w.case_id = c.id"             \
+    "  AND w.recorded_at >= $2::timestamptz"                                                       \
+    "  AND (w.recorded_at, 2, w.id) > ($2::timestamptz, $3::integer, $4::bigint)"                  \
+    "  ORDER BY w.recorded_at, w.id LIMIT $5::integer)"                                            \
+    ") u ORDER BY u.at, u.rank, u.id LIMIT $5::integer)"
+
+/*
+ * One page of fired escalations (cond narrows them), newest first: those
+ * with an id below $1 (the cursor's; the first page passes the largest
+ * bigint), at most $2. The partial indexes escalations_fired and
+ * escalations_fired_open (006) serve the page; each row's notices are counted
+ * through outbox_escalation.
+ */
+#define SQL_ESCALATIONS_PAGE(cond)                                                                 \
+    "SELECT coalesce(json_agg(to_jsonb(x) - 'n' ORDER BY x.n DESC), '[]'::json) FROM ("            \
+    " SELECT e.id AS n, e.id::text AS id, c.ref AS case, p.workflow, e.process_id::text AS"        \
+    " process, e.deadline, coalesce(d.title, e.deadline) AS title, e.level, e.due, e.fire_on,"     \
+    " e.status, to_char(e.fired_at AT TIME ZONE 'UTC', " SQL_ISO_UTC ") AS fired_at,"              \
+    " e.recipients, e.resolved_on, e.acked_by, e.ack_note,"                                        \
+    " to_char(e.acked_at AT TIME ZONE 'UTC', " SQL_ISO_UTC ") AS acked_at,"                        \
+    " (SELECT coalesce(json_object_agg(q.status, q.n), '{}'::json) FROM (SELECT o.status,"         \
+    "  count(*) AS n FROM outbox o WHERE o.escalation_id = e.id AND o.kind = 'escalation'"         \
+    "  GROUP BY o.status) q)"                                                                      \
+    "  AS delivery"                                                                                \
+    " FROM (SELECT * FROM escalations k WHERE k.status = 'fired'" cond                             \
+    "  AND k.id < $1::bigint ORDER BY k.id DESC LIMIT $2::integer) e"                              \
+    " JOIN cases c ON c.id = e.case_id"                                                            \
+    " JOIN processes p ON p.id = e.process_id"                                                     \
+    " LEFT JOIN deadlines d ON d.process_id = e.process_id AND d.name = e.deadline) x"
+
+/*
+ * The open deadlines of one kind due by $1 and after the cursor's (due,
+ * process, name) ($3, $4, $5; the first page passes -infinity, 0, ''), at
+ * most $6, in that order: a range of the index deadlines_open_duty_due or
+ * deadlines_open_period_due (006), so periods that ran their course long ago
+ * are never read. Duties are
+ * listed from the oldest overdue on. Periods only while they run (due on $2
+ * or later): their range starts at the later of $2 and the cursor, written as
+ * one row comparison (>=, the cursor's own row left out by <>), because the
+ * index scan starts at the first lower bound it is given on due, and a
+ * second one would only filter the rows it walks through. Only the key is
+ * read there (an index-only scan): asked for the other columns too, the
+ * planner may prefer 001's deadlines_open_due and sort a day's rows of both
+ * kinds; the page's rows are then read by (process, name), the unique key.
+ */
+#define SQL_DUE_DUTIES                                                                             \
+    "(SELECT k.due, k.process_id, k.name"                                                          \
+    "  FROM deadlines k WHERE k.resolution = 'open' AND k.kind = 'duty' AND k.due <= $1::date"     \
+    "  AND (k.due, k.process_id, k.name) > ($3::date, $4::bigint, $5::text)"                       \
+    "  ORDER BY k.due, k.process_id, k.name LIMIT $6::integer)"
+#define SQL_DUE_PERIODS                                                                            \
+    "(SELECT k.due, k.process_id, k.name"                                                          \
+    "  FROM deadlines k WHERE k.resolution = 'open' AND k.kind = 'period' AND k.due <= $1::date"   \
+    "  AND (k.due, k.process_id, k.name) >= (greatest($3::date, $2::date),"                        \
+    "   CASE WHEN $3::date >= $2::date THEN $4::bigint ELSE 0 END,"                                \
+    "   CASE WHEN $3::date >= $2::date THEN $5::text ELSE '' END)"                                 \
+    "  AND (k.due, k.process_id, k.name) <> ($3::date, $4::bigint, $5::text)"                      \
+    "  ORDER BY k.due, k.process_id, k.name LIMIT $6::integer)"
 
 #define SF_STATEMENTS(X)                                                                           \
     X(CASE_COMPARE, "SELECT (dob IS NOT DISTINCT FROM $2::date) AND attrs = $3::jsonb,"            \
@@ -193,7 +265,9 @@ struct job {
       "  JOIN events e ON e.id = v.event_id WHERE v.case_id = c.id AND v.idem_key = $3)"           \
       ", to_char(c.dob, 'YYYY-MM-DD')"                                                             \
       " FROM cases c WHERE c.ref = $1")                                                            \
-    X(HISTORY, "SELECT " SQL_HISTORY_OF_CASE " FROM cases c WHERE c.ref = $1")                     \
+    X(HISTORY, "SELECT h.entry::text, to_char(h.at AT TIME ZONE 'UTC', " SQL_ISO_UTC_US "),"       \
+               " h.rank::text, h.id::text FROM cases c LEFT JOIN LATERAL " SQL_HISTORY_PAGE        \
+               " h ON true WHERE c.ref = $1 ORDER BY h.at, h.rank, h.id")                          \
     X(SHOW, "SELECT json_build_object('case', c.ref, 'dob', c.dob, 'attrs', c.attrs,"              \
             " 'processes', (SELECT coalesce(json_agg(sf_process_json(p.id) ORDER BY p.id),"        \
             " '[]'::json) FROM processes p WHERE p.case_id = c.id)),"                              \
@@ -202,22 +276,8 @@ struct job {
             "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id"        \
             "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id))"              \
             " FROM cases c WHERE c.ref = $1")                                                      \
-    X(ESCALATIONS,                                                                                 \
-      "SELECT coalesce(json_agg(to_jsonb(x) - 'n' ORDER BY x.n DESC), '[]'::json) FROM ("          \
-      " SELECT e.id AS n, e.id::text AS id, c.ref AS case, p.workflow, e.process_id::text AS"      \
-      " process, e.deadline, coalesce(d.title, e.deadline) AS title, e.level, e.due, e.fire_on,"   \
-      " e.status, to_char(e.fired_at AT TIME ZONE 'UTC', " SQL_ISO_UTC ") AS fired_at,"            \
-      " e.recipients, e.resolved_on, e.acked_by, e.ack_note,"                                      \
-      " to_char(e.acked_at AT TIME ZONE 'UTC', " SQL_ISO_UTC ") AS acked_at,"                      \
-      " (SELECT coalesce(json_object_agg(q.status, q.n), '{}'::json) FROM (SELECT o.status,"       \
-      "  count(*) AS n FROM outbox o WHERE o.escalation_id = e.id AND o.kind = 'escalation'"       \
-      "  GROUP BY o.status) q)"                                                                    \
-      "  AS delivery"                                                                              \
-      " FROM escalations e JOIN cases c ON c.id = e.case_id"                                       \
-      " JOIN processes p ON p.id = e.process_id"                                                   \
-      " LEFT JOIN deadlines d ON d.process_id = e.process_id AND d.name = e.deadline"              \
-      " WHERE e.status = 'fired' AND (NOT $1::boolean OR e.resolved_on IS NULL)"                   \
-      " ORDER BY e.id DESC LIMIT 1000) x")                                                         \
+    X(ESCALATIONS, SQL_ESCALATIONS_PAGE(""))                                                       \
+    X(ESCALATIONS_OPEN, SQL_ESCALATIONS_PAGE(" AND k.resolved_on IS NULL"))                        \
     X(ACK,                                                                                         \
       "WITH e AS (SELECT id, status FROM escalations WHERE id = $1::bigint),"                      \
       " a AS (INSERT INTO escalation_acks (escalation_id, actor, note)"                            \
@@ -227,11 +287,10 @@ struct job {
       " SELECT (SELECT status FROM e), (SELECT count(*) FROM u)")                                  \
     X(DUE, "SELECT c.ref, p.id::text, p.workflow, d.name, d.title, d.kind,"                        \
            " to_char(d.due, 'YYYY-MM-DD'), d.excusable, d.basis, d.explain"                        \
-           " FROM deadlines d JOIN processes p ON p.id = d.process_id"                             \
-           " JOIN cases c ON c.id = p.case_id"                                                     \
-           " WHERE d.resolution = 'open' AND d.due <= $1::date"                                    \
-           "   AND (d.kind = 'duty' OR d.due >= $2::date)"                                         \
-           " ORDER BY d.due, c.ref, d.name LIMIT " DUE_MAX_ROWS_PLUS_ONE_STR)
+           " FROM (" SQL_DUE_DUTIES " UNION ALL " SQL_DUE_PERIODS ") k"                            \
+           " JOIN deadlines d ON d.process_id = k.process_id AND d.name = k.name"                  \
+           " JOIN processes p ON p.id = d.process_id JOIN cases c ON c.id = p.case_id"             \
+           " ORDER BY k.due, k.process_id, k.name LIMIT $6::integer")
 
 typedef enum stmt_id {
 #define X(id, sql) STMT_##id,
@@ -303,6 +362,7 @@ static void job_free(job *j)
     json_decref(j->reply);
     free(j->err_msg);
     free(j->attrs);
+    page_cursor_free(&j->cursor);
     free(j);
 }
 
@@ -1424,12 +1484,65 @@ static void void_read(job *j)
     job_query(j, STMT_VOID_READ, 3, p, void_have_case);
 }
 
+/* ---- paging ---- */
+
+/* The largest bigint: "before it" is where a newest-first page starts. */
+#define PAGE_ID_TOP "9223372036854775807"
+
+/*
+ * The "next" of a page that stopped short of the rows read, whose last row
+ * listed has sort key key (strings as the database gave them, borrowed): a
+ * new JSON string. NULL after failing the job when no cursor can name that
+ * row (it cannot happen with the rows the daemon writes).
+ */
+static json_t *page_next(job *j, const char *const *key)
+{
+    char *next = page_cursor_make(j->page, key);
+    if (!next) {
+        job_fail(j, PROTO_ERR_INTERNAL, "cannot write a cursor after the row with key \"%s\"",
+                 key[0]);
+        return NULL;
+    }
+    json_t *v = json_string(next);
+    free(next);
+    return v;
+}
+
+/* limit + 1 as a query parameter: one row more than the page, to know whether there are more. */
+static const char *page_fetch(job *j, char buf[24])
+{
+    snprintf(buf, 24, "%ld", j->limit + 1);
+    return buf;
+}
+
 /* ---- escalations and acknowledgements ---- */
 
 static void escalations_loaded(job *j, PGresult *res)
 {
-    j->reply = json_pack("{s:o}", "escalations", parse_json(res, 0, 0));
+    json_t *list = parse_json(res, 0, 0), *next = json_null();
+    if (json_array_size(list) > (size_t)j->limit) {
+        json_t *last = json_array_get(list, (size_t)j->limit - 1);
+        const char *key[1] = {json_string_value(json_object_get(last, "id"))};
+        json_decref(next);
+        if (!key[0] || !(next = page_next(j, key))) {
+            json_decref(list);
+            if (!key[0])
+                job_fail(j, PROTO_ERR_INTERNAL, "an escalation came without its id");
+            return;
+        }
+        while (json_array_size(list) > (size_t)j->limit)
+            json_array_remove(list, json_array_size(list) - 1);
+    }
+    j->reply = json_pack("{s:o,s:o}", "escalations", list, "next", next);
     job_reply(j);
+}
+
+/* "open" (kept in j->overdue): only those whose deadline is not yet resolved. */
+static void escalations_begin(job *j)
+{
+    char fetch[24];
+    const char *p[2] = {j->cursor.n ? j->cursor.field[0] : PAGE_ID_TOP, page_fetch(j, fetch)};
+    job_query(j, j->overdue ? STMT_ESCALATIONS_OPEN : STMT_ESCALATIONS, 2, p, escalations_loaded);
 }
 
 static void ack_done(job *j, PGresult *res)
@@ -1453,20 +1566,43 @@ static void ack_done(job *j, PGresult *res)
 
 /* ---- history ---- */
 
+/* One row per entry (entry, at, rank, id), or one row of NULLs for a page with none. */
 static void history_loaded(job *j, PGresult *res)
 {
-    if (PQntuples(res) == 0) {
+    int n = PQntuples(res);
+    if (n == 0) {
         job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s", j->case_ref);
         return;
     }
-    j->reply = json_pack("{s:s,s:o}", "case", j->case_ref, "entries", parse_json(res, 0, 0));
+    json_t *entries = json_array(), *next = json_null();
+    for (int r = 0; r < n && r < j->limit; r++) {
+        json_t *e = parse_json(res, r, 0);
+        if (e)
+            json_array_append_new(entries, e);
+    }
+    if (n > j->limit) {
+        int r = (int)j->limit - 1;
+        const char *key[3] = {PQgetvalue(res, r, 1), PQgetvalue(res, r, 2), PQgetvalue(res, r, 3)};
+        json_decref(next);
+        if (!(next = page_next(j, key))) {
+            json_decref(entries);
+            return;
+        }
+    }
+    j->reply = json_pack("{s:s,s:o,s:o}", "case", j->case_ref, "entries", entries, "next", next);
     job_reply(j);
 }
 
 static void history_begin(job *j)
 {
-    const char *p[1] = {j->case_ref};
-    job_query(j, STMT_HISTORY, 1, p, history_loaded);
+    char fetch[24];
+    const char *p[5] = {j->case_ref, "-infinity", "0", "0", page_fetch(j, fetch)};
+    if (j->cursor.n) {
+        p[1] = j->cursor.field[0];
+        p[2] = j->cursor.field[1];
+        p[3] = j->cursor.field[2];
+    }
+    job_query(j, STMT_HISTORY, 5, p, history_loaded);
 }
 
 /* ---- show ---- */
@@ -1590,8 +1726,9 @@ static void show_begin(job *j)
  */
 static void due_loaded(job *j, PGresult *res)
 {
-    json_t *items = json_array();
-    for (int r = 0; r < PQntuples(res) && r < DUE_MAX_ROWS; r++) {
+    json_t *items = json_array(), *next = json_null();
+    int n = PQntuples(res);
+    for (int r = 0; r < n && r < j->limit; r++) {
         cal_day due = CAL_NONE;
         (void)cal_parse(PQgetvalue(res, r, 6), &due);
         bool period = strcmp(PQgetvalue(res, r, 5), "period") == 0;
@@ -1609,10 +1746,21 @@ static void due_loaded(job *j, PGresult *res)
                              (json_int_t)(due - j->on), "basis", PQgetvalue(res, r, 8), "explain",
                              PQgetvalue(res, r, 9)));
     }
+    /* The next page starts after the last row read for this one, listed or not. */
+    if (n > j->limit) {
+        int r = (int)j->limit - 1;
+        const char *key[3] = {PQgetvalue(res, r, 6), PQgetvalue(res, r, 1), PQgetvalue(res, r, 3)};
+        json_decref(next);
+        if (!(next = page_next(j, key))) {
+            json_decref(items);
+            return;
+        }
+    }
     char today[CAL_DATE_LEN], on[CAL_DATE_LEN];
-    j->reply = json_pack("{s:s,s:s,s:b,s:I,s:b,s:o}", "today", cal_format(j->today, today), "on",
-                         cal_format(j->on, on), "truncated", PQntuples(res) > DUE_MAX_ROWS,
-                         "within", (json_int_t)j->within, "overdue", j->overdue, "items", items);
+    j->reply =
+        json_pack("{s:s,s:s,s:b,s:I,s:b,s:o,s:o}", "today", cal_format(j->today, today), "on",
+                  cal_format(j->on, on), "truncated", !json_is_null(next), "within",
+                  (json_int_t)j->within, "overdue", j->overdue, "items", items, "next", next);
     job_reply(j);
 }
 
@@ -1621,9 +1769,15 @@ static void due_begin(job *j)
     char horizon[CAL_DATE_LEN], on[CAL_DATE_LEN];
     cal_format(j->overdue ? j->on - 1 : cal_add_days(j->on, (int)j->within), horizon);
     cal_format(j->on, on);
-    const char *p[2] = {horizon, on};
-    /* The partial index deadlines_open_due serves the range on due. */
-    job_query(j, STMT_DUE, 2, p, due_loaded);
+    char fetch[24];
+    const char *p[6] = {horizon, on, "-infinity", "0", "", page_fetch(j, fetch)};
+    if (j->cursor.n) {
+        p[2] = j->cursor.field[0];
+        p[3] = j->cursor.field[1];
+        p[4] = j->cursor.field[2];
+    }
+    /* The partial indexes deadlines_open_{duty,period}_due (006) serve each kind in order. */
+    job_query(j, STMT_DUE, 6, p, due_loaded);
 }
 
 /* ---- requests that need no database ---- */
@@ -1692,11 +1846,9 @@ static void job_got_connection(store_tx *tx, void *arg)
     case PROTO_OP_VOID:
         void_read(j);
         break;
-    case PROTO_OP_ESCALATIONS: {
-        const char *p[1] = {j->overdue ? "true" : "false"};
-        job_query(j, STMT_ESCALATIONS, 1, p, escalations_loaded);
+    case PROTO_OP_ESCALATIONS:
+        escalations_begin(j);
         break;
-    }
     case PROTO_OP_ACK: {
         const char *p[3] = {j->event_id, j->actor, j->reason};
         job_query(j, STMT_ACK, 3, p, ack_done);
@@ -1763,12 +1915,16 @@ static int parse_fields(job *j)
              proto_str(m, "actor", false, &j->actor, &code, &err);
         break;
     case PROTO_OP_SHOW:
-    case PROTO_OP_HISTORY:
         rc = proto_case_ref(m, "case", &j->case_ref, &code, &err);
+        break;
+    case PROTO_OP_HISTORY:
+        rc = proto_case_ref(m, "case", &j->case_ref, &code, &err) ||
+             proto_page(m, j->page = page_spec_of(j->op), &j->limit, &j->cursor, &code, &err);
         break;
     case PROTO_OP_ESCALATIONS:
         /* "open": only those whose deadline is not yet resolved (kept in j->overdue). */
-        rc = proto_bool(m, "open", false, &j->overdue, &code, &err);
+        rc = proto_bool(m, "open", false, &j->overdue, &code, &err) ||
+             proto_page(m, j->page = page_spec_of(j->op), &j->limit, &j->cursor, &code, &err);
         break;
     case PROTO_OP_ACK:
         rc = proto_str(m, "escalation", true, &j->event_id, &code, &err) ||
@@ -1813,7 +1969,8 @@ static int parse_fields(job *j)
     case PROTO_OP_DUE:
         rc = proto_uint(m, "within", 7, 3660, &j->within, &code, &err) ||
              proto_bool(m, "overdue", false, &j->overdue, &code, &err) ||
-             proto_date(m, "on", false, &j->on, &j->has_on, &code, &err);
+             proto_date(m, "on", false, &j->on, &j->has_on, &code, &err) ||
+             proto_page(m, j->page = page_spec_of(j->op), &j->limit, &j->cursor, &code, &err);
         /* A what-if looks ahead only: what was due on a past day depends on what had
          * been recorded by then, which today's deadlines no longer say. */
         if (!rc && j->has_on && j->on < j->today) {

@@ -189,3 +189,30 @@ int proto_attrs(json_t *msg, const char *field, wf_kv **out, size_t *n, proto_er
     *n = i;
     return 0;
 }
+
+int proto_page(json_t *msg, const page_spec *spec, long *limit, page_cursor *cur, proto_err *code,
+               sb *err)
+{
+    memset(cur, 0, sizeof *cur);
+    json_t *v = json_object_get(msg, "limit");
+    *limit = spec->def;
+    if (v && !json_is_null(v)) {
+        if (!json_is_integer(v))
+            return fail(code, PROTO_ERR_BAD_REQUEST, err,
+                        "\"limit\" must be an integer from 1 to %ld (rows per page), not %s",
+                        spec->max, type_name(v));
+        if (json_integer_value(v) < 1 || json_integer_value(v) > spec->max)
+            return fail(code, PROTO_ERR_BAD_REQUEST, err,
+                        "\"limit\" must be an integer from 1 to %ld (rows per page), not "
+                        "%" JSON_INTEGER_FORMAT,
+                        spec->max, json_integer_value(v));
+        *limit = (long)json_integer_value(v);
+    }
+    const char *text;
+    if (proto_str(msg, "cursor", false, &text, code, err) != 0)
+        return -1;
+    char why[PAGE_ERR_LEN];
+    if (text && page_cursor_parse(spec, text, cur, why) != 0)
+        return fail(code, PROTO_ERR_BAD_REQUEST, err, "\"cursor\" %s", why);
+    return 0;
+}

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "cal.h"
+#include "page.h"
 #include "util.h"
 #include "wf.h"
 
@@ -60,5 +61,12 @@ int proto_bool(json_t *msg, const char *field, bool def, bool *out, proto_err *c
  */
 int proto_attrs(json_t *msg, const char *field, wf_kv **out, size_t *n, proto_err *code,
                 sb *err) SF_MUSTCHECK;
+/*
+ * "limit" and "cursor" of an operation that pages (proto.def's SF_PAGE):
+ * *limit is the page size (spec->def when absent), *cur the parsed cursor
+ * (cur->n == 0 when absent; the caller frees it with page_cursor_free).
+ */
+int proto_page(json_t *msg, const page_spec *spec, long *limit, page_cursor *cur, proto_err *code,
+               sb *err) SF_MUSTCHECK;
 
 #endif
