@@ -16,7 +16,7 @@
 #include "handlers.h"
 #include "store.h"
 
-#define SCHEDULER_BATCH  100     /* escalations claimed per statement */
+#define SCHEDULER_BATCH  5000    /* escalations claimed per statement (one transaction) */
 #define SCHEDULER_MAX_MS 3600000 /* tick at least hourly with the real clock */
 
 /* The statements a tick needs, to append to the store's table (static storage). */
