@@ -237,6 +237,13 @@ $$;
 -- is recorded as fired with superseded set and no recipients, and nothing is
 -- sent or NOTIFYed for it (an "at risk" for a deadline already missed).
 --
+-- A level fires once (claimed pending, left fired), so its notices' keys are
+-- new: they are inserted without ON CONFLICT (a speculative insertion per
+-- row costs a fifth of the statement), two people sharing an address get one
+-- notice (DISTINCT ON), and the unique key still refuses a duplicate. jit is
+-- off: the planner's guesses for the JSON set functions make the plan look
+-- costly enough to compile, which took a second per batch.
+--
 -- p_routing: {"roles": {...}, "people": {"mk": [{"channel": "email",
 -- "target": "mk@example.org"}]}}. Returns one row per level claimed, in
 -- claim order, with how many people and channels it told.
@@ -244,7 +251,7 @@ CREATE OR REPLACE FUNCTION sf_fire_escalations(p_today date, p_daemon text, p_ro
                                                p_limit integer)
 RETURNS TABLE (escalation bigint, level text, case_ref text, deadline text, due date,
                recipients integer, superseded boolean)
-LANGUAGE sql AS $$
+LANGUAGE sql SET jit = off SET work_mem = '64MB' AS $$
 WITH claimed AS (
     SELECT e.id, e.case_id, e.process_id, e.deadline, e.level, e.due, e.fire_on, e.roles
       FROM escalations e
@@ -294,13 +301,13 @@ nt AS (
      WHERE NOT lv.sup),
 queued AS (
     INSERT INTO outbox (kind, escalation_id, channel, target, subject, body, payload, idem_key)
-    SELECT 'escalation', tg.id, tg.channel, tg.target, nt.subject, nt.body,
+    SELECT DISTINCT ON (tg.id, tg.channel, tg.target)
+           'escalation', tg.id, tg.channel, tg.target, nt.subject, nt.body,
            nt.payload || jsonb_build_object('recipient', tg.person),
            format('escalation:%s:%s:%s', tg.id, tg.channel, tg.target)
       FROM tg JOIN nt ON nt.id = tg.id
      WHERE tg.channel <> 'none'
-     ORDER BY tg.id, tg.person, tg.ord
-    ON CONFLICT (idem_key) DO NOTHING),
+     ORDER BY tg.id, tg.channel, tg.target, tg.person),
 marked AS (
     UPDATE escalations e
        SET status = 'fired', fired_at = now(), fired_by = p_daemon, updated_at = now(),
