@@ -263,7 +263,7 @@ static void tick(scheduler *s)
     s->running = true;
     s->fired = 0;
     s->today = clock_today(&s->d->clock);
-    store_submit(s->d->store, on_connection, s);
+    store_submit(s->d->work_store, on_connection, s);
 }
 
 void scheduler_start(sf_daemon *d)

@@ -8,7 +8,8 @@
  * timer for the start of the day the next pending escalation fires (one
  * indexed query). A tick also runs at start (catching up on what fell due
  * while the daemon was down), when the simulated clock moves, and when
- * another daemon NOTIFYs that it planned escalations.
+ * another daemon NOTIFYs that it planned escalations. It runs on
+ * d->work_store, so a catch-up of thousands never delays a client's request.
  */
 #ifndef SF_SCHEDULER_H
 #define SF_SCHEDULER_H
@@ -23,7 +24,7 @@
 const store_stmt *scheduler_statements(size_t *n);
 /* Where scheduler_statements start in the store's table (set once at start). */
 void scheduler_set_stmt_base(size_t base);
-/* Set up and run the first tick (d->esc, d->chan and d->store exist). */
+/* Set up and run the first tick (d->esc, d->chan, d->store and d->work_store exist). */
 void scheduler_start(sf_daemon *d);
 /* Tick soon (coalesced with one running). */
 void scheduler_kick(sf_daemon *d);
