@@ -44,7 +44,12 @@ static const cfg_option options[] = {
     OPT_STR("schema", schema, "./schema", "directory of SQL migrations"),
     OPT_STR("clock", clock, "real", "real, or simulated:YYYY-MM-DDTHH:MM (Europe/London)"),
     OPT_STR("log-level", log_level, "info", "debug, info, warn or error"),
-    OPT_INT("pool", pool, "4", 1, 64, "PostgreSQL connections"),
+    OPT_INT("pool", pool, "4", 1, 64, "PostgreSQL connections for requests"),
+    /* Escalations fired thousands at a time and the outbox's records must not queue in front
+     * of requests (nor they behind a burst of notices): the scheduler and the delivery worker
+     * have connections of their own. */
+    OPT_INT("work-pool", work_pool, "2", 1, 16,
+            "PostgreSQL connections of the escalation scheduler and the outbox worker"),
     OPT_INT("max-clients", max_clients, "1024", 1, 100000, "connected clients at most"),
     /* The outbox worker (delivery.c). The lease must outlast the longest transfer (a command
      * may run 120 s), or a slow delivery would be claimed again while it runs. */

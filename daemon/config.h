@@ -20,7 +20,8 @@ typedef struct sf_config {
     char *schema;              /* migrations directory */
     char *clock;               /* "real" or "simulated:YYYY-MM-DDTHH:MM" */
     char *log_level;           /* debug, info, warn, error */
-    int pool;                  /* PostgreSQL connections */
+    int pool;                  /* PostgreSQL connections for requests */
+    int work_pool;             /* PostgreSQL connections for firing and delivery */
     int max_clients;           /* connected clients before new ones are refused */
     int delivery_retry_ms;     /* outbox: first retry after this long, doubling each time */
     int delivery_max_attempts; /* outbox: attempts before a notice is parked as failed */

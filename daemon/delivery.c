@@ -11,10 +11,12 @@
  *   items    one per claimed row, from the claim until its outcome is
  *            known: a libcurl easy handle on the shared multi handle, or a
  *            child process with its stdin and stderr pipes and a kill timer.
- *   records  a store job per outcome, self-contained (it never touches the
- *            worker, which may be gone by the time it runs): sent, failed
- *            attempt (pending with back-off, or parked as failed), or
- *            released (abandoned at stop).
+ *   records  the outcomes (sent, failed attempt: pending with back-off or
+ *            parked as failed, or released: abandoned at stop), written in
+ *            batches: one store job and one statement at a time writes every
+ *            outcome known when it starts, and those that complete while it
+ *            runs wait for the next. The worker is freed only once the last
+ *            batch is written (or refused: the database is gone).
  *
  * libcurl drives its sockets through us (the multi_socket API): its socket
  * callback starts and stops a uv_poll_t per socket, its timer callback arms
@@ -23,8 +25,13 @@
  * libcurl never waits on the network itself here, and its resolver runs in
  * its own thread, so the loop never blocks.
  *
- * The worker is freed only when its last handle has closed and no claim is
- * in flight (handle->data points back to it until then).
+ * The worker's claims and records run on d->work_store, connections of their
+ * own, so a burst of notices never queues in front of the clients' requests
+ * (the outbox op, a client's request, runs on d->store).
+ *
+ * The worker is freed only when its last handle has closed, no claim is in
+ * flight and every outcome is written (handle->data points back to it until
+ * then); delivery_stop's callback runs then.
  */
 #include "delivery.h"
 
@@ -60,9 +67,7 @@
 enum {
     DL_CLAIM,
     DL_NEXT,
-    DL_SENT,
-    DL_FAILED,
-    DL_RELEASE,
+    DL_RECORD,
     DL_LIST,
     DL_LIST_FAILED,
 };
@@ -103,27 +108,39 @@ static const store_stmt statements[] = {
     {"sf_delivery_next",
      "SELECT floor(extract(epoch FROM min(next_attempt_at) - now()) * 1000)::bigint::text"
      " FROM outbox WHERE status IN ('pending', 'sending')"},
-    /* $1 id. Delivered is a fact, whoever holds the row now. */
-    {"sf_delivery_sent", "UPDATE outbox SET status = 'sent', sent_at = now(), lease_until = NULL"
-                         " WHERE id = $1::bigint AND status <> 'sent' RETURNING attempts::text"},
     /*
-     * $1 id, $2 error, $3 max attempts, $4 base ms, $5 cap ms, $6 the attempt
-     * we made. Only while the row is still ours (same attempt, still
-     * sending): else its lease ran out and another claim owns it now.
+     * Outcomes, a batch at once: $1 ids, $2 what happened ('sent', 'failed',
+     * 'release'), $3 errors, $4 the attempts made; $5 max attempts, $6 base
+     * ms, $7 cap ms. Sent is a fact, whoever holds the row now. A failed
+     * attempt or a release counts only while the row is still ours (same
+     * attempt, still sending): else its lease ran out and another claim owns
+     * it now. One row per outcome that applied: id, what, the row's status,
+     * ms until its next attempt.
      */
-    {"sf_delivery_failed",
-     "UPDATE outbox SET status = CASE WHEN attempts >= $3::integer THEN 'failed' ELSE 'pending' "
-     "END,"
-     " next_attempt_at = CASE WHEN attempts >= $3::integer THEN now() ELSE now() +"
-     "  make_interval(secs => least($4::float8 * power(2::float8, least(attempts - 1, 40)),"
-     "   greatest($5::float8, $4::float8)) / 1000) END,"
-     " lease_until = NULL, last_error = $2"
-     " WHERE id = $1::bigint AND status = 'sending' AND attempts = $6::integer"
-     " RETURNING status, floor(extract(epoch FROM next_attempt_at - now()) * 1000)::bigint::text"},
-    /* $1 id, $2 why, $3 the attempt: abandoned at stop, ready again at once. */
-    {"sf_delivery_release",
-     "UPDATE outbox SET status = 'pending', next_attempt_at = now(), lease_until = NULL,"
-     " last_error = $2 WHERE id = $1::bigint AND status = 'sending' AND attempts = $3::integer"},
+    {"sf_delivery_record",
+     "WITH o AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[])"
+     "  AS o (id, what, error, attempt)),"
+     " sent AS (UPDATE outbox x SET status = 'sent', sent_at = now(), lease_until = NULL"
+     "  FROM o WHERE o.what = 'sent' AND x.id = o.id AND x.status <> 'sent'"
+     "  RETURNING x.id, o.what, x.status, NULL::text AS next_ms),"
+     " failed AS (UPDATE outbox x SET"
+     "  status = CASE WHEN x.attempts >= $5::integer THEN 'failed' ELSE 'pending' END,"
+     "  next_attempt_at = CASE WHEN x.attempts >= $5::integer THEN now() ELSE now() +"
+     "   make_interval(secs => least($6::float8 * power(2::float8, least(x.attempts - 1, 40)),"
+     "    greatest($7::float8, $6::float8)) / 1000) END,"
+     "  lease_until = NULL, last_error = o.error"
+     "  FROM o WHERE o.what = 'failed' AND x.id = o.id AND x.status = 'sending'"
+     "   AND x.attempts = o.attempt"
+     "  RETURNING x.id, o.what, x.status,"
+     "   floor(extract(epoch FROM x.next_attempt_at - now()) * 1000)::bigint::text AS next_ms),"
+     " released AS (UPDATE outbox x SET status = 'pending', next_attempt_at = now(),"
+     "  lease_until = NULL, last_error = o.error"
+     "  FROM o WHERE o.what = 'release' AND x.id = o.id AND x.status = 'sending'"
+     "   AND x.attempts = o.attempt"
+     "  RETURNING x.id, o.what, x.status, NULL::text AS next_ms)"
+     " SELECT id::text, what, status, next_ms FROM sent"
+     " UNION ALL SELECT id::text, what, status, next_ms FROM failed"
+     " UNION ALL SELECT id::text, what, status, next_ms FROM released"},
     /*
      * One page of the outbox, newest first: ids below $1 (the cursor's; the
      * first page passes the largest bigint), at most $2. The primary key
@@ -214,10 +231,16 @@ struct delivery {
     dl_sock *socks;
     char **secrets; /* one per d->chan->webhooks, owned copies of the environment's */
     size_t nsecrets;
-    const chan_config *chan; /* borrowed from d */
+    const chan_config *chan;      /* borrowed from d */
+    struct record *rec_head;      /* outcomes waiting for the next batch (owned) */
+    struct record *rec_tail;      /* its last */
+    struct record *rec_writing;   /* the batch being written (owned) */
+    bool recording;               /* a batch's job is queued or running */
+    void (*stop_done)(void *arg); /* delivery_stop's callback, run once freed */
+    void *stop_arg;
 };
 
-/* What one record job writes. */
+/* What an outcome writes. */
 typedef enum record_kind {
     REC_SENT,
     REC_FAILED,
@@ -225,7 +248,7 @@ typedef enum record_kind {
 } record_kind;
 
 typedef struct record {
-    sf_daemon *d;
+    struct record *next; /* in dl->rec_head or dl->rec_writing */
     record_kind kind;
     char *id;    /* owned */
     char *error; /* owned; NULL for REC_SENT */
@@ -304,7 +327,7 @@ static void dl_oneline(sb *out, const char *s, size_t max)
     }
 }
 
-/* ---- records: the outcome of an attempt, in a statement of its own -------- */
+/* ---- records: the outcomes of attempts, a batch per statement ------------- */
 
 static void record_free(record *r)
 {
@@ -313,85 +336,185 @@ static void record_free(record *r)
     free(r);
 }
 
-static void record_done(store_tx *tx, PGresult *res, void *arg)
+static const char *record_what(record_kind kind)
 {
-    record *r = arg;
-    if (!res || !store_ok(res)) {
-        log_warn("%s: could not record the outcome (%s): %s; it will be retried when its lease "
-                 "ends",
-                 r->desc, r->kind == REC_SENT ? "delivered" : "not delivered",
-                 res ? PQresultErrorMessage(res) : store_tx_error(tx));
-        store_release(tx);
-        record_free(r);
-        return;
+    switch (kind) {
+    case REC_SENT:
+        return "sent";
+    case REC_FAILED:
+        return "failed";
+    case REC_RELEASE:
+        return "release";
     }
-    bool mine = PQntuples(res) > 0 || r->kind == REC_RELEASE;
+    return "?";
+}
+
+/* Log what became of an outcome: row is its row of the result, or -1 when it did not apply. */
+static void record_log(const record *r, const PGresult *res, int row)
+{
     switch (r->kind) {
     case REC_SENT:
         log_info("%s: delivered in %" PRIu64 " ms (attempt %d)%s", r->desc, r->ms, r->attempts,
-                 mine ? "" : " (it was already recorded as sent)");
+                 row >= 0 ? "" : " (it was already recorded as sent)");
         break;
     case REC_FAILED:
-        if (!mine)
+        if (row < 0)
             log_warn("%s: attempt %d failed after its lease ended (another claim owns it now): %s",
                      r->desc, r->attempts, r->error);
-        else if (!strcmp(PQgetvalue(res, 0, 0), "failed"))
+        else if (!strcmp(PQgetvalue(res, row, 2), "failed"))
             log_error("%s: attempt %d failed: %s; parked as failed after %d attempts (sendflow "
                       "outbox --failed)",
                       r->desc, r->attempts, r->error, r->attempts);
         else
             log_warn("%s: attempt %d failed: %s; next attempt in %.1f s", r->desc, r->attempts,
-                     r->error, atof(PQgetvalue(res, 0, 1)) / 1000);
+                     r->error, atof(PQgetvalue(res, row, 3)) / 1000);
         break;
     case REC_RELEASE:
-        log_info("%s: abandoned (%s); ready for another attempt", r->desc, r->error);
+        if (row >= 0)
+            log_info("%s: abandoned (%s); ready for another attempt", r->desc, r->error);
+        else
+            log_info("%s: abandoned (%s) after its lease ended", r->desc, r->error);
         break;
     }
-    store_release(tx);
-    record_free(r);
 }
 
-static void record_begin(store_tx *tx, void *arg)
+/* Drop a batch that could not be written, saying so for each outcome. */
+static void record_lost(record *batch, const char *why)
 {
-    record *r = arg;
-    if (!tx) {
-        log_warn("%s: the database is unavailable to record the outcome (%s); it will be "
-                 "retried when its lease ends",
-                 r->desc, r->kind == REC_SENT ? "delivered" : r->error);
+    while (batch) {
+        record *r = batch;
+        batch = r->next;
+        log_warn("%s: could not record the outcome (%s): %s; it will be retried when its lease "
+                 "ends",
+                 r->desc, r->kind == REC_SENT ? "delivered" : r->error, why);
         record_free(r);
+    }
+}
+
+static void record_write(delivery *dl);
+
+/* The batch's job is over: write the next batch if outcomes came meanwhile. */
+static void record_end(delivery *dl)
+{
+    dl->recording = false;
+    if (dl->rec_head)
+        record_write(dl);
+    else
+        dl_maybe_free(dl);
+}
+
+static void record_written(store_tx *tx, PGresult *res, void *arg)
+{
+    delivery *dl = arg;
+    record *batch = dl->rec_writing;
+    dl->rec_writing = NULL;
+    if (!res || !store_ok(res)) {
+        char *why = xstrdup(res ? PQresultErrorMessage(res) : store_tx_error(tx));
+        why[strcspn(why, "\n")] = '\0';
+        record_lost(batch, why);
+        free(why);
+    } else {
+        int n = PQntuples(res);
+        while (batch) {
+            record *r = batch;
+            batch = r->next;
+            int row = -1;
+            for (int i = 0; i < n && row < 0; i++)
+                if (!strcmp(PQgetvalue(res, i, 0), r->id) &&
+                    !strcmp(PQgetvalue(res, i, 1), record_what(r->kind)))
+                    row = i;
+            record_log(r, res, row);
+            record_free(r);
+        }
+    }
+    store_release(tx);
+    record_end(dl);
+}
+
+/* An array literal element: NULL, or the value quoted. */
+static void record_elem(sb *a, const char *v)
+{
+    if (a->len > 1)
+        sb_add(a, ",");
+    if (!v) {
+        sb_add(a, "NULL");
         return;
     }
-    sf_daemon *d = r->d;
-    char attempts[16], max[16], base[24], cap[24];
-    snprintf(attempts, sizeof attempts, "%d", r->attempts);
+    sb_add(a, "\"");
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            sb_add(a, "\\");
+        sb_addn(a, v, 1);
+    }
+    sb_add(a, "\"");
+}
+
+/* Every outcome known now, in one statement. */
+static void record_begin(store_tx *tx, void *arg)
+{
+    delivery *dl = arg;
+    record *batch = dl->rec_head;
+    dl->rec_head = dl->rec_tail = NULL;
+    if (!tx) {
+        record_lost(batch, "the database is unavailable");
+        record_end(dl);
+        return;
+    }
+    sb ids = {0}, whats = {0}, errors = {0}, attempts = {0};
+    sb_add(&ids, "{");
+    sb_add(&whats, "{");
+    sb_add(&errors, "{");
+    sb_add(&attempts, "{");
+    size_t n = 0;
+    for (record *r = batch; r; r = r->next, n++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", r->attempts);
+        record_elem(&ids, r->id);
+        record_elem(&whats, record_what(r->kind));
+        record_elem(&errors, r->error);
+        record_elem(&attempts, num);
+    }
+    sb_add(&ids, "}");
+    sb_add(&whats, "}");
+    sb_add(&errors, "}");
+    sb_add(&attempts, "}");
+    sf_daemon *d = dl->d;
+    char max[16], base[24], cap[24];
     snprintf(max, sizeof max, "%d", d->cfg.delivery_max_attempts);
     snprintf(base, sizeof base, "%d", d->cfg.delivery_retry_ms);
     snprintf(cap, sizeof cap, "%d", DELIVERY_MAX_BACKOFF_MS);
-    int sent;
-    if (r->kind == REC_SENT) {
-        const char *p[1] = {r->id};
-        sent = store_exec(tx, stmt_base + DL_SENT, 1, p, record_done, r);
-    } else if (r->kind == REC_FAILED) {
-        const char *p[6] = {r->id, r->error, max, base, cap, attempts};
-        sent = store_exec(tx, stmt_base + DL_FAILED, 6, p, record_done, r);
-    } else {
-        const char *p[3] = {r->id, r->error, attempts};
-        sent = store_exec(tx, stmt_base + DL_RELEASE, 3, p, record_done, r);
-    }
-    if (sent != 0) {
-        log_warn("%s: the database connection broke recording the outcome", r->desc);
+    const char *p[7] = {sb_str(&ids), sb_str(&whats), sb_str(&errors), sb_str(&attempts), max, base,
+                        cap};
+    dl->rec_writing = batch;
+    log_debug("delivery: recording %zu outcome%s", n, n == 1 ? "" : "s");
+    int rc = store_exec(tx, stmt_base + DL_RECORD, 7, p, record_written, dl);
+    sb_free(&ids);
+    sb_free(&whats);
+    sb_free(&errors);
+    sb_free(&attempts);
+    if (rc != 0) {
+        dl->rec_writing = NULL;
+        record_lost(batch, "the database connection broke");
         store_release(tx);
-        record_free(r);
+        record_end(dl);
     }
 }
 
-/* Queue the record of an attempt at row id; error is copied (NULL when sent). */
-static void record_submit(sf_daemon *d, record_kind kind, const char *id, int attempts,
+/* Start a batch's job (one at a time: outcomes that come meanwhile wait for the next). */
+static void record_write(delivery *dl)
+{
+    if (dl->recording || !dl->rec_head)
+        return;
+    dl->recording = true;
+    store_submit(dl->d->work_store, record_begin, dl);
+}
+
+/* Record an attempt at row id (written with the next batch); error is copied (NULL when sent). */
+static void record_submit(delivery *dl, record_kind kind, const char *id, int attempts,
                           const char *what, const char *channel, const char *target,
                           const char *error, uint64_t ms)
 {
     record *r = xcalloc(1, sizeof *r);
-    r->d = d;
     r->kind = kind;
     r->id = xstrdup(id);
     r->attempts = attempts;
@@ -402,15 +525,20 @@ static void record_submit(sf_daemon *d, record_kind kind, const char *id, int at
         r->error = sb_steal(&e);
     }
     snprintf(r->desc, sizeof r->desc, "outbox %s (%s, %s %.60s)", id, what, channel, target);
-    store_submit(d->store, record_begin, r);
+    if (dl->rec_tail)
+        dl->rec_tail->next = r;
+    else
+        dl->rec_head = r;
+    dl->rec_tail = r;
+    record_write(dl);
 }
 
 /* Queue the record of an item's attempt. */
 static void record_item(item *it, record_kind kind, const char *error)
 {
-    sf_daemon *d = it->dl->d;
-    record_submit(d, kind, it->id, it->attempts, it->kind, it->channel_name, it->target, error,
-                  uv_now(d->loop) - it->t0);
+    delivery *dl = it->dl;
+    record_submit(dl, kind, it->id, it->attempts, it->kind, it->channel_name, it->target, error,
+                  uv_now(dl->d->loop) - it->t0);
 }
 
 /* ---- items ---------------------------------------------------------------- */
@@ -1088,9 +1216,8 @@ static void on_claimed(store_tx *tx, PGresult *res, void *arg)
     int n = PQntuples(res);
     for (int row = 0; row < n; row++) {
         if (dl->stopping) /* stopped while the claim ran: hand the rows back */
-            record_submit(dl->d, REC_RELEASE, PQgetvalue(res, row, 0),
-                          atoi(PQgetvalue(res, row, 8)), PQgetvalue(res, row, 1),
-                          PQgetvalue(res, row, 2), PQgetvalue(res, row, 3),
+            record_submit(dl, REC_RELEASE, PQgetvalue(res, row, 0), atoi(PQgetvalue(res, row, 8)),
+                          PQgetvalue(res, row, 1), PQgetvalue(res, row, 2), PQgetvalue(res, row, 3),
                           "the daemon stopped before the attempt", 0);
         else
             item_start(dl, res, row);
@@ -1144,7 +1271,7 @@ static void dl_look(delivery *dl)
     dl->claiming = true;
     dl->kicked = dl->more = false;
     uv_timer_stop(&dl->poll_timer);
-    store_submit(dl->d->store, on_claim_connection, dl);
+    store_submit(dl->d->work_store, on_claim_connection, dl);
 }
 
 static void on_poll_timer(uv_timer_t *t)
@@ -1156,13 +1283,18 @@ static void on_poll_timer(uv_timer_t *t)
 
 static void dl_maybe_free(delivery *dl)
 {
-    if (!dl->stopping || dl->open_handles > 0 || dl->claiming || dl->items)
+    if (!dl->stopping || dl->open_handles > 0 || dl->claiming || dl->items || dl->recording ||
+        dl->rec_head)
         return;
     for (size_t i = 0; i < dl->nsecrets; i++)
         free(dl->secrets[i]);
     free(dl->secrets);
+    void (*done)(void *) = dl->stop_done;
+    void *arg = dl->stop_arg;
     free(dl);
     curl_global_cleanup();
+    if (done)
+        done(arg);
 }
 
 int delivery_start(sf_daemon *d, char *err, size_t errlen)
@@ -1229,13 +1361,18 @@ void delivery_kick(sf_daemon *d)
         dl_look(d->delivery);
 }
 
-void delivery_stop(sf_daemon *d)
+void delivery_stop(sf_daemon *d, void (*done)(void *arg), void *arg)
 {
     delivery *dl = d->delivery;
-    if (!dl)
+    if (!dl) {
+        if (done)
+            done(arg);
         return;
+    }
     d->delivery = NULL;
     dl->stopping = true;
+    dl->stop_done = done;
+    dl->stop_arg = arg;
     if (dl->ninflight)
         log_info("delivery: stopping; %zu notices in flight go back to the outbox", dl->ninflight);
     while (dl->items)

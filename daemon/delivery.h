@@ -9,10 +9,13 @@
  * lease and counts the attempt; that transaction ends there. The transfers
  * then run with no transaction open, on the loop: webhooks and e-mail
  * through libcurl's multi interface (its sockets watched with uv_poll, its
- * timer a uv_timer), commands with uv_spawn. Each outcome is recorded by a
- * statement of its own: 'sent'; or back to 'pending' with the next attempt
- * after base * 2^(attempts-1) (capped at an hour) and the error; or, after
- * --delivery-max-attempts, 'failed': parked, and listed by the outbox op.
+ * timer a uv_timer), commands with uv_spawn. Outcomes are recorded in
+ * batches (one statement writes all those known when it starts): 'sent'; or
+ * back to 'pending' with the next attempt after base * 2^(attempts-1)
+ * (capped at an hour) and the error; or, after --delivery-max-attempts,
+ * 'failed': parked, and listed by the outbox op. Claims and records run on
+ * the daemon's work store (--work-pool connections), never queued behind
+ * the clients' requests, nor they behind a burst of notices.
  * Several daemons on one database never deliver a row at the same time
  * (SKIP LOCKED, then the lease); a daemon that dies mid-transfer leaves its
  * rows to be claimed again when their lease expires. A notice is therefore
@@ -51,7 +54,7 @@ const store_stmt *delivery_statements(size_t *n);
 /* Where delivery_statements start in the store's table (set once at start). */
 void delivery_set_stmt_base(size_t base);
 /*
- * Start the worker: d->store exists and d->chan is loaded (borrowed until
+ * Start the worker: d->store and d->work_store exist and d->chan is loaded (borrowed until
  * the worker is gone). Checks that every webhook's secret is in the
  * environment, initialises libcurl, and looks for ready rows at once and
  * then every --delivery-retry-ms. 0, or -1 with a reason in err (nothing
@@ -63,10 +66,12 @@ void delivery_kick(sf_daemon *d);
 /*
  * Stop taking new work. Transfers in flight are abandoned: their rows go
  * back to pending when the database can still be reached, else their lease
- * expires and they are retried. The worker frees itself (and d->delivery
- * becomes NULL) once its handles are closed; call before the store closes.
+ * expires and they are retried. d->delivery becomes NULL at once; the
+ * worker frees itself once its handles are closed and its last outcomes
+ * are written (or refused), then calls done(arg) (at once when there is no
+ * worker). Close d->work_store only after done.
  */
-void delivery_stop(sf_daemon *d);
+void delivery_stop(sf_daemon *d, void (*done)(void *arg), void *arg);
 /*
  * The outbox op: {"op": "outbox", "failed": bool, "limit": N (1..1000,
  * default 1000)} replies {"items": [...], "truncated": bool}, newest first.

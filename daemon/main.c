@@ -45,6 +45,8 @@ typedef struct sf_main {
     uv_signal_t sigterm, sigint;
     uv_timer_t shutdown_timer;
     uv_timer_t transfer_timer; /* the hourly phase-transfer sweep */
+    bool store_closed;         /* d.store is closed (the requests are over) */
+    bool delivery_stopped;     /* the outbox worker is gone, its last outcomes written */
     int exit_code;
 } sf_main;
 
@@ -53,15 +55,41 @@ static void on_handle_closed(uv_handle_t *h)
     (void)h;
 }
 
-static void on_store_closed(void *arg)
+static void on_work_store_closed(void *arg)
 {
     sf_main *m = arg;
-    m->d.store = NULL;
+    m->d.work_store = NULL;
     uv_close((uv_handle_t *)&m->sigterm, on_handle_closed);
     uv_close((uv_handle_t *)&m->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&m->shutdown_timer, on_handle_closed);
     uv_close((uv_handle_t *)&m->transfer_timer, on_handle_closed);
     log_info("stopped cleanly");
+}
+
+/*
+ * The work store closes last: once the requests are over (the main store is
+ * closed) and the outbox worker has written its last outcomes (the notices
+ * it hands back), so a stopping daemon never leaves a notice leased.
+ */
+static void close_work_store(sf_main *m)
+{
+    if (m->store_closed && m->delivery_stopped && m->d.work_store)
+        store_close(m->d.work_store, on_work_store_closed, m);
+}
+
+static void on_store_closed(void *arg)
+{
+    sf_main *m = arg;
+    m->d.store = NULL;
+    m->store_closed = true;
+    close_work_store(m);
+}
+
+static void on_delivery_stopped(void *arg)
+{
+    sf_main *m = arg;
+    m->delivery_stopped = true;
+    close_work_store(m);
 }
 
 static void on_server_stopped(void *arg)
@@ -107,11 +135,13 @@ static void on_signal(uv_signal_t *h, int signum)
         log_info("%s again: still stopping", strsignal(signum));
         return;
     }
-    log_info("%s: stopping (%zu clients, %zu database jobs in flight)", strsignal(signum),
-             server_clients(m->d.server), store_busy(m->d.store));
+    log_info("%s: stopping (%zu clients, %zu database jobs in flight, %zu of firing and "
+             "delivery)",
+             strsignal(signum), server_clients(m->d.server), store_busy(m->d.store),
+             store_busy(m->d.work_store));
     m->d.stopping = true;
     uv_timer_stop(&m->transfer_timer);
-    delivery_stop(&m->d);
+    delivery_stop(&m->d, on_delivery_stopped, m);
     watch_stop(&m->d);
     scheduler_stop(&m->d);
     listener_stop(m->d.listener);
@@ -273,6 +303,8 @@ int main(int argc, char **argv)
     delivery_set_stmt_base(total);
     total += nd;
     d->store = store_new(loop, d->cfg.database, d->cfg.pool, stmts, total);
+    /* The scheduler's and the outbox worker's own connections, with the same statements. */
+    d->work_store = store_new(loop, d->cfg.database, d->cfg.work_pool, stmts, total);
     handlers_start(d);
     /* Every connection stamps what it writes with the definitions it was computed under. */
     d->defs_json = eio_defs_json(d);
@@ -282,6 +314,7 @@ int main(int argc, char **argv)
         sb_addf(&set, "%s%c", *p == '\'' ? "'" : "", *p);
     sb_add(&set, "'");
     store_set_session(d->store, sb_str(&set));
+    store_set_session(d->work_store, sb_str(&set));
     sb_free(&set);
     /* The outbox worker (it refuses a webhook whose secret is not in the environment). */
     if (delivery_start(d, err, sizeof err) != 0) {
@@ -303,9 +336,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     char now[CLOCK_STR_LEN];
-    log_info("ready on %s%s%s (clock %s %s Europe/London, pool %d)", d->cfg.socket,
+    log_info("ready on %s%s%s (clock %s %s Europe/London, pool %d, work pool %d)", d->cfg.socket,
              d->cfg.listen ? " and " : "", d->cfg.listen ? d->cfg.listen : "",
-             d->clock.simulated ? "simulated" : "real", clock_now_str(&d->clock, now), d->cfg.pool);
+             d->clock.simulated ? "simulated" : "real", clock_now_str(&d->clock, now), d->cfg.pool,
+             d->cfg.work_pool);
 
     /* Definitions changed since processes were last computed: bring them in line. */
     recompute_run(d, false, NULL, NULL);

@@ -20,7 +20,10 @@ enum {
 };
 
 static const store_stmt statements[] = {
-    {"sf_sched_fire", "SELECT sf_fire_escalations($1::date, $2, $3::jsonb, $4::integer)"},
+    /* One row per level claimed: id, level, case, deadline, due, how many told, superseded. */
+    {"sf_sched_fire", "SELECT escalation::text, level, case_ref, deadline,"
+                      " to_char(due, 'YYYY-MM-DD'), recipients::text, superseded"
+                      " FROM sf_fire_escalations($1::date, $2, $3::jsonb, $4::integer)"},
     {"sf_sched_digest", "SELECT sf_queue_digests($1::date, $2::date, $3::jsonb)"},
     {"sf_sched_next", "SELECT to_char(min(fire_on), 'YYYY-MM-DD') FROM escalations"
                       " WHERE status = 'pending'"},
@@ -195,20 +198,17 @@ static void on_fired(store_tx *tx, PGresult *res, void *arg)
         done(s, NULL);
         return;
     }
-    json_t *fired = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-    size_t n = json_array_size(fired), i;
-    json_t *e;
-    json_array_foreach(fired, i, e)
-    {
-        log_info("escalation %s fired: %s %s %s (due %s) to %zu recipient(s)",
-                 json_string_value(json_object_get(e, "escalation")),
-                 json_string_value(json_object_get(e, "level")),
-                 json_string_value(json_object_get(e, "case")),
-                 json_string_value(json_object_get(e, "deadline")),
-                 json_string_value(json_object_get(e, "due")),
-                 json_array_size(json_object_get(e, "recipients")));
+    size_t n = (size_t)PQntuples(res);
+    for (int i = 0; i < (int)n && log_enabled(LOG_INFO); i++) {
+        if (!strcmp(PQgetvalue(res, i, 6), "t"))
+            log_info("escalation %s fired: %s %s %s (due %s) superseded by a later level: not sent",
+                     PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                     PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+        else
+            log_info("escalation %s fired: %s %s %s (due %s) to %s recipient(s)",
+                     PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                     PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
     }
-    json_decref(fired);
     s->fired += n;
     if (n == SCHEDULER_BATCH) {
         fire(tx, s); /* more may be due: after a long stop, catch up batch by batch */
@@ -263,7 +263,7 @@ static void tick(scheduler *s)
     s->running = true;
     s->fired = 0;
     s->today = clock_today(&s->d->clock);
-    store_submit(s->d->store, on_connection, s);
+    store_submit(s->d->work_store, on_connection, s);
 }
 
 void scheduler_start(sf_daemon *d)

@@ -8,7 +8,8 @@
  * timer for the start of the day the next pending escalation fires (one
  * indexed query). A tick also runs at start (catching up on what fell due
  * while the daemon was down), when the simulated clock moves, and when
- * another daemon NOTIFYs that it planned escalations.
+ * another daemon NOTIFYs that it planned escalations. It runs on
+ * d->work_store, so a catch-up of thousands never delays a client's request.
  */
 #ifndef SF_SCHEDULER_H
 #define SF_SCHEDULER_H
@@ -16,14 +17,14 @@
 #include "handlers.h"
 #include "store.h"
 
-#define SCHEDULER_BATCH  100     /* escalations claimed per statement */
+#define SCHEDULER_BATCH  5000    /* escalations claimed per statement (one transaction) */
 #define SCHEDULER_MAX_MS 3600000 /* tick at least hourly with the real clock */
 
 /* The statements a tick needs, to append to the store's table (static storage). */
 const store_stmt *scheduler_statements(size_t *n);
 /* Where scheduler_statements start in the store's table (set once at start). */
 void scheduler_set_stmt_base(size_t base);
-/* Set up and run the first tick (d->esc, d->chan and d->store exist). */
+/* Set up and run the first tick (d->esc, d->chan, d->store and d->work_store exist). */
 void scheduler_start(sf_daemon *d);
 /* Tick soon (coalesced with one running). */
 void scheduler_kick(sf_daemon *d);

@@ -1,6 +1,6 @@
 -- Trigger functions: the append-only guards, the definitions stamp and the
 -- outbox wake-up. Their triggers are created by the numbered migrations
--- (001, 002, 003, 004); their bodies live here.
+-- (001, 002, 003, 004; 008 made the outbox's per statement); their bodies live here.
 
 -- The event log is append-only: corrections are new events, never edits.
 CREATE OR REPLACE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -30,10 +30,11 @@ BEGIN
 END
 $$;
 
--- Wake the daemons: a new notice to deliver.
+-- Wake the daemons: new notices to deliver. A statement trigger (schema 008):
+-- one NOTIFY however many rows the statement queued; nobody reads the payload.
 CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('sendflow_outbox', NEW.id::text);
+    PERFORM pg_notify('sendflow_outbox', '');
     RETURN NULL;
 END
 $$;

@@ -40,8 +40,7 @@ CREATE OR REPLACE FUNCTION sf_plan_escalations_many(p_items jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     earliest date;
-    r record;
-    t jsonb;
+    k bigint;
 BEGIN
     -- Plan (or re-plan) the levels of open duties.
     WITH planned AS (
@@ -73,52 +72,41 @@ BEGIN
                               jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) l
                         WHERE d->>'resolution' = 'open' AND d->>'name' = e.deadline
                           AND l->>'level' = e.level);
-    -- Levels that fired for a deadline now met or ended: tell the same people.
-    FOR r IN SELECT e.id, e.level, e.deadline, e.recipients, e.due, c.ref, p.workflow,
-                    d->>'resolution' AS res,
-                    coalesce(d->>'met_on', d->>'cancelled_on') AS on_date, d->>'title' AS title
-               FROM sf_plan_set(p_items) it
-               JOIN escalations e ON e.process_id = it.pid
-               JOIN cases c ON c.id = e.case_id
-               JOIN processes p ON p.id = e.process_id
-               JOIN jsonb_array_elements(it.dls) d ON d->>'name' = e.deadline
-              WHERE e.status = 'fired' AND e.resolved_on IS NULL
-                AND d->>'resolution' <> 'open'
-    LOOP
-        UPDATE escalations SET resolved_on = coalesce(r.on_date::date, current_date),
-                               updated_at = now()
-         WHERE id = r.id;
-        FOR t IN SELECT value FROM jsonb_array_elements(coalesce(r.recipients, '[]'::jsonb))
-        LOOP
-            CONTINUE WHEN coalesce(t->>'channel', '') NOT IN ('webhook', 'email', 'command');
-            INSERT INTO outbox (kind, escalation_id, channel, target, subject, body, payload,
-                                idem_key)
-            VALUES ('resolved', r.id, t->>'channel', t->>'target',
-                    format('Resolved: %s, case %s', r.title, r.ref),
-                    format(E'Resolved: "%s" (%s) for case %s was %s on %s.\n' ||
-                           E'It had been escalated at level %s (escalation %s).\n\n' ||
-                           E'See the case: sendflow show %s\n',
-                           r.title, r.deadline, r.ref,
-                           CASE r.res WHEN 'met' THEN 'met' ELSE 'no longer due' END,
-                           coalesce(r.on_date, '?'), r.level, r.id, r.ref),
-                    jsonb_build_object('kind', 'resolved', 'escalation', r.id::text,
-                                       'level', r.level, 'case', r.ref,
-                                       'workflow', r.workflow, 'deadline', r.deadline,
-                                       'title', r.title, 'due', r.due, 'resolution', r.res,
-                                       'on', r.on_date, 'recipient', t->>'person',
-                                       'command', 'sendflow show ' || r.ref),
-                    format('resolved:%s:%s:%s', r.id, t->>'channel', t->>'target'))
-            ON CONFLICT (idem_key) DO NOTHING;
-        END LOOP;
-        PERFORM pg_notify('sendflow_watch',
-                          sf_watch_text(jsonb_build_object('kind', 'resolved',
-                                                           'escalation', r.id::text,
-                                                           'level', r.level, 'case', r.ref,
-                                                           'deadline', r.deadline,
-                                                           'title', r.title,
-                                                           'resolution', r.res,
-                                                           'on', r.on_date)));
-    END LOOP;
+    -- Levels that fired for a deadline now met or ended: tell the people they
+    -- told (a superseded level told nobody), and the watch streams.
+    WITH ended AS (
+        UPDATE escalations e SET resolved_on = coalesce(x.on_date, current_date),
+                                 updated_at = now()
+          FROM (SELECT e2.id, d->>'resolution' AS res, d->>'title' AS title,
+                       coalesce(d->>'met_on', d->>'cancelled_on')::date AS on_date
+                  FROM sf_plan_set(p_items) it
+                  JOIN escalations e2 ON e2.process_id = it.pid
+                  JOIN jsonb_array_elements(it.dls) d ON d->>'name' = e2.deadline
+                 WHERE e2.status = 'fired' AND e2.resolved_on IS NULL
+                   AND d->>'resolution' <> 'open') x
+         WHERE e.id = x.id
+        RETURNING e.id, e.case_id, e.process_id, e.deadline, e.level, e.due, e.recipients,
+                  e.superseded, x.res, x.title, x.on_date),
+    nt AS (
+        SELECT ended.id, ended.recipients, ended.superseded, n.subject, n.body, n.payload
+          FROM ended JOIN cases c ON c.id = ended.case_id
+          JOIN processes p ON p.id = ended.process_id
+          CROSS JOIN LATERAL sf_notice('resolved', ended.id, ended.level, c.ref,
+                                       ended.process_id, p.workflow, ended.deadline,
+                                       ended.title, ended.due, NULL, NULL, NULL,
+                                       ended.on_date, ended.res) n),
+    queued AS (
+        INSERT INTO outbox (kind, escalation_id, channel, target, subject, body, payload,
+                            idem_key)
+        SELECT 'resolved', nt.id, t->>'channel', t->>'target', nt.subject, nt.body,
+               nt.payload || jsonb_build_object('recipient', t->>'person'),
+               format('resolved:%s:%s:%s', nt.id, t->>'channel', t->>'target')
+          FROM nt, jsonb_array_elements(coalesce(nt.recipients, '[]'::jsonb)) t
+         WHERE coalesce(t->>'channel', '') IN ('webhook', 'email', 'command')
+        ON CONFLICT (idem_key) DO NOTHING)
+    SELECT count(*) INTO k
+      FROM nt LEFT JOIN LATERAL (SELECT pg_notify('sendflow_watch', sf_watch_text(nt.payload))
+                                  WHERE NOT nt.superseded) w ON true;
     -- A level that fired for a deadline that is open again (its event was voided)
     -- is open again too.
     UPDATE escalations e SET resolved_on = NULL, updated_at = now()
@@ -139,132 +127,209 @@ SELECT sf_plan_escalations_many(jsonb_build_array(jsonb_build_object('process', 
                                                                      'deadlines', p_deadlines)))
 $$;
 
+-- The people a list of roles names for a case, each once. p_routing->'roles'
+-- maps a role to {"attribute": "officer", "map": {...}} or {"people": [...]}.
+-- A set-returning SQL function of one SELECT, so the planner inlines it into
+-- the statements that fire and digest thousands of rows at once (it was a
+-- plpgsql loop returning text[], called row by row).
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'sf_role_people' AND NOT proretset) THEN
+        DROP FUNCTION sf_role_people(jsonb, jsonb, jsonb);
+    END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION sf_role_people(p_roles jsonb, p_case_attrs jsonb, p_routing jsonb)
-RETURNS text[] LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    role   text;
-    spec   jsonb;
-    val    text;
-    people text[] := '{}';
+RETURNS TABLE (person text) LANGUAGE sql STABLE AS $$
+SELECT DISTINCT x.person
+  FROM jsonb_array_elements_text(coalesce(p_roles, '[]'::jsonb)) r(role)
+ CROSS JOIN LATERAL (SELECT p_routing->'roles'->r.role AS spec) s
+ CROSS JOIN LATERAL (
+       SELECT jsonb_array_elements_text(s.spec->'people') WHERE s.spec ? 'people'
+       UNION ALL
+       SELECT CASE WHEN s.spec ? 'map'
+                   THEN s.spec->'map'->>(p_case_attrs->>(s.spec->>'attribute'))
+                   ELSE p_case_attrs->>(s.spec->>'attribute') END
+        WHERE NOT s.spec ? 'people') x(person)
+ WHERE x.person IS NOT NULL
+$$;
+
+-- A notice's subject, plain-text body and JSON payload (without "recipient",
+-- which the caller adds per person): the one place their words are written.
+-- p_kind 'escalation' (p_on: the day it fired; p_basis, p_explain, p_attrs
+-- used) or 'resolved' (p_on: the day it was met or ended, p_resolution 'met'
+-- or 'cancelled'). One SELECT, inlined into the statements that queue them.
+CREATE OR REPLACE FUNCTION sf_notice(p_kind text, p_escalation bigint, p_level text,
+                                     p_case text, p_process bigint, p_workflow text,
+                                     p_deadline text, p_title text, p_due date, p_basis text,
+                                     p_explain text, p_attrs jsonb, p_on date,
+                                     p_resolution text)
+RETURNS TABLE (subject text, body text, payload jsonb) LANGUAGE sql STABLE AS $$
+SELECT format('%s: %s, case %s (due %s)',
+              CASE WHEN o.overdue > 0 THEN 'Overdue' ELSE 'At risk' END, p_title, p_case, p_due),
+       format(E'%s: %s (%s)\n' ||
+              E'Case: %s (%s, process %s)\n' ||
+              E'Due: %s (%s)\n' ||
+              E'Legal basis: %s\n' ||
+              E'How the date was set: %s\n' ||
+              E'Officer: %s   Team: %s\n' ||
+              E'Level: %s (escalation %s)\n\n' ||
+              E'See the case: sendflow show %s\n' ||
+              E'Acknowledge: sendflow ack %s --note "what you are doing about it"\n',
+              CASE WHEN o.overdue > 0 THEN 'Deadline missed' ELSE 'Deadline at risk' END,
+              p_title, p_deadline, p_case, p_workflow, p_process, p_due,
+              CASE WHEN o.overdue > 0
+                   THEN format('%s day%s overdue', o.overdue,
+                               CASE WHEN o.overdue = 1 THEN '' ELSE 's' END)
+                   WHEN o.overdue = 0 THEN 'due today'
+                   ELSE format('%s day%s left', -o.overdue,
+                               CASE WHEN o.overdue = -1 THEN '' ELSE 's' END) END,
+              p_basis, p_explain, coalesce(p_attrs->>'officer', '(none)'),
+              coalesce(p_attrs->>'team', '(none)'), p_level, p_escalation, p_case,
+              p_escalation),
+       jsonb_build_object('kind', 'escalation', 'escalation', p_escalation::text,
+                          'level', p_level, 'case', p_case, 'process', p_process::text,
+                          'workflow', p_workflow, 'deadline', p_deadline, 'title', p_title,
+                          'due', p_due, 'days_overdue', greatest(o.overdue, 0),
+                          'days_left', greatest(-o.overdue, 0), 'basis', p_basis,
+                          'explain', p_explain, 'officer', p_attrs->>'officer',
+                          'team', p_attrs->>'team', 'fired_on', p_on,
+                          'command', 'sendflow show ' || p_case,
+                          'ack', format('sendflow ack %s --note TEXT', p_escalation))
+  FROM (SELECT p_on - p_due AS overdue) o
+ WHERE p_kind = 'escalation'
+UNION ALL
+SELECT format('Resolved: %s, case %s', p_title, p_case),
+       format(E'Resolved: "%s" (%s) for case %s was %s on %s.\n' ||
+              E'It had been escalated at level %s (escalation %s).\n\n' ||
+              E'See the case: sendflow show %s\n',
+              p_title, p_deadline, p_case,
+              CASE p_resolution WHEN 'met' THEN 'met' ELSE 'no longer due' END,
+              coalesce(p_on::text, '?'), p_level, p_escalation, p_case),
+       jsonb_build_object('kind', 'resolved', 'escalation', p_escalation::text,
+                          'level', p_level, 'case', p_case, 'workflow', p_workflow,
+                          'deadline', p_deadline, 'title', p_title, 'due', p_due,
+                          'resolution', p_resolution, 'on', p_on,
+                          'command', 'sendflow show ' || p_case)
+ WHERE p_kind = 'resolved'
+$$;
+
+-- The result was json (every fired escalation's whole notice); it is a table now.
+DO $$
 BEGIN
-    FOR role IN SELECT jsonb_array_elements_text(coalesce(p_roles, '[]'::jsonb)) LOOP
-        spec := p_routing->'roles'->role;
-        IF spec IS NULL THEN
-            CONTINUE;
-        ELSIF spec ? 'people' THEN
-            people := people || ARRAY(SELECT jsonb_array_elements_text(spec->'people'));
-        ELSE
-            val := p_case_attrs->>(spec->>'attribute');
-            IF val IS NOT NULL AND spec ? 'map' THEN
-                val := spec->'map'->>val;
-            END IF;
-            IF val IS NOT NULL AND NOT val = ANY (people) THEN
-                people := people || val;
-            END IF;
-        END IF;
-    END LOOP;
-    RETURN ARRAY(SELECT DISTINCT unnest(people) ORDER BY 1);
+    IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'sf_fire_escalations' AND NOT proretset) THEN
+        DROP FUNCTION sf_fire_escalations(date, text, jsonb, integer);
+    END IF;
 END
 $$;
 
+-- Fire the escalations due on p_today: claim up to p_limit pending ones in
+-- (fire_on, id) order (the index escalations_pending_claim, schema 008), FOR
+-- UPDATE SKIP LOCKED so two daemons never take the same one; mark them
+-- fired; resolve who they go to; queue one notice per person and channel
+-- (one INSERT ... SELECT for the whole batch, the idempotency key making it
+-- once only); NOTIFY the watch streams of each. All in one statement, so one
+-- transaction.
+--
+-- A level is superseded when a later level of the same process and deadline
+-- (greater (fire_on, id)) has fired already or is due by p_today too: then it
+-- is recorded as fired with superseded set and no recipients, and nothing is
+-- sent or NOTIFYed for it (an "at risk" for a deadline already missed).
+--
+-- A level fires once (claimed pending, left fired), so its notices' keys are
+-- new: they are inserted without ON CONFLICT (a speculative insertion per
+-- row costs a fifth of the statement), two people sharing an address get one
+-- notice (DISTINCT ON), and the unique key still refuses a duplicate. jit is
+-- off: the planner's guesses for the JSON set functions make the plan look
+-- costly enough to compile, which took a second per batch.
+--
+-- p_routing: {"roles": {...}, "people": {"mk": [{"channel": "email",
+-- "target": "mk@example.org"}]}}. Returns one row per level claimed, in
+-- claim order, with how many people and channels it told.
 CREATE OR REPLACE FUNCTION sf_fire_escalations(p_today date, p_daemon text, p_routing jsonb,
-                                    p_limit integer) RETURNS json LANGUAGE plpgsql AS $$
-DECLARE
-    r       record;
-    person  text;
-    tgt     jsonb;
-    recips  jsonb;
-    fired   json[] := '{}';
-    payload jsonb;
-    subj    text;
-    body    text;
-    overdue integer;
-BEGIN
-    FOR r IN
-        WITH due AS (
-            SELECT id FROM escalations
-             WHERE status = 'pending' AND fire_on <= p_today
-             ORDER BY fire_on, id LIMIT p_limit FOR UPDATE SKIP LOCKED)
-        UPDATE escalations e SET status = 'fired', fired_at = now(), fired_by = p_daemon,
-                                 updated_at = now()
-          FROM due WHERE e.id = due.id
-        RETURNING e.id, e.case_id, e.process_id, e.deadline, e.level, e.due, e.fire_on, e.roles
-    LOOP
-        recips := '[]'::jsonb;
-        DECLARE
-            cref  text;
-            cattr jsonb;
-            wfn   text;
-            dtit  text;
-            dbas  text;
-            dexp  text;
-        BEGIN
-            SELECT c.ref, c.attrs, p.workflow, coalesce(d.title, r.deadline),
-                   coalesce(d.basis, ''), coalesce(d.explain, '')
-              INTO cref, cattr, wfn, dtit, dbas, dexp
-              FROM cases c JOIN processes p ON p.case_id = c.id
-              LEFT JOIN deadlines d ON d.process_id = p.id AND d.name = r.deadline
-             WHERE c.id = r.case_id AND p.id = r.process_id;
-            overdue := p_today - r.due;
-            payload := jsonb_build_object(
-                'kind', 'escalation', 'escalation', r.id::text, 'level', r.level,
-                'case', cref, 'process', r.process_id::text, 'workflow', wfn,
-                'deadline', r.deadline, 'title', dtit, 'due', r.due,
-                'days_overdue', greatest(overdue, 0), 'days_left', greatest(-overdue, 0),
-                'basis', dbas, 'explain', dexp, 'officer', cattr->>'officer',
-                'team', cattr->>'team', 'fired_on', p_today,
-                'command', 'sendflow show ' || cref,
-                'ack', format('sendflow ack %s --note TEXT', r.id));
-            subj := format('%s: %s, case %s (due %s)',
-                           CASE WHEN overdue > 0 THEN 'Overdue' ELSE 'At risk' END, dtit, cref,
-                           r.due);
-            body := format(E'%s: %s (%s)\n' ||
-                           E'Case: %s (%s, process %s)\n' ||
-                           E'Due: %s (%s)\n' ||
-                           E'Legal basis: %s\n' ||
-                           E'How the date was set: %s\n' ||
-                           E'Officer: %s   Team: %s\n' ||
-                           E'Level: %s (escalation %s)\n\n' ||
-                           E'See the case: sendflow show %s\n' ||
-                           E'Acknowledge: sendflow ack %s --note "what you are doing about it"\n',
-                           CASE WHEN overdue > 0 THEN 'Deadline missed' ELSE 'Deadline at risk' END,
-                           dtit, r.deadline, cref, wfn, r.process_id, r.due,
-                           CASE WHEN overdue > 0 THEN format('%s day%s overdue', overdue,
-                                                             CASE WHEN overdue = 1 THEN '' ELSE 's' END)
-                                WHEN overdue = 0 THEN 'due today'
-                                ELSE format('%s day%s left', -overdue,
-                                            CASE WHEN overdue = -1 THEN '' ELSE 's' END) END,
-                           dbas, dexp, coalesce(cattr->>'officer', '(none)'),
-                           coalesce(cattr->>'team', '(none)'), r.level, r.id, cref, r.id);
-            FOREACH person IN ARRAY sf_role_people(r.roles, cattr, p_routing) LOOP
-                IF jsonb_array_length(coalesce(p_routing->'people'->person, '[]'::jsonb)) = 0 THEN
-                    recips := recips || jsonb_build_object('person', person, 'channel', 'none');
-                    CONTINUE;
-                END IF;
-                FOR tgt IN SELECT value FROM jsonb_array_elements(p_routing->'people'->person)
-                LOOP
-                    recips := recips || jsonb_build_object('person', person,
-                                                           'channel', tgt->>'channel',
-                                                           'target', tgt->>'target');
-                    INSERT INTO outbox (kind, escalation_id, channel, target, subject, body,
-                                        payload, idem_key)
-                    VALUES ('escalation', r.id, tgt->>'channel', tgt->>'target', subj, body,
-                            payload || jsonb_build_object('recipient', person),
-                            format('escalation:%s:%s:%s', r.id, tgt->>'channel',
-                                   tgt->>'target'))
-                    ON CONFLICT (idem_key) DO NOTHING;
-                END LOOP;
-            END LOOP;
-            UPDATE escalations SET recipients = recips WHERE id = r.id;
-            payload := payload || jsonb_build_object('recipients', recips);
-            PERFORM pg_notify('sendflow_watch', sf_watch_text(payload));
-            fired := fired || payload::json;
-        END;
-    END LOOP;
-    RETURN to_json(fired);
-END
+                                               p_limit integer)
+RETURNS TABLE (escalation bigint, level text, case_ref text, deadline text, due date,
+               recipients integer, superseded boolean)
+LANGUAGE sql SET jit = off SET work_mem = '64MB' AS $$
+WITH claimed AS (
+    SELECT e.id, e.case_id, e.process_id, e.deadline, e.level, e.due, e.fire_on, e.roles
+      FROM escalations e
+     WHERE e.status = 'pending' AND e.fire_on <= p_today
+     ORDER BY e.fire_on, e.id
+     LIMIT p_limit
+       FOR UPDATE SKIP LOCKED),
+lv AS (
+    SELECT cl.*, c.ref, c.attrs, p.workflow, coalesce(d.title, cl.deadline) AS title,
+           coalesce(d.basis, '') AS basis, coalesce(d.explain, '') AS explain,
+           EXISTS (SELECT 1 FROM escalations l
+                    WHERE l.process_id = cl.process_id AND l.deadline = cl.deadline
+                      AND (l.fire_on, l.id) > (cl.fire_on, cl.id)
+                      AND (l.status = 'fired'
+                           OR (l.status = 'pending' AND l.fire_on <= p_today))) AS sup
+      FROM claimed cl
+      JOIN cases c ON c.id = cl.case_id
+      JOIN processes p ON p.id = cl.process_id
+      LEFT JOIN deadlines d ON d.process_id = cl.process_id AND d.name = cl.deadline),
+-- Who each level tells: a row per person and channel ('none': a person with no channel).
+tg AS (
+    SELECT lv.id, rp.person, t.ord, t.channel, t.target
+      FROM lv
+     CROSS JOIN LATERAL sf_role_people(lv.roles, lv.attrs, p_routing) rp
+     CROSS JOIN LATERAL (
+           SELECT x.ord, x.v->>'channel', x.v->>'target'
+             FROM jsonb_array_elements(p_routing->'people'->rp.person) WITH ORDINALITY x(v, ord)
+           UNION ALL
+           SELECT 0, 'none', NULL
+            WHERE jsonb_array_length(coalesce(p_routing->'people'->rp.person,
+                                              '[]'::jsonb)) = 0) t(ord, channel, target)
+     WHERE NOT lv.sup),
+told AS (
+    SELECT tg.id,
+           jsonb_agg(CASE WHEN tg.channel = 'none'
+                          THEN jsonb_build_object('person', tg.person, 'channel', 'none')
+                          ELSE jsonb_build_object('person', tg.person, 'channel', tg.channel,
+                                                  'target', tg.target) END
+                     ORDER BY tg.person, tg.ord) AS recips
+      FROM tg GROUP BY tg.id),
+nt AS (
+    SELECT lv.id, n.subject, n.body, n.payload
+      FROM lv
+     CROSS JOIN LATERAL sf_notice('escalation', lv.id, lv.level, lv.ref, lv.process_id,
+                                  lv.workflow, lv.deadline, lv.title, lv.due, lv.basis,
+                                  lv.explain, lv.attrs, p_today, NULL) n
+     WHERE NOT lv.sup),
+queued AS (
+    INSERT INTO outbox (kind, escalation_id, channel, target, subject, body, payload, idem_key)
+    SELECT DISTINCT ON (tg.id, tg.channel, tg.target)
+           'escalation', tg.id, tg.channel, tg.target, nt.subject, nt.body,
+           nt.payload || jsonb_build_object('recipient', tg.person),
+           format('escalation:%s:%s:%s', tg.id, tg.channel, tg.target)
+      FROM tg JOIN nt ON nt.id = tg.id
+     WHERE tg.channel <> 'none'
+     ORDER BY tg.id, tg.channel, tg.target, tg.person),
+marked AS (
+    UPDATE escalations e
+       SET status = 'fired', fired_at = now(), fired_by = p_daemon, updated_at = now(),
+           superseded = lv.sup, recipients = coalesce(told.recips, '[]'::jsonb)
+      FROM lv LEFT JOIN told ON told.id = lv.id
+     WHERE e.id = lv.id
+    RETURNING e.id, e.recipients)
+SELECT lv.id, lv.level, lv.ref, lv.deadline, lv.due, jsonb_array_length(m.recipients), lv.sup
+  FROM lv
+  JOIN marked m ON m.id = lv.id
+  LEFT JOIN nt ON nt.id = lv.id
+  LEFT JOIN LATERAL (SELECT pg_notify('sendflow_watch',
+                                      sf_watch_text(nt.payload ||
+                                                    jsonb_build_object('recipients',
+                                                                       m.recipients)))
+                      WHERE NOT lv.sup) w ON true
+ ORDER BY lv.fire_on, lv.id
 $$;
 
+-- Queue today's digest for every person a digest role names: the open duties
+-- of their cases due from p_today to p_until, one notice per channel, once a
+-- day (the idempotency key holds the date). Returns how many were queued.
 CREATE OR REPLACE FUNCTION sf_queue_digests(p_today date, p_until date, p_routing jsonb) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -274,18 +339,18 @@ DECLARE
     k      integer;
 BEGIN
     FOR r IN
-        SELECT person, count(*) AS n,
+        SELECT rp.person, count(*) AS n,
                string_agg(format('%s  %-12s %-28s %s (%s)', d.due, c.ref, d.name, d.title,
                                  d.basis), E'\n' ORDER BY d.due, c.ref, d.name) AS lines,
                jsonb_agg(jsonb_build_object('case', c.ref, 'deadline', d.name,
                                             'title', d.title, 'due', d.due, 'basis', d.basis)
                          ORDER BY d.due, c.ref, d.name) AS items
           FROM deadlines d JOIN processes p ON p.id = d.process_id
-          JOIN cases c ON c.id = p.case_id,
-               unnest(sf_role_people(p_routing->'digest_roles', c.attrs, p_routing)) AS person
+          JOIN cases c ON c.id = p.case_id
+         CROSS JOIN LATERAL sf_role_people(p_routing->'digest_roles', c.attrs, p_routing) rp
          WHERE d.resolution = 'open' AND d.kind = 'duty' AND p.status = 'active'
            AND d.due BETWEEN p_today AND p_until
-         GROUP BY person
+         GROUP BY rp.person
     LOOP
         FOR tgt IN SELECT value FROM jsonb_array_elements(
                        coalesce(p_routing->'people'->r.person, '[]'::jsonb))

@@ -1,8 +1,9 @@
 """Escalations through the real daemon and CLI on a simulated clock: the
 shipped policy's dates, people and notices (workflows/escalations.yaml and
-channels.yaml), cancelled and "resolved" levels, catching up after downtime,
-two daemons on one database (fired once, woken by NOTIFY), acknowledgements,
-`sendflow watch`, and the daily digest.
+channels.yaml), cancelled and "resolved" levels, catching up after downtime, superseded
+levels (a level due together with a later one of its deadline is recorded
+but not sent), two daemons on one database (fired once, woken by NOTIFY),
+acknowledgements, `sendflow watch`, and the daily digest.
 
 The outbox and escalation rows are read with psql (schema/004_escalations.sql,
 005_escalation_plans.sql) to prove what was queued and how often. A check
@@ -61,7 +62,7 @@ def escs(db, ref=None, deadline=None, level=None, status=None):
     if status:
         where.append("e.status = " + sqlq(status))
     return rows(db, "SELECT e.id, c.ref, e.process_id, e.deadline, e.level, e.due, e.fire_on,"
-                    " e.status, e.fired_by, e.fired_at, e.recipients, e.roles, e.resolved_on,"
+                    " e.status, e.superseded, e.fired_by, e.fired_at, e.recipients, e.roles, e.resolved_on,"
                     " e.acked_by, e.ack_note, e.acked_at"
                     " FROM escalations e JOIN cases c ON c.id = e.case_id WHERE " + " AND ".join(where))
 
@@ -297,25 +298,29 @@ def a_deadline_met_in_time_cancels_its_levels_and_one_met_late_is_resolved():
         eq({e["status"] for e in escs(db, "C-MET") if e["deadline"] != "decide_to_assess"},
            {"pending"}, "C-MET's other duties")
 
-        # Past at risk and missed: C-LATE and the control fire, C-MET does not.
+        # Past at risk and missed at once: C-LATE and the control fire, C-MET
+        # does not. Missed was due too, so at risk is superseded: fired, told nobody.
         clock_set(d, "2026-02-18T09:00")
         for ref in ("C-LATE", "C-CTL"):
             wait_status(db, ref, "at_risk")
             wait_status(db, ref, "missed")
+            eq((esc1(db, ref, "at_risk")["recipients"], esc1(db, ref, "missed")["recipients"] != []),
+               ([], True), "%s: at risk superseded by missed" % ref)
         eq({e["status"] for e in escs(db, "C-MET", "decide_to_assess")}, {"cancelled"},
            "C-MET after the clock passed its levels")
         eq(outbox(db, "C-MET"), [], "no notice for C-MET")
         assert "C-MET" not in [e["case"] for e in d.cli("escalations", json=True)["escalations"]]
         eq(sorted(listed(d, "C-LATE", open_only=True)), ["at_risk", "missed"], "open before met")
 
-        # Met late: a "resolved" notice to each person each fired level told.
+        # Met late: a "resolved" notice to each person each fired level told
+        # (the superseded at risk told nobody).
         d.cli("event", "C-LATE", "decision_to_assess", "--on", "2026-02-18", "--set", "outcome=yes")
         at_risk, missed = esc1(db, "C-LATE", "at_risk"), esc1(db, "C-LATE", "missed")
         eq((at_risk["resolved_on"], missed["resolved_on"]), ("2026-02-18", "2026-02-18"), "resolved_on")
         eq(esc1(db, "C-LATE", "still_overdue")["status"], "cancelled", "the level not reached")
         res = outbox(db, "C-LATE", kind="resolved")
         eq(sorted((o["escalation_id"], o["payload"]["recipient"], o["channel"], o["target"]) for o in res),
-           sorted([(at_risk["id"],) + JB, (missed["id"],) + JB, (missed["id"],) + MK]),
+           sorted([(missed["id"],) + JB, (missed["id"],) + MK]),
            "resolved notices")
         for o in res:
             eq(o["subject"], "Resolved: %s, case C-LATE" % TITLE, "resolved subject")
@@ -340,14 +345,14 @@ def a_deadline_met_in_time_cancels_its_levels_and_one_met_late_is_resolved():
         wait_status(db, "C-CTL", "still_overdue")
         eq(esc1(db, "C-LATE", "still_overdue")["status"], "cancelled", "C-LATE still_overdue")
         eq({e["status"] for e in escs(db, "C-MET", "decide_to_assess")}, {"cancelled"}, "C-MET")
-        eq(len(outbox(db, "C-LATE")), 3 + 3, "C-LATE: 3 escalation + 3 resolved notices")
+        eq(len(outbox(db, "C-LATE")), 2 + 2, "C-LATE: 2 escalation + 2 resolved notices")
         eq(outbox(db, "C-MET"), [], "still no notice for C-MET")
 
 
 # --------------------------------------------------------------------------
 # (3) Catching up after downtime, once.
 
-N_CATCHUP = 40  # x 3 levels: more than one batch of SCHEDULER_BATCH (100)
+N_CATCHUP = 40  # x 3 levels
 
 
 @test
@@ -362,7 +367,9 @@ def a_restarted_daemon_catches_up_once():
         eq(count(db, "SELECT count(*) FROM escalations WHERE status <> 'pending'"), 0, "all pending")
         eq(count(db, "SELECT count(*) FROM outbox"), 0, "no notice yet")
 
-        # Down over every decide_to_assess level: the first tick fires them all, once.
+        # Down over every decide_to_assess level: the first tick fires them all,
+        # once; at risk and missed are superseded by still overdue (due too), so
+        # only still overdue is sent.
         d.clock = "2026-03-05T09:00"
         d.start()
         n = 3 * N_CATCHUP
@@ -374,7 +381,10 @@ def a_restarted_daemon_catches_up_once():
         eq({pid_of(e["fired_by"]) for e in fired}, {d.pid}, "fired by the restarted daemon")
         eq(count(db, "SELECT count(*) FROM escalations WHERE status = 'pending'"
                      " AND fire_on <= '2026-03-05'"), 0, "nothing due left pending")
-        eq(len(outbox(db, kind="escalation")), 6 * N_CATCHUP, "1 + 2 + 3 notices per case")
+        eq({(e["level"], e["superseded"], len(e["recipients"])) for e in fired},
+           {("at_risk", True, 0), ("missed", True, 0), ("still_overdue", False, 3)},
+           "superseded levels told nobody")
+        eq(len(outbox(db, kind="escalation")), 3 * N_CATCHUP, "still overdue's 3 notices per case")
         eq({o["payload"]["fired_on"] for o in outbox(db, kind="escalation")}, {"2026-03-05"},
            "fired on the day the daemon came back")
         # (The log line follows the commit: wait for it.)
@@ -395,12 +405,50 @@ def a_restarted_daemon_catches_up_once():
         eq(len(fired2), n + N_CATCHUP, "fired after the second restart")
         eq({e["id"]: (e["fired_by"], e["fired_at"]) for e in fired2 if e["id"] in before}, before,
            "the first catch-up's escalations untouched")
-        eq(len(outbox(db, kind="escalation")), 6 * N_CATCHUP + N_CATCHUP, "outbox rows")
+        eq(len(outbox(db, kind="escalation")), 3 * N_CATCHUP + N_CATCHUP, "outbox rows")
         eq(count(db, "SELECT count(*) - count(DISTINCT idem_key) FROM outbox"), 0, "unique keys")
         eq(count(db, "SELECT count(*) FROM (SELECT escalation_id FROM outbox WHERE kind = 'escalation'"
                      " GROUP BY escalation_id, channel, target HAVING count(*) > 1) x"), 0,
            "no escalation notified twice")
         d.stop()
+
+
+@test
+def a_level_due_together_with_a_later_one_is_recorded_superseded_and_not_sent():
+    """The clock passes at risk (2026-02-02) and missed (2026-02-17) of one
+    deadline at once (as after downtime): at risk is recorded as fired and
+    superseded, told nobody, has no notice in the outbox and no line on the
+    watch stream; missed is sent as usual. Resolving the deadline later tells
+    only those missed told."""
+    with Database() as db, Daemon(db, clock=START) as d:
+        open_and_start(d, "C-S")
+        with d.client() as w:
+            eq(w.ok({"op": "watch", "id": "w"}).get("watching"), True, "watching")
+            clock_set(d, "2026-02-17T09:00")
+            at, mi = wait_status(db, "C-S", "at_risk"), wait_status(db, "C-S", "missed")
+            eq((at["superseded"], at["recipients"], pid_of(at["fired_by"])), (True, [], d.pid),
+               "at risk: fired, superseded, told nobody")
+            eq((mi["superseded"], recips(mi["recipients"])), (False, sorted([JB, MK])), "missed: sent")
+            eq(outbox(db, escalation=at["id"]), [], "no notice for the superseded level")
+            eq(sorted((o["payload"]["recipient"], o["channel"], o["target"])
+                      for o in outbox(db, escalation=mi["id"])), sorted([JB, MK]), "missed's notices")
+            # At risk was claimed first: had it been announced, its line would come first.
+            n = next_notice(w, lambda n: n.get("case") == "C-S", what="C-S's notice")
+            eq((n["level"], n["escalation"]), ("missed", str(mi["id"])), "C-S's first watch notice")
+        ent = listed(d, "C-S")
+        eq((ent["at_risk"]["status"], ent["at_risk"]["superseded"], ent["at_risk"]["recipients"]),
+           ("fired", True, []), "escalations --json: at risk")
+        eq(ent["missed"]["superseded"], False, "escalations --json: missed")
+        _, out, _ = d.cli("escalations")
+        assert "superseded by a later level" in out, out
+        wait_for(lambda: re.search(r"escalation %d fired: .*superseded by a later level: not sent"
+                                   % at["id"], d.stderr()), 10, "the log line of the superseded level")
+        # Met late: resolved notices to the people missed told, none for at risk.
+        d.cli("event", "C-S", "decision_to_assess", "--on", "2026-02-17", "--set", "outcome=yes")
+        eq(esc1(db, "C-S", "at_risk")["resolved_on"], "2026-02-17", "at risk resolved too")
+        res = outbox(db, "C-S", kind="resolved")
+        eq(sorted((o["escalation_id"], o["payload"]["recipient"]) for o in res),
+           [(mi["id"], "jb"), (mi["id"], "mk")], "resolved notices")
 
 
 # --------------------------------------------------------------------------
@@ -444,9 +492,12 @@ def two_daemons_fire_each_escalation_once_and_wake_each_other():
             by.setdefault(pid_of(e["fired_by"]), []).append(e["id"])
         assert set(by) <= {a.pid, b.pid}, "fired_by names another daemon: %s" % list(by)
         print("# daemon A fired %d, daemon B fired %d" % (len(by.get(a.pid, [])), len(by.get(b.pid, []))))
-        # Each escalation: one notice per person and channel, once.
+        # Each escalation: one notice per person and channel, once; at risk was
+        # superseded by missed (both due at once): none for it.
         ob = outbox(db, kind="escalation")
-        eq(len(ob), 3 * N_TWO, "outbox rows (1 + 2 per case)")
+        eq(len(ob), 2 * N_TWO, "outbox rows (missed: 2 per case)")
+        eq({(e["level"], e["superseded"]) for e in fired}, {("at_risk", True), ("missed", False)},
+           "at risk superseded")
         eq(len({o["idem_key"] for o in ob}), len(ob), "unique idempotency keys")
         per = {}
         for o in ob:
