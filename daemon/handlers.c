@@ -443,14 +443,20 @@ static void job_on_result(store_tx *tx, PGresult *res, void *arg)
     j->next(j, res);
 }
 
+/* The store had no connection for the job: the database is down, or we are stopping. */
+static void job_fail_no_connection(job *j)
+{
+    job_fail(j, j->d->stopping ? PROTO_ERR_SHUTTING_DOWN : PROTO_ERR_UNAVAILABLE, "%s",
+             j->d->stopping ? "the daemon is stopping; nothing was recorded"
+                            : "the database is unavailable; nothing was recorded, retry");
+}
+
 /* A connection again, for a job that gave its own back while its write was batched. */
 static void job_reacquired(store_tx *tx, void *arg)
 {
     job *j = arg;
     if (!tx) {
-        job_fail(j, j->d->stopping ? PROTO_ERR_SHUTTING_DOWN : PROTO_ERR_UNAVAILABLE, "%s",
-                 j->d->stopping ? "the daemon is stopping; nothing was recorded"
-                                : "the database is unavailable; nothing was recorded, retry");
+        job_fail_no_connection(j);
         return;
     }
     j->tx = tx;
@@ -1818,9 +1824,7 @@ static void job_got_connection(store_tx *tx, void *arg)
 {
     job *j = arg;
     if (!tx) {
-        job_fail(j, j->d->stopping ? PROTO_ERR_SHUTTING_DOWN : PROTO_ERR_UNAVAILABLE, "%s",
-                 j->d->stopping ? "the daemon is stopping; nothing was recorded"
-                                : "the database is unavailable; nothing was recorded, retry");
+        job_fail_no_connection(j);
         return;
     }
     j->tx = tx;
