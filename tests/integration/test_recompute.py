@@ -381,7 +381,8 @@ def recompute_at_scale():
     """SCALE_N (default 100,000) stale processes recomputed at start. The
     figure is printed, never asserted; what is checked: every process ends
     up stamped, and pings are answered while the run goes (the loop does
-    not wait for the database, and computes one batch at a time)."""
+    not wait for the database, and computes one batch at a time while the
+    previous one is written)."""
     clk = "2026-08-01T09:00"
     with Database() as db:
         d = Daemon(db, clock=clk)           # creates the schema
@@ -408,7 +409,7 @@ def recompute_at_scale():
         assert runs, d.stderr()[-3000:]
         n, batches, ms = runs[0]
         eq(n, SCALE_N, "processes of the startup run (the current one is not stale)")
-        eq(batches, (SCALE_N + 499) // 500, "batches of 500")
+        eq(batches, (SCALE_N + 499) // 500, "batches of 500 (RECOMPUTE_BATCH)")
         if r["processes"]:   # joined the startup run (it had not ended when asked)
             eq((r["processes"], r["changed"], r["skipped"], r["failed"], r["moved_truncated"]),
                (SCALE_N, SCALE_N, 0, 0, True), "the run's summary")
