@@ -512,6 +512,9 @@ void render_due(sb *out, const json_t *reply, long within, bool overdue)
      * real one. The "days" of each item count from that day too.
      */
     const char *on = jstr(reply, "on");
+    const char *today = jstr(reply, "today");
+    if (on && today && strcmp(on, today) == 0)
+        on = NULL; /* the daemon names the day judged even when it is today */
     if (overdue)
         sb_add(out, "Overdue");
     else
