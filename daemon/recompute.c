@@ -441,7 +441,6 @@ static void pump(recompute *rc)
         w->rc = rc;
         w->items = rc->ready;
         w->moved = rc->ready_moved;
-        w->n = json_array_size(rc->ready);
         rc->ready = NULL;
         rc->ready_moved = NULL;
         rc->writing++;

@@ -31,8 +31,6 @@ struct writer {
     wr_item *head, *tail; /* waiting, in submission order */
     size_t queued;
     int inflight; /* batches submitted to the store and not yet answered */
-    size_t inflight_items;
-    unsigned long long batches, written;
 };
 
 static void kick(writer *w);
@@ -45,17 +43,6 @@ writer *writer_new(store *s, size_t stmt, size_t max_batch, int max_inflight)
     w->max_batch = max_batch ? max_batch : 1;
     w->max_inflight = max_inflight > 0 ? max_inflight : 1;
     return w;
-}
-
-size_t writer_busy(const writer *w)
-{
-    return w->queued + w->inflight_items;
-}
-
-void writer_stats(const writer *w, unsigned long long *batches, unsigned long long *items)
-{
-    *batches = w->batches;
-    *items = w->written;
 }
 
 void writer_free(writer *w)
@@ -107,7 +94,6 @@ static void batch_done(store_tx *tx, PGresult *res, void *arg)
     wr_batch *b = arg;
     writer *w = b->w;
     w->inflight--;
-    w->inflight_items -= b->n;
     store_release(tx);
     wr_item *items = b->items;
     size_t n = b->n;
@@ -115,8 +101,6 @@ static void batch_done(store_tx *tx, PGresult *res, void *arg)
     if (res && store_ok(res) && PQntuples(res) == 1) {
         json_t *answers = json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
         if (json_is_array(answers) && json_array_size(answers) == n) {
-            w->batches++;
-            w->written += n;
             log_debug("writer: batch of %zu committed", n);
             answer_all(items, res, answers);
             json_decref(answers);
@@ -148,7 +132,6 @@ static void batch_begin(store_tx *tx, void *arg)
     writer *w = b->w;
     if (!tx) {
         w->inflight--;
-        w->inflight_items -= b->n;
         wr_item *items = b->items;
         free(b);
         answer_all(items, NULL, NULL);
@@ -193,7 +176,6 @@ static void kick(writer *w)
             w->queued--;
         }
         w->inflight++;
-        w->inflight_items += b->n;
         store_submit(w->store, batch_begin, b);
     }
 }

@@ -47,10 +47,6 @@ writer *writer_new(store *s, size_t stmt, size_t max_batch, int max_inflight);
  * retries with its idempotency key.
  */
 void writer_submit(writer *w, json_t *item, writer_cb cb, void *arg);
-/* Items queued or in flight. */
-size_t writer_busy(const writer *w);
-/* Batches committed and items they held, since start (for logs and benchmarks). */
-void writer_stats(const writer *w, unsigned long long *batches, unsigned long long *items);
 /* Free a writer with nothing queued or in flight. */
 void writer_free(writer *w);
 
