@@ -47,7 +47,9 @@
 
 #include "chan.h"
 #include "hmac.h"
+#include "job.h"
 #include "log.h"
+#include "op_sql.h"
 #include "proto.h"
 #include "sf_config.h"
 
@@ -72,18 +74,15 @@ enum {
     DL_LIST_FAILED,
 };
 
-/* to_char's format for UTC ISO 8601, as in handlers.c. */
-#define DL_ISO_UTC "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
-
 /*
  * The columns of the outbox op's rows; cond narrows them. "outbox.id", not
  * "id": ORDER BY id would sort by the text column of that name.
  */
 #define DL_LIST_SQL(cond)                                                                          \
     "SELECT id::text, kind, channel, target, subject, status, attempts, last_error,"               \
-    " to_char(created_at AT TIME ZONE 'UTC', " DL_ISO_UTC "),"                                     \
-    " to_char(sent_at AT TIME ZONE 'UTC', " DL_ISO_UTC "),"                                        \
-    " to_char(next_attempt_at AT TIME ZONE 'UTC', " DL_ISO_UTC "), idem_key"                       \
+    " to_char(created_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "),"                                    \
+    " to_char(sent_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "),"                                       \
+    " to_char(next_attempt_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "), idem_key"                      \
     " FROM outbox WHERE outbox.id < $1::bigint" cond " ORDER BY outbox.id DESC LIMIT $2::integer"
 
 static const store_stmt statements[] = {
@@ -150,17 +149,10 @@ static const store_stmt statements[] = {
     {"sf_delivery_list_failed", DL_LIST_SQL(" AND status = 'failed'")},
 };
 
-static size_t stmt_base;
-
 const store_stmt *delivery_statements(size_t *n)
 {
     *n = sizeof statements / sizeof statements[0];
     return statements;
-}
-
-void delivery_set_stmt_base(size_t base)
-{
-    stmt_base = base;
 }
 
 /* ---- types -------------------------------------------------------------- */
@@ -487,7 +479,7 @@ static void record_begin(store_tx *tx, void *arg)
                         cap};
     dl->rec_writing = batch;
     log_debug("delivery: recording %zu outcome%s", n, n == 1 ? "" : "s");
-    int rc = store_exec(tx, stmt_base + DL_RECORD, 7, p, record_written, dl);
+    int rc = store_exec(tx, &statements[DL_RECORD], 7, p, record_written, dl);
     sb_free(&ids);
     sb_free(&whats);
     sb_free(&errors);
@@ -1223,7 +1215,7 @@ static void on_claimed(store_tx *tx, PGresult *res, void *arg)
             item_start(dl, res, row);
     }
     dl->more = (size_t)n >= dl->asked;
-    if (store_exec(tx, stmt_base + DL_NEXT, 0, NULL, on_next, dl) != 0) {
+    if (store_exec(tx, &statements[DL_NEXT], 0, NULL, on_next, dl) != 0) {
         store_release(tx);
         claim_end(dl, retry);
     }
@@ -1249,7 +1241,7 @@ static void on_claim_connection(store_tx *tx, void *arg)
     snprintf(lim, sizeof lim, "%zu", limit);
     dl->asked = limit;
     const char *p[2] = {lease, lim};
-    if (store_exec(tx, stmt_base + DL_CLAIM, 2, p, on_claimed, dl) != 0) {
+    if (store_exec(tx, &statements[DL_CLAIM], 2, p, on_claimed, dl) != 0) {
         store_release(tx);
         claim_end(dl, retry);
     }
@@ -1417,8 +1409,9 @@ static void list_done(store_tx *tx, PGresult *res, void *arg)
     if (!res || !store_ok(res)) {
         log_warn("outbox: %s", res ? PQresultErrorMessage(res) : store_tx_error(tx));
         store_release(tx);
-        srv_reply_error(j->req, proto_err_code(PROTO_ERR_UNAVAILABLE),
-                        "the database failed reading the outbox; retry");
+        srv_reply_error(
+            j->req, proto_err_code(job_db_code(res)), "the database failed reading the outbox%s",
+            job_db_code(res) == PROTO_ERR_UNAVAILABLE ? "; retry" : " (see the daemon's log)");
         list_free(j);
         return;
     }
@@ -1462,19 +1455,16 @@ static void list_begin(store_tx *tx, void *arg)
 {
     list_job *j = arg;
     if (!tx) {
-        if (j->d->stopping)
-            srv_reply_error(j->req, proto_err_code(PROTO_ERR_SHUTTING_DOWN),
-                            "the daemon is stopping; ask another");
-        else
-            srv_reply_error(j->req, proto_err_code(PROTO_ERR_UNAVAILABLE),
-                            "the database is unavailable; retry");
+        srv_reply_error(j->req, proto_err_code(job_no_connection_code(j->d)), "%s",
+                        j->d->stopping ? "the daemon is stopping; ask another"
+                                       : "the database is unavailable; retry");
         list_free(j);
         return;
     }
     char lim[24];
     snprintf(lim, sizeof lim, "%ld", j->limit + 1); /* one more: were there more? */
     const char *p[2] = {j->cursor.n ? j->cursor.field[0] : "9223372036854775807", lim};
-    if (store_exec(tx, stmt_base + (j->failed ? DL_LIST_FAILED : DL_LIST), 2, p, list_done, j) !=
+    if (store_exec(tx, &statements[j->failed ? DL_LIST_FAILED : DL_LIST], 2, p, list_done, j) !=
         0) {
         store_release(tx);
         srv_reply_error(j->req, proto_err_code(PROTO_ERR_UNAVAILABLE),

@@ -40,7 +40,7 @@
 
 #include <stddef.h>
 
-#include "handlers.h"
+#include "daemon.h"
 #include "server.h"
 #include "store.h"
 
@@ -51,8 +51,6 @@
 
 /* The statements the worker and the outbox op run, to append to the store's table (static). */
 const store_stmt *delivery_statements(size_t *n);
-/* Where delivery_statements start in the store's table (set once at start). */
-void delivery_set_stmt_base(size_t base);
 /*
  * Start the worker: d->store and d->work_store exist and d->chan is loaded (borrowed until
  * the worker is gone). Checks that every webhook's secret is in the

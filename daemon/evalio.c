@@ -292,3 +292,46 @@ char *eio_defs_json(const sf_daemon *d)
     json_decref(o);
     return s;
 }
+
+/* Add "status" and "days" to each deadline of a process from the database, as of today. */
+void eio_decorate_process(json_t *proc, cal_day today)
+{
+    json_t *dls = json_object_get(proc, "deadlines");
+    size_t i;
+    json_t *dl;
+    json_array_foreach(dls, i, dl)
+    {
+        eng_resolution res = ENG_OPEN;
+        const char *rs = json_string_value(json_object_get(dl, "resolution"));
+        if (!rs || eng_resolution_parse(rs, &res) != 0)
+            res = ENG_OPEN;
+        const char *kind = json_string_value(json_object_get(dl, "kind"));
+        wf_deadline_kind k =
+            kind && strcmp(kind, "period") == 0 ? WF_DEADLINE_PERIOD : WF_DEADLINE_DUTY;
+        cal_day due = eio_json_date(json_object_get(dl, "due"));
+        cal_day met_on = eio_json_date(json_object_get(dl, "met_on"));
+        bool excusable = json_is_true(json_object_get(dl, "excusable"));
+        eng_status st = eng_deadline_status(k, res, due, met_on, excusable, today);
+        json_object_set_new(dl, "status", json_string(eng_status_name(st)));
+        json_object_set_new(dl, "days", json_integer((json_int_t)due - today));
+        json_object_del(dl, "resolution");
+        json_object_del(dl, "excusable");
+    }
+}
+
+/* attrs as a JSON object (new ref). */
+json_t *eio_attrs_json(const wf_kv *kv, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(o, kv[i].key, json_string(kv[i].value));
+    return o;
+}
+
+char *eio_attrs_text(const wf_kv *kv, size_t n)
+{
+    json_t *o = eio_attrs_json(kv, n);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}

@@ -11,7 +11,7 @@
 
 #include "engine.h"
 #include "esc.h"
-#include "handlers.h"
+#include "daemon.h"
 
 /* A date as JSON: "YYYY-MM-DD", or null for CAL_NONE. New reference. */
 json_t *eio_date(cal_day d);
@@ -66,5 +66,13 @@ void eio_input_free(eio_input *x);
 char *eio_defs(const sf_daemon *d, const wf_workflow *wf);
 /* {"workflow": {"version": N, "defs": "..."}} for every loaded workflow. Caller frees. */
 char *eio_defs_json(const sf_daemon *d);
+
+/* Add "status" and "days" to each deadline of a process read from the database, as of today
+ * (and drop the stored "resolution" and "excusable" they are judged from). */
+void eio_decorate_process(json_t *proc, cal_day today);
+/* Attribute pairs as a JSON object (new ref). */
+json_t *eio_attrs_json(const wf_kv *kv, size_t n);
+/* Attribute pairs as compact JSON text with sorted keys. Caller frees. */
+char *eio_attrs_text(const wf_kv *kv, size_t n);
 
 #endif

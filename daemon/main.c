@@ -214,7 +214,6 @@ static int load_definitions(sf_daemon *d)
 int main(int argc, char **argv)
 {
     static sf_main m;
-    static store_stmt *stmts; /* the store borrows it until the loop ends */
     char err[1024];
     sf_daemon *d = &m.d;
 
@@ -275,36 +274,21 @@ int main(int argc, char **argv)
 
     uv_loop_t *loop = uv_default_loop();
     d->loop = loop;
-    /* One table of prepared statements: the handlers', the recompute's, the transfers'. */
-    size_t nh, nr, nt, ns;
-    const store_stmt *hs = handlers_statements(&nh), *rs = recompute_statements(&nr),
-                     *ts = transfers_statements(&nt), *ss = scheduler_statements(&ns);
-    size_t total = nh + nr + nt + ns;
-    stmts = xcalloc(total, sizeof *stmts);
-    memcpy(stmts, hs, nh * sizeof *stmts);
-    memcpy(stmts + nh, rs, nr * sizeof *stmts);
-    memcpy(stmts + nh + nr, ts, nt * sizeof *stmts);
-    memcpy(stmts + nh + nr + nt, ss, ns * sizeof *stmts);
-    recompute_set_stmt_base(nh);
-    transfers_set_stmt_base(nh + nr);
-    scheduler_set_stmt_base(nh + nr + nt);
-    /* The board reports' statements go last. */
-    size_t nrp;
-    const store_stmt *rps = reports_statements(&nrp);
-    stmts = xrealloc(stmts, (total + nrp) * sizeof *stmts);
-    memcpy(stmts + total, rps, nrp * sizeof *stmts);
-    reports_set_stmt_base(total);
-    total += nrp;
-    /* The outbox worker's statements. */
-    size_t nd;
-    const store_stmt *dls = delivery_statements(&nd);
-    stmts = xrealloc(stmts, (total + nd) * sizeof *stmts);
-    memcpy(stmts + total, dls, nd * sizeof *stmts);
-    delivery_set_stmt_base(total);
-    total += nd;
-    d->store = store_new(loop, d->cfg.database, d->cfg.pool, stmts, total);
-    /* The scheduler's and the outbox worker's own connections, with the same statements. */
-    d->work_store = store_new(loop, d->cfg.database, d->cfg.work_pool, stmts, total);
+    /* Every module's statements are prepared on every connection of both pools. */
+    size_t nops;
+    const store_stmts *optables = handlers_statement_tables(&nops);
+    store_stmts tables[16];
+    size_t ntables = 0;
+    for (size_t i = 0; i < nops && ntables < 11; i++)
+        tables[ntables++] = optables[i];
+    tables[ntables].stmts = recompute_statements(&tables[ntables].n), ntables++;
+    tables[ntables].stmts = transfers_statements(&tables[ntables].n), ntables++;
+    tables[ntables].stmts = scheduler_statements(&tables[ntables].n), ntables++;
+    tables[ntables].stmts = reports_statements(&tables[ntables].n), ntables++;
+    tables[ntables].stmts = delivery_statements(&tables[ntables].n), ntables++;
+    d->store = store_new(loop, "main", d->cfg.database, d->cfg.pool, tables, ntables);
+    /* The scheduler's and the outbox worker's own connections. */
+    d->work_store = store_new(loop, "work", d->cfg.database, d->cfg.work_pool, tables, ntables);
     handlers_start(d);
     /* Every connection stamps what it writes with the definitions it was computed under. */
     d->defs_json = eio_defs_json(d);
@@ -365,7 +349,6 @@ int main(int argc, char **argv)
     esc_free(d->esc);
     chan_free(d->chan);
     free(d->defs_json);
-    free(stmts);
     config_free(&d->cfg);
     return m.exit_code;
 }

@@ -55,17 +55,10 @@ enum {
     COL_ENDED,
 };
 
-static size_t stmt_base;
-
 const store_stmt *recompute_statements(size_t *n)
 {
     *n = sizeof statements / sizeof statements[0];
     return statements;
-}
-
-void recompute_set_stmt_base(size_t base)
-{
-    stmt_base = base;
 }
 
 typedef struct waiter {
@@ -347,7 +340,7 @@ static void on_write_connection(store_tx *tx, void *arg)
     w->items = NULL;
     bool plan = rc->d->esc && rc->d->esc->nlevels > 0;
     const char *params[2] = {text, plan ? "true" : "false"};
-    int sent = store_exec(tx, stmt_base + RC_WRITE, 2, params, on_written, w);
+    int sent = store_exec(tx, &statements[RC_WRITE], 2, params, on_written, w);
     free(text);
     if (sent != 0)
         on_written(tx, NULL, w);
@@ -408,7 +401,7 @@ static void on_read_connection(store_tx *tx, void *arg)
     char limit[16];
     snprintf(limit, sizeof limit, "%d", RECOMPUTE_BATCH);
     const char *params[3] = {rc->cursor, rc->all ? "true" : "false", limit};
-    if (store_exec(tx, stmt_base + RC_READ, 3, params, on_read, rc) != 0) {
+    if (store_exec(tx, &statements[RC_READ], 3, params, on_read, rc) != 0) {
         store_release(tx);
         rc->reading = false;
         fail(rc, "the database connection broke");

@@ -18,7 +18,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "handlers.h"
+#include "daemon.h"
 #include "store.h"
 
 #define RECOMPUTE_BATCH      500
@@ -36,8 +36,6 @@ typedef void (*recompute_done_cb)(const json_t *summary, const char *why, void *
 
 /* The statements a run needs, to append to the store's table (static storage). */
 const store_stmt *recompute_statements(size_t *n);
-/* Where recompute_statements start in the store's table (set once at start). */
-void recompute_set_stmt_base(size_t base);
 /*
  * Recompute (all: every active process; else the stale ones). If a run is
  * going already, done joins it. done may be NULL (a run at start, logged).

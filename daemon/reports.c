@@ -18,6 +18,7 @@
 #include "chan.h"
 #include "evalio.h"
 #include "hol.h"
+#include "job.h"
 #include "log.h"
 #include "proto.h"
 #include "report.h"
@@ -133,17 +134,10 @@ static const store_stmt statements[] = {
      " ON CONFLICT (idem_key) DO NOTHING RETURNING idem_key"},
 };
 
-static size_t stmt_base;
-
 const store_stmt *reports_statements(size_t *n)
 {
     *n = sizeof statements / sizeof statements[0];
     return statements;
-}
-
-void reports_set_stmt_base(size_t base)
-{
-    stmt_base = base;
 }
 
 /* The boards: the channels file's names, and the words for them. */
@@ -763,7 +757,7 @@ static void queue_pack(rjob *j, store_tx *tx)
     char *payload_s = json_dumps(payload, JSON_COMPACT);
     char *rcpt = json_dumps(j->recipients, JSON_COMPACT);
     const char *params[4] = {rcpt, subject, text, payload_s};
-    int rc = store_exec(tx, stmt_base + RP_QUEUE, 4, params, on_queued, j);
+    int rc = store_exec(tx, &statements[RP_QUEUE], 4, params, on_queued, j);
     free(text);
     free(html);
     free(subject);
@@ -788,10 +782,10 @@ static void on_read(store_tx *tx, PGresult *res, void *arg)
             log_error("%s report %s: database error %s: %s", j->board->name, j->period_name, state,
                       msg);
         free(msg);
-        if (!res || !strcmp(state, "57014") || !strcmp(state, "55P03"))
-            rjob_fail(j, "unavailable", "the database did not answer; retry");
-        else
-            rjob_fail(j, "internal", "database error (see the daemon's log)");
+        proto_err code = job_db_code(res);
+        rjob_fail(j, proto_err_code(code),
+                  code == PROTO_ERR_UNAVAILABLE ? "the database did not answer; retry"
+                                                : "database error (see the daemon's log)");
         return;
     }
     json_t *in = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
@@ -816,7 +810,7 @@ static void on_connection(store_tx *tx, void *arg)
 {
     rjob *j = arg;
     if (!tx) {
-        rjob_fail(j, j->d->stopping ? "shutting_down" : "unavailable",
+        rjob_fail(j, proto_err_code(job_no_connection_code(j->d)),
                   j->d->stopping ? "the daemon is stopping" : "the database is unavailable; retry");
         return;
     }
@@ -830,7 +824,7 @@ static void on_connection(store_tx *tx, void *arg)
     cal_format(cal_add_days(j->period.from, -1), p[6]);
     snprintf(p[7], sizeof p[7], "%d", REPORTS_MAX_MISSED);
     const char *params[8] = {p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
-    if (store_exec(tx, stmt_base + RP_READ, 8, params, on_read, j) != 0) {
+    if (store_exec(tx, &statements[RP_READ], 8, params, on_read, j) != 0) {
         store_release(tx);
         rjob_fail(j, "unavailable", "the database connection was lost; retry");
     }

@@ -19,7 +19,7 @@
 #ifndef SF_REPORTS_H
 #define SF_REPORTS_H
 
-#include "handlers.h"
+#include "daemon.h"
 #include "server.h"
 #include "store.h"
 
@@ -28,8 +28,6 @@
 
 /* The statements the reports need, to append to the store's table (static storage). */
 const store_stmt *reports_statements(size_t *n);
-/* Where reports_statements start in the store's table (set once at start). */
-void reports_set_stmt_base(size_t base);
 /*
  * The "report" operation: {"board": "operations"|"strategic", "period":
  * "YYYY-MM" (operations) | "YYYY-Qn" (strategic), "format":

@@ -29,17 +29,10 @@ static const store_stmt statements[] = {
                       " WHERE status = 'pending'"},
 };
 
-static size_t stmt_base;
-
 const store_stmt *scheduler_statements(size_t *n)
 {
     *n = sizeof statements / sizeof statements[0];
     return statements;
-}
-
-void scheduler_set_stmt_base(size_t base)
-{
-    stmt_base = base;
 }
 
 typedef struct scheduler {
@@ -161,7 +154,7 @@ static void on_next(store_tx *tx, PGresult *res, void *arg)
 
 static void ask_next(store_tx *tx, scheduler *s)
 {
-    if (store_exec(tx, stmt_base + SCH_NEXT, 0, NULL, on_next, s) != 0) {
+    if (store_exec(tx, &statements[SCH_NEXT], 0, NULL, on_next, s) != 0) {
         store_release(tx);
         done(s, NULL);
     }
@@ -221,7 +214,7 @@ static void on_fired(store_tx *tx, PGresult *res, void *arg)
                         ? hol_add_working_days(s->d->cal, s->today, p->digest_n)
                         : cal_add(s->today, p->digest_n, p->digest_unit);
         const char *params[3] = {cal_format(s->today, today), cal_format(u, until), s->routing};
-        if (store_exec(tx, stmt_base + SCH_DIGEST, 3, params, on_digest, s) != 0) {
+        if (store_exec(tx, &statements[SCH_DIGEST], 3, params, on_digest, s) != 0) {
             store_release(tx);
             done(s, NULL);
         }
@@ -235,7 +228,7 @@ static void fire(store_tx *tx, scheduler *s)
     char today[CAL_DATE_LEN], limit[16];
     snprintf(limit, sizeof limit, "%d", SCHEDULER_BATCH);
     const char *params[4] = {cal_format(s->today, today), s->id, s->routing, limit};
-    if (store_exec(tx, stmt_base + SCH_FIRE, 4, params, on_fired, s) != 0) {
+    if (store_exec(tx, &statements[SCH_FIRE], 4, params, on_fired, s) != 0) {
         store_release(tx);
         done(s, NULL);
     }

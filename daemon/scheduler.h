@@ -14,7 +14,7 @@
 #ifndef SF_SCHEDULER_H
 #define SF_SCHEDULER_H
 
-#include "handlers.h"
+#include "daemon.h"
 #include "store.h"
 
 #define SCHEDULER_BATCH  5000    /* escalations claimed per statement (one transaction) */
@@ -22,8 +22,6 @@
 
 /* The statements a tick needs, to append to the store's table (static storage). */
 const store_stmt *scheduler_statements(size_t *n);
-/* Where scheduler_statements start in the store's table (set once at start). */
-void scheduler_set_stmt_base(size_t base);
 /* Set up and run the first tick (d->esc, d->chan, d->store and d->work_store exist). */
 void scheduler_start(sf_daemon *d);
 /* Tick soon (coalesced with one running). */

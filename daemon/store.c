@@ -66,7 +66,8 @@ typedef struct pconn {
 struct store {
     uv_loop_t *loop;
     char *conninfo;
-    const store_stmt *stmts; /* prepared on every connection; borrowed, static */
+    char *name;        /* owned: the pool's name in log lines ("main", "work") */
+    store_stmt *stmts; /* owned copy of the table: prepared on every connection */
     size_t nstmts;
     char *session_sql; /* owned: STORE_SESSION_SQL plus store_set_session's */
     pconn *conns;
@@ -145,8 +146,8 @@ static void conn_set_state(pconn *c, conn_state to)
         ok = false;
     }
     if (!ok) {
-        log_error("store: connection %d: unexpected transition %s -> %s", c->index,
-                  conn_state_name(c->state), conn_state_name(to));
+        log_error("store %s: connection %d: unexpected transition %s -> %s", c->owner->name,
+                  c->index, conn_state_name(c->state), conn_state_name(to));
         abort();
     }
     c->state = to;
@@ -184,8 +185,8 @@ static void deliver(pconn *c, PGresult *res)
 static void conn_fail(pconn *c, const char *why)
 {
     conn_state was = c->state;
-    log_warn("store: connection %d lost (%s): %s", c->index, conn_state_name(was),
-             why && *why ? why : "unknown error");
+    log_warn("store %s: connection %d lost (%s): %s", c->owner->name, c->index,
+             conn_state_name(was), why && *why ? why : "unknown error");
     conn_drop_poll(c);
     if (c->result) {
         PQclear(c->result);
@@ -369,7 +370,7 @@ static void conn_prepare_next(pconn *c)
         }
     } else if (c->prepared == s->nstmts) {
         uv_timer_stop(&c->retry);
-        log_info("store: connection %d %s (%zu statements prepared)", c->index,
+        log_info("store %s: connection %d %s (%zu statements prepared)", s->name, c->index,
                  c->ever_connected ? "re-established" : "established", s->nstmts);
         c->ever_connected = true;
         c->backoff_ms = 0;
@@ -403,7 +404,7 @@ static void conn_prepared_one(pconn *c, PGresult *res)
         why[strcspn(why, "\n")] = '\0';
         if (res)
             PQclear(res);
-        log_error("store: connection %d: %s", c->index, why);
+        log_error("store %s: connection %d: %s", c->owner->name, c->index, why);
         conn_fail(c, why);
         return;
     }
@@ -419,7 +420,7 @@ static void on_notice(void *arg, const char *message)
 {
     pconn *c = arg;
     size_t n = strcspn(message, "\n");
-    log_debug("store: connection %d: %.*s", c->index, (int)n, message);
+    log_debug("store %s: connection %d: %.*s", c->owner->name, c->index, (int)n, message);
 }
 
 static void conn_connect_step(pconn *c)
@@ -471,13 +472,18 @@ static void conn_start_connect(pconn *c)
     conn_update_poll(c, UV_WRITABLE);
 }
 
-store *store_new(uv_loop_t *loop, const char *conninfo, int size, const store_stmt *stmts,
-                 size_t nstmts)
+store *store_new(uv_loop_t *loop, const char *name, const char *conninfo, int size,
+                 const store_stmts *tables, size_t ntables)
 {
     store *s = xcalloc(1, sizeof *s);
     s->loop = loop;
-    s->stmts = stmts;
-    s->nstmts = nstmts;
+    s->name = xstrdup(name);
+    for (size_t t = 0; t < ntables; t++)
+        s->nstmts += tables[t].n;
+    s->stmts = xcalloc(s->nstmts ? s->nstmts : 1, sizeof *s->stmts);
+    for (size_t t = 0, k = 0; t < ntables; t++)
+        for (size_t i = 0; i < tables[t].n; i++)
+            s->stmts[k++] = tables[t].stmts[i];
     s->conninfo = xstrdup(conninfo ? conninfo : "");
     s->nconns = size;
     s->conns = xcalloc((size_t)size, sizeof *s->conns);
@@ -568,14 +574,16 @@ static void dispatch_jobs(store *s)
     maybe_finish_close(s);
 }
 
-int store_exec(store_tx *tx, size_t stmt, int nparams, const char *const *params,
+int store_exec(store_tx *tx, const store_stmt *stmt, int nparams, const char *const *params,
                store_result_cb cb, void *arg)
 {
     pconn *c = tx->conn;
-    if (c->state != CONN_BOUND || !c->pg || stmt >= c->owner->nstmts)
+    if (c->state != CONN_BOUND || !c->pg || !stmt)
         return -1;
-    if (!PQsendQueryPrepared(c->pg, c->owner->stmts[stmt].name, nparams, params, NULL, NULL, 0)) {
-        log_warn("store: connection %d: cannot send query: %s", c->index, PQerrorMessage(c->pg));
+    /* Prepared statements are found by name: every table was prepared on this connection. */
+    if (!PQsendQueryPrepared(c->pg, stmt->name, nparams, params, NULL, NULL, 0)) {
+        log_warn("store %s: connection %d: cannot send query: %s", c->owner->name, c->index,
+                 PQerrorMessage(c->pg));
         return -1;
     }
     c->cb = cb;
@@ -604,7 +612,8 @@ void store_release(store_tx *tx)
     if (c->state == CONN_BOUND) {
         if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
             /* A job that forgot to end its transaction must not leak it to the next job. */
-            log_error("store: connection %d released inside a transaction; resetting it", c->index);
+            log_error("store %s: connection %d released inside a transaction; resetting it",
+                      c->owner->name, c->index);
             conn_fail(c, "released inside a transaction");
         } else {
             conn_set_state(c, CONN_IDLE);
@@ -666,6 +675,8 @@ static void maybe_finish_close(store *s)
         free(s->conns);
         free(s->conninfo);
         free(s->session_sql);
+        free(s->stmts);
+        free(s->name);
         free(s);
         done(arg);
     }

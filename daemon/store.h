@@ -31,6 +31,12 @@ typedef struct store_stmt {
     const char *sql;  /* its text, with $1... parameters */
 } store_stmt;
 
+/* One module's table of statements (borrowed by store_new only while it copies it). */
+typedef struct store_stmts {
+    const store_stmt *stmts;
+    size_t n;
+} store_stmts;
+
 /*
  * Called when the job gets a connection (tx != NULL), or with tx == NULL when
  * the database is unavailable or the store is closing (then there is nothing
@@ -47,12 +53,13 @@ typedef void (*store_begin_cb)(store_tx *tx, void *arg);
 typedef void (*store_result_cb)(store_tx *tx, PGresult *res, void *arg);
 
 /*
- * Create a pool of size connections to conninfo (connecting in the
- * background); each prepares the nstmts statements of stmts (borrowed: static
- * storage) before it takes jobs. Free with store_close.
+ * Create a pool called name (in its log lines) of size connections to
+ * conninfo (connecting in the background); each prepares every statement of
+ * the ntables tables (copied; their names must be unique) before it takes
+ * jobs. Free with store_close.
  */
-store *store_new(uv_loop_t *loop, const char *conninfo, int size, const store_stmt *stmts,
-                 size_t nstmts);
+store *store_new(uv_loop_t *loop, const char *name, const char *conninfo, int size,
+                 const store_stmts *tables, size_t ntables);
 /*
  * More session SQL every connection runs when it connects (after the
  * timeouts), e.g. "SET sendflow.defs = '...'"; call before the loop runs.
@@ -61,13 +68,13 @@ void store_set_session(store *s, const char *sql);
 /* Queue a job; begin is called from the loop, never from inside this call. */
 void store_submit(store *s, store_begin_cb begin, void *arg);
 /*
- * Execute statement number stmt of the table given to store_new, with text
+ * Execute stmt (an entry of one of the tables given to store_new), with text
  * parameters (NULL entries are SQL NULL), on the job's connection; cb
  * receives its result. params need only live until this returns. 0, or -1 if
  * it could not be sent (cb will not be called; the connection is then broken
  * and the job must release it).
  */
-int store_exec(store_tx *tx, size_t stmt, int nparams, const char *const *params,
+int store_exec(store_tx *tx, const store_stmt *stmt, int nparams, const char *const *params,
                store_result_cb cb, void *arg) SF_MUSTCHECK;
 /* The job is done with its connection (never inside a transaction). tx is invalid afterwards. */
 void store_release(store_tx *tx);

@@ -32,17 +32,10 @@ static const store_stmt statements[] = {
                            " $6, $7, $8, $9, $10::jsonb, 'sendflowd (phase-transfer schedule)')"},
 };
 
-static size_t stmt_base;
-
 const store_stmt *transfers_statements(size_t *n)
 {
     *n = sizeof statements / sizeof statements[0];
     return statements;
-}
-
-void transfers_set_stmt_base(size_t base)
-{
-    stmt_base = base;
 }
 
 /* One process to start. */
@@ -109,7 +102,7 @@ static void start_next(store_tx *tx, sweep *s)
         return;
     }
     opening *o = &s->openings[s->next++];
-    if (store_exec(tx, stmt_base + TR_START, 10, (const char *const *)o->params, on_started, s) !=
+    if (store_exec(tx, &statements[TR_START], 10, (const char *const *)o->params, on_started, s) !=
         0) {
         store_release(tx);
         sweep_free(s);
@@ -219,7 +212,7 @@ static void on_connection(store_tx *tx, void *arg)
     char limit[16];
     snprintf(limit, sizeof limit, "%d", SWEEP_BATCH);
     const char *params[3] = {s->cursor, s->case_id, limit};
-    if (store_exec(tx, stmt_base + TR_READ, 3, params, on_read, s) != 0) {
+    if (store_exec(tx, &statements[TR_READ], 3, params, on_read, s) != 0) {
         store_release(tx);
         sweep_free(s);
     }

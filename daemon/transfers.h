@@ -12,13 +12,11 @@
 #ifndef SF_TRANSFERS_H
 #define SF_TRANSFERS_H
 
-#include "handlers.h"
+#include "daemon.h"
 #include "store.h"
 
 /* The statements a sweep needs, to append to the store's table (static storage). */
 const store_stmt *transfers_statements(size_t *n);
-/* Where transfers_statements start in the store's table (set once at start). */
-void transfers_set_stmt_base(size_t base);
 /* Sweep every case (case_id NULL) or one case (its id, as text). */
 void transfers_sweep(sf_daemon *d, const char *case_id);
 

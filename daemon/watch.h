@@ -9,7 +9,7 @@
 #ifndef SF_WATCH_H
 #define SF_WATCH_H
 
-#include "handlers.h"
+#include "daemon.h"
 #include "server.h"
 
 #define WATCH_HEARTBEAT_MS 15000

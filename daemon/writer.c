@@ -25,7 +25,7 @@ typedef struct wr_batch {
 
 struct writer {
     store *store;
-    size_t stmt;
+    const store_stmt *stmt;
     size_t max_batch;
     int max_inflight;
     wr_item *head, *tail; /* waiting, in submission order */
@@ -35,7 +35,7 @@ struct writer {
 
 static void kick(writer *w);
 
-writer *writer_new(store *s, size_t stmt, size_t max_batch, int max_inflight)
+writer *writer_new(store *s, const store_stmt *stmt, size_t max_batch, int max_inflight)
 {
     writer *w = xcalloc(1, sizeof *w);
     w->store = s;

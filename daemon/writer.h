@@ -34,12 +34,12 @@ typedef struct writer writer;
 typedef void (*writer_cb)(PGresult *res, json_t *answer, void *arg);
 
 /*
- * A writer that runs statement number stmt of s's table (one parameter: the
- * JSON array of items; it returns one row, one column: the JSON array of
- * answers) with batches of at most max_batch items and at most max_inflight
- * batches at once. Free with writer_free once nothing is queued.
+ * A writer that runs stmt, a statement s prepares (one parameter: the JSON
+ * array of items; it returns one row, one column: the JSON array of answers), with batches of at
+ * most max_batch items and at most max_inflight batches at once. Free with writer_free once nothing
+ * is queued.
  */
-writer *writer_new(store *s, size_t stmt, size_t max_batch, int max_inflight);
+writer *writer_new(store *s, const store_stmt *stmt, size_t max_batch, int max_inflight);
 /*
  * Queue item (stolen) and call cb(arg) exactly once, from the loop, after the
  * batch holding it has committed or failed. An item whose connection was lost

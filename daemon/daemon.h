@@ -1,0 +1,42 @@
+/*
+ * daemon: the daemon's context, everything its modules share. One value of
+ * it lives in main and is passed to every module instead of globals.
+ */
+#ifndef SF_DAEMON_H
+#define SF_DAEMON_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "clock.h"
+#include "config.h"
+#include "hol.h"
+#include "server.h"
+#include "store.h"
+#include "svc.h"
+#include "wf.h"
+
+typedef struct sf_daemon {
+    uv_loop_t *loop;
+    sf_config cfg;
+    sf_clock clock;
+    wf_set *workflows; /* owned; read-only after start */
+    hol_calendar *cal; /* owned: bank holidays, working days, school terms (workflows/calendars) */
+    svc_settings *svc; /* owned: the service's settings (workflows/service.yaml, or defaults) */
+    char *defs_json;   /* owned: {"workflow": {"version": N, "defs": "..."}}: what the daemon
+                          computes with, set on every connection as sendflow.defs */
+    struct recompute *recompute; /* owned: the running recompute, or NULL */
+    struct esc_policy *esc;      /* owned: escalation policy (workflows/escalations.yaml) */
+    struct chan_config *chan;    /* owned: people, boards and channels (workflows/channels.yaml) */
+    struct delivery *delivery;   /* owned: the outbox worker */
+    struct scheduler *scheduler; /* owned: the escalation scheduler */
+    struct watch *watch;         /* owned: the clients streaming notices (sendflow watch) */
+    struct listener *listener;   /* owned: LISTEN for other daemons' changes */
+    struct writer *writer;       /* owned: group commit of events (handlers_start) */
+    store *store;                /* owned: the clients' requests, recompute, reports */
+    store *work_store;           /* owned: the scheduler's and the outbox worker's (--work-pool) */
+    server *server;              /* owned */
+    bool stopping;
+} sf_daemon;
+
+#endif

@@ -1,0 +1,376 @@
+/*
+ * op_read: show, due and history (ops.h): reads, judged as of the daemon's
+ * today (due: or a later day asked for), paginated where a list can grow.
+ */
+#include "ops.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evalio.h"
+#include "log.h"
+#include "cohort.h"
+#include "op_sql.h"
+#include "xfer.h"
+
+/*
+ * One page of the starts, events and voids of case c in recording order
+ * (at, rank, id), as history entries. A follow-on process is started in the
+ * transaction of its event, so at the same instant: the event goes first
+ * (rank 0), then what it started. A follow-on process has no actor of its
+ * own: it is its event's.
+ *
+ * Each branch takes its rows after the cursor ($2 at, $3 rank, $4 id; the
+ * first page passes -infinity, 0, 0), at most $5 of them, in order: the range
+ * on at is what the (case_id, at, id) indexes of 006 serve; the row
+ * comparison only sorts out rows recorded at the very same instant.
+ */
+#define SQL_HISTORY_PAGE                                                                           \
+    "(SELECT * FROM ("                                                                             \
+    " (SELECT p.created_at AS at, 1 AS rank, p.id, json_build_object('kind', 'start',"             \
+    "  'process', p.id::text, 'workflow', p.workflow, 'on', p.started_on, 'attrs', p.attrs,"       \
+    "  'actor', coalesce(p.started_by, pe.actor), 'recorded_at',"                                  \
+    "  to_char(p.created_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "),"                                 \
+    "  'by_event', p.parent_event_id::text) AS entry"                                              \
+    "  FROM processes p LEFT JOIN events pe ON pe.id = p.parent_event_id WHERE p.case_id = c.id"   \
+    "  AND p.created_at >= $2::timestamptz"                                                        \
+    "  AND (p.created_at, 1, p.id) > ($2::timestamptz, $3::integer, $4::bigint)"                   \
+    "  ORDER BY p.created_at, p.id LIMIT $5::integer)"                                             \
+    " UNION ALL"                                                                                   \
+    " (SELECT e.recorded_at, 0, e.id, json_build_object('kind', 'event', 'id', e.id::text,"        \
+    "  'process', e.process_id::text, 'workflow', ep.workflow, 'type', e.type, 'on', e.on_date,"   \
+    "  'attrs', e.attrs, 'actor', e.actor, 'recorded_at',"                                         \
+    "  to_char(e.recorded_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "), 'key', e.idem_key,"             \
+    "  'voided', EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id))"                    \
+    "  FROM events e JOIN processes ep ON ep.id = e.process_id WHERE e.case_id = c.id"             \
+    "  AND e.recorded_at >= $2::timestamptz"                                                       \
+    "  AND (e.recorded_at, 0, e.id) > ($2::timestamptz, $3::integer, $4::bigint)"                  \
+    "  ORDER BY e.recorded_at, e.id LIMIT $5::integer)"                                            \
+    " UNION ALL"                                                                                   \
+    " (SELECT w.recorded_at, 2, w.id, json_build_object('kind', 'void',"                           \
+    "  'event', w.event_id::text, 'type', we.type, 'on', we.on_date, 'reason', w.reason,"          \
+    "  'actor', w.actor, 'recorded_at',"                                                           \
+    "  to_char(w.recorded_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "))"                                \
+    "  FROM event_voids w JOIN events we ON we.id = w.event_id WHERE w.case_id = c.id"             \
+    "  AND w.recorded_at >= $2::timestamptz"                                                       \
+    "  AND (w.recorded_at, 2, w.id) > ($2::timestamptz, $3::integer, $4::bigint)"                  \
+    "  ORDER BY w.recorded_at, w.id LIMIT $5::integer)"                                            \
+    ") u ORDER BY u.at, u.rank, u.id LIMIT $5::integer)"
+
+/*
+ * The open deadlines of one kind due by $1 and after the cursor's (due,
+ * process, name) ($3, $4, $5; the first page passes -infinity, 0, ''), at
+ * most $6, in that order: a range of the index deadlines_open_duty_due or
+ * deadlines_open_period_due (006), so periods that ran their course long ago
+ * are never read. Duties are
+ * listed from the oldest overdue on. Periods only while they run (due on $2
+ * or later): their range starts at the later of $2 and the cursor, written as
+ * one row comparison (>=, the cursor's own row left out by <>), because the
+ * index scan starts at the first lower bound it is given on due, and a
+ * second one would only filter the rows it walks through. Only the key is
+ * read there (an index-only scan): asked for the other columns too, the
+ * planner may prefer 001's deadlines_open_due and sort a day's rows of both
+ * kinds; the page's rows are then read by (process, name), the unique key.
+ */
+#define SQL_DUE_DUTIES                                                                             \
+    "(SELECT k.due, k.process_id, k.name"                                                          \
+    "  FROM deadlines k WHERE k.resolution = 'open' AND k.kind = 'duty' AND k.due <= $1::date"     \
+    "  AND (k.due, k.process_id, k.name) > ($3::date, $4::bigint, $5::text)"                       \
+    "  ORDER BY k.due, k.process_id, k.name LIMIT $6::integer)"
+#define SQL_DUE_PERIODS                                                                            \
+    "(SELECT k.due, k.process_id, k.name"                                                          \
+    "  FROM deadlines k WHERE k.resolution = 'open' AND k.kind = 'period' AND k.due <= $1::date"   \
+    "  AND (k.due, k.process_id, k.name) >= (greatest($3::date, $2::date),"                        \
+    "   CASE WHEN $3::date >= $2::date THEN $4::bigint ELSE 0 END,"                                \
+    "   CASE WHEN $3::date >= $2::date THEN $5::text ELSE '' END)"                                 \
+    "  AND (k.due, k.process_id, k.name) <> ($3::date, $4::bigint, $5::text)"                      \
+    "  ORDER BY k.due, k.process_id, k.name LIMIT $6::integer)"
+
+#define OP_STATEMENTS(X)                                                                           \
+    X(HISTORY, "SELECT h.entry::text, to_char(h.at AT TIME ZONE 'UTC', " SQL_ISO_UTC_US "),"       \
+               " h.rank::text, h.id::text FROM cases c LEFT JOIN LATERAL " SQL_HISTORY_PAGE        \
+               " h ON true WHERE c.ref = $1 ORDER BY h.at, h.rank, h.id")                          \
+    X(SHOW, "SELECT json_build_object('case', c.ref, 'dob', c.dob, 'attrs', c.attrs,"              \
+            " 'processes', (SELECT coalesce(json_agg(sf_process_json(p.id) ORDER BY p.id),"        \
+            " '[]'::json) FROM processes p WHERE p.case_id = c.id)),"                              \
+            " (SELECT coalesce(json_agg(json_build_object('id', e.id, 'process',"                  \
+            "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"             \
+            "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id"        \
+            "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id))"              \
+            " FROM cases c WHERE c.ref = $1")                                                      \
+    X(DUE, "SELECT c.ref, p.id::text, p.workflow, d.name, d.title, d.kind,"                        \
+           " to_char(d.due, 'YYYY-MM-DD'), d.excusable, d.basis, d.explain"                        \
+           " FROM (" SQL_DUE_DUTIES " UNION ALL " SQL_DUE_PERIODS ") k"                            \
+           " JOIN deadlines d ON d.process_id = k.process_id AND d.name = k.name"                  \
+           " JOIN processes p ON p.id = d.process_id JOIN cases c ON c.id = p.case_id"             \
+           " ORDER BY k.due, k.process_id, k.name LIMIT $6::integer")
+
+typedef enum stmt_id {
+#define X(id, sql) STMT_##id,
+    OP_STATEMENTS(X)
+#undef X
+} stmt_id;
+
+static const store_stmt statements[] = {
+#define X(id, sql) {"sf_" #id, sql},
+    OP_STATEMENTS(X)
+#undef X
+};
+
+const store_stmts op_read_statements = {statements, sizeof statements / sizeof statements[0]};
+
+/* ---- history ---- */
+
+/* One row per entry (entry, at, rank, id), or one row of NULLs for a page with none. */
+static void history_loaded(job *j, PGresult *res)
+{
+    int n = PQntuples(res);
+    if (n == 0) {
+        job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s", j->case_ref);
+        return;
+    }
+    json_t *entries = json_array(), *next = json_null();
+    for (int r = 0; r < n && r < j->limit; r++) {
+        json_t *e = job_json(res, r, 0);
+        if (e)
+            json_array_append_new(entries, e);
+    }
+    if (n > j->limit) {
+        int r = (int)j->limit - 1;
+        const char *key[3] = {PQgetvalue(res, r, 1), PQgetvalue(res, r, 2), PQgetvalue(res, r, 3)};
+        json_decref(next);
+        if (!(next = job_page_next(j, key))) {
+            json_decref(entries);
+            return;
+        }
+    }
+    j->reply = json_pack("{s:s,s:o,s:o}", "case", j->case_ref, "entries", entries, "next", next);
+    job_reply(j);
+}
+
+void op_history_begin(job *j)
+{
+    char fetch[24];
+    const char *p[5] = {j->case_ref, "-infinity", "0", "0", job_page_fetch(j, fetch)};
+    if (j->cursor.n) {
+        p[1] = j->cursor.field[0];
+        p[2] = j->cursor.field[1];
+        p[3] = j->cursor.field[2];
+    }
+    job_query(j, &statements[STMT_HISTORY], 5, p, history_loaded);
+}
+
+/* ---- show ---- */
+
+/* Flags the engine raises on a process (a review in Year 9 or later...), added to it. */
+static void show_flags(job *j, json_t *proc, json_t *events, json_t *dob)
+{
+    const wf_workflow *w =
+        wf_set_find(j->d->workflows, json_string_value(json_object_get(proc, "workflow")));
+    if (!w || !w->nflags || !json_is_string(dob))
+        return;
+    const char *pid = json_string_value(json_object_get(proc, "id"));
+    json_t *mine = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e)
+    {
+        if (!strcmp(json_string_value(json_object_get(e, "process")), pid))
+            json_array_append(mine, e);
+    }
+    eio_input x;
+    eio_input_build(j->d, w, proc, mine, dob, &x);
+    eng_result *r = NULL;
+    char err[ENG_ERR_LEN];
+    if (eng_evaluate(&x.in, &r, err) == 0 && r->nflags) {
+        json_t *flags = json_array();
+        for (size_t k = 0; k < r->nflags; k++)
+            json_array_append_new(flags, json_pack("{s:s,s:s,s:s,s:s}", "name", r->flags[k].name,
+                                                   "title", r->flags[k].title, "basis",
+                                                   r->flags[k].basis, "note", r->flags[k].note));
+        json_object_set_new(proc, "flags", flags);
+    }
+    eng_result_free(r);
+    eio_input_free(&x);
+    json_decref(mine);
+}
+
+/*
+ * The child's coming phase transfers (from the date of birth and the
+ * service's settings): when each happens, when its process opens, its
+ * deadline, and the process once opened. NULL without a date of birth.
+ */
+static json_t *show_transfers(job *j, json_t *dob)
+{
+    const wf_workflow *pt = wf_set_find(j->d->workflows, "phase-transfer");
+    cal_day born = eio_json_date(dob);
+    if (!pt || born == CAL_NONE)
+        return NULL;
+    size_t na;
+    wf_kv *kv = eio_kv(json_object_get(j->reply, "attrs"), &na);
+    xfer_item items[16];
+    size_t n = xfer_coming(j->d->svc, born, kv, na, j->today, items, 16);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n && i < 16; i++) {
+        wf_kv a[1] = {{"transfer", items[i].transfer}};
+        eng_input in = {.wf = pt, .start = items[i].opens, .attrs = a, .nattrs = 1};
+        eio_input_env(j->d, born, &in);
+        eng_result *r = NULL;
+        char err[ENG_ERR_LEN];
+        cal_day due = CAL_NONE;
+        if (eng_evaluate(&in, &r, err) == 0)
+            for (size_t k = 0; k < r->ndeadlines; k++)
+                if (!strcmp(r->deadlines[k].name, "phase_transfer_plan"))
+                    due = r->deadlines[k].due;
+        eng_result_free(r);
+        const char *pid = NULL;
+        size_t k;
+        json_t *p;
+        json_array_foreach(json_object_get(j->reply, "processes"), k, p)
+        {
+            const char *tr =
+                json_string_value(json_object_get(json_object_get(p, "attrs"), "transfer"));
+            if (!strcmp(json_string_value(json_object_get(p, "workflow")), "phase-transfer") &&
+                tr && !strcmp(tr, items[i].transfer))
+                pid = json_string_value(json_object_get(p, "id"));
+        }
+        json_array_append_new(out,
+                              json_pack("{s:s,s:s,s:o,s:o,s:o,s:s?}", "transfer", items[i].transfer,
+                                        "school_year", coh_year_name(items[i].school_year), "date",
+                                        eio_date(items[i].date), "opens", eio_date(items[i].opens),
+                                        "deadline", eio_date(due), "process", pid));
+    }
+    free(kv);
+    return out;
+}
+
+static void show_loaded(job *j, PGresult *res)
+{
+    if (PQntuples(res) == 0) {
+        job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s", j->case_ref);
+        return;
+    }
+    j->reply = job_json(res, 0, 0);
+    json_t *events = job_json(res, 0, 1);
+    json_t *dob = json_object_get(j->reply, "dob");
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(j->reply, "processes"), i, p)
+    {
+        eio_decorate_process(p, j->today);
+        show_flags(j, p, events, dob);
+    }
+    json_t *transfers = show_transfers(j, dob);
+    if (transfers)
+        json_object_set_new(j->reply, "transfers", transfers);
+    json_decref(events);
+    job_reply(j);
+}
+
+void op_show_begin(job *j)
+{
+    const char *p[1] = {j->case_ref};
+    job_query(j, &statements[STMT_SHOW], 1, p, show_loaded);
+}
+
+/* ---- due ---- */
+
+/*
+ * due judges statuses on j->on: the daemon's today, or a later day asked for
+ * with "on" (what will be due or overdue then if nothing more is recorded).
+ */
+static void due_loaded(job *j, PGresult *res)
+{
+    json_t *items = json_array(), *next = json_null();
+    int n = PQntuples(res);
+    for (int r = 0; r < n && r < j->limit; r++) {
+        cal_day due = CAL_NONE;
+        (void)cal_parse(PQgetvalue(res, r, 6), &due);
+        bool period = strcmp(PQgetvalue(res, r, 5), "period") == 0;
+        bool excusable = strcmp(PQgetvalue(res, r, 7), "t") == 0;
+        eng_status st = eng_deadline_status(period ? WF_DEADLINE_PERIOD : WF_DEADLINE_DUTY,
+                                            ENG_OPEN, due, CAL_NONE, excusable, j->on);
+        if (j->overdue && st != ENG_OVERDUE && st != ENG_EXCUSED)
+            continue;
+        json_array_append_new(
+            items, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "case",
+                             PQgetvalue(res, r, 0), "process", PQgetvalue(res, r, 1), "workflow",
+                             PQgetvalue(res, r, 2), "deadline", PQgetvalue(res, r, 3), "title",
+                             PQgetvalue(res, r, 4), "kind", PQgetvalue(res, r, 5), "due",
+                             PQgetvalue(res, r, 6), "status", eng_status_name(st), "days",
+                             (json_int_t)(due - j->on), "basis", PQgetvalue(res, r, 8), "explain",
+                             PQgetvalue(res, r, 9)));
+    }
+    /* The next page starts after the last row read for this one, listed or not. */
+    if (n > j->limit) {
+        int r = (int)j->limit - 1;
+        const char *key[3] = {PQgetvalue(res, r, 6), PQgetvalue(res, r, 1), PQgetvalue(res, r, 3)};
+        json_decref(next);
+        if (!(next = job_page_next(j, key))) {
+            json_decref(items);
+            return;
+        }
+    }
+    char today[CAL_DATE_LEN], on[CAL_DATE_LEN];
+    j->reply =
+        json_pack("{s:s,s:s,s:b,s:I,s:b,s:o,s:o}", "today", cal_format(j->today, today), "on",
+                  cal_format(j->on, on), "truncated", !json_is_null(next), "within",
+                  (json_int_t)j->within, "overdue", j->overdue, "items", items, "next", next);
+    job_reply(j);
+}
+
+void op_due_begin(job *j)
+{
+    char horizon[CAL_DATE_LEN], on[CAL_DATE_LEN];
+    cal_format(j->overdue ? j->on - 1 : cal_add_days(j->on, (int)j->within), horizon);
+    cal_format(j->on, on);
+    char fetch[24];
+    const char *p[6] = {horizon, on, "-infinity", "0", "", job_page_fetch(j, fetch)};
+    if (j->cursor.n) {
+        p[2] = j->cursor.field[0];
+        p[3] = j->cursor.field[1];
+        p[4] = j->cursor.field[2];
+    }
+    /* The partial indexes deadlines_open_{duty,period}_due (006) serve each kind in order. */
+    job_query(j, &statements[STMT_DUE], 6, p, due_loaded);
+}
+
+int op_show_parse(job *j, proto_err *code, sb *err)
+{
+    return proto_case_ref(j->req->msg, "case", &j->case_ref, code, err);
+}
+
+int op_history_parse(job *j, proto_err *code, sb *err)
+{
+    json_t *m = j->req->msg;
+    return proto_case_ref(m, "case", &j->case_ref, code, err) ||
+                   proto_page(m, j->page = page_spec_of(j->op), &j->limit, &j->cursor, code, err)
+               ? -1
+               : 0;
+}
+
+int op_due_parse(job *j, proto_err *code, sb *err)
+{
+    json_t *m = j->req->msg;
+    char today[CAL_DATE_LEN];
+    if (proto_uint(m, "within", 7, 3660, &j->within, code, err) ||
+        proto_bool(m, "overdue", false, &j->overdue, code, err) ||
+        proto_date(m, "on", false, &j->on, &j->has_on, code, err) ||
+        proto_page(m, j->page = page_spec_of(j->op), &j->limit, &j->cursor, code, err))
+        return -1;
+    /* A what-if looks ahead only: what was due on a past day depends on what had
+     * been recorded by then, which today's deadlines no longer say. */
+    if (j->has_on && j->on < j->today) {
+        sb_addf(err,
+                "\"on\": %s is in the past (today is %s): use show for what happened; --on "
+                "looks ahead",
+                json_string_value(json_object_get(m, "on")), cal_format(j->today, today));
+        *code = PROTO_ERR_BAD_DATE;
+        return -1;
+    }
+    if (!j->has_on)
+        j->on = j->today;
+    return 0;
+}

@@ -1,0 +1,70 @@
+/*
+ * ops: the protocol operations, one file per group, for handlers.c's table.
+ *
+ * An operation that touches the database has a parse function (read and
+ * check the request's fields into the job; 0, or -1 with *code and err set,
+ * having changed nothing) and a begin function (run once the job has a
+ * connection). One that does not is answered directly from the daemon's
+ * state. Each group's SQL is its own table of statements, registered with
+ * the store through handlers_statement_tables.
+ *
+ *   op_case.c        case_open, start
+ *   op_event.c       event (group commit through the writer)
+ *   op_void.c        void
+ *   op_read.c        show, due, history
+ *   op_escalations.c escalations, ack
+ *   op_admin.c       ping, clock, clock_set, workflows, recompute
+ */
+#ifndef SF_OPS_H
+#define SF_OPS_H
+
+#include "job.h"
+
+/* The statements of each group (static storage). */
+extern const store_stmts op_case_statements;
+extern const store_stmts op_event_statements;
+extern const store_stmts op_void_statements;
+extern const store_stmts op_read_statements;
+extern const store_stmts op_escalations_statements;
+
+/* case_open: open a case (idempotent when repeated identically). */
+int op_case_open_parse(job *j, proto_err *code, sb *err);
+void op_case_open_begin(job *j);
+/* start: start a workflow for a case. */
+int op_start_parse(job *j, proto_err *code, sb *err);
+void op_start_begin(job *j);
+
+/* event: record an event and recompute its process. */
+int op_event_parse(job *j, proto_err *code, sb *err);
+void op_event_begin(job *j);
+/* Make the group-commit writer events are recorded through (d->writer). */
+void op_event_start(sf_daemon *d);
+/* Free it, once the loop has ended. */
+void op_event_free(sf_daemon *d);
+
+/* void: void an event posted by mistake and recompute. */
+int op_void_parse(job *j, proto_err *code, sb *err);
+void op_void_begin(job *j);
+
+/* show, due, history: the reads of cases and deadlines. */
+int op_show_parse(job *j, proto_err *code, sb *err);
+void op_show_begin(job *j);
+int op_due_parse(job *j, proto_err *code, sb *err);
+void op_due_begin(job *j);
+int op_history_parse(job *j, proto_err *code, sb *err);
+void op_history_begin(job *j);
+
+/* escalations, ack: fired escalations and their acknowledgements. */
+int op_escalations_parse(job *j, proto_err *code, sb *err);
+void op_escalations_begin(job *j);
+int op_ack_parse(job *j, proto_err *code, sb *err);
+void op_ack_begin(job *j);
+
+/* Answered from the daemon's state, without a job (d is the sf_daemon). */
+void op_ping(sf_daemon *d, srv_req *req);
+void op_clock(sf_daemon *d, srv_req *req);
+void op_clock_set(sf_daemon *d, srv_req *req);
+void op_workflows(sf_daemon *d, srv_req *req);
+void op_recompute(sf_daemon *d, srv_req *req);
+
+#endif
