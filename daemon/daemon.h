@@ -33,6 +33,7 @@ typedef struct sf_daemon {
     struct watch *watch;         /* owned: the clients streaming notices (sendflow watch) */
     struct listener *listener;   /* owned: LISTEN for other daemons' changes */
     struct writer *writer;       /* owned: group commit of events (handlers_start) */
+    struct writer *reader;       /* owned: batched reads of the events' cases (handlers_start) */
     store *store;                /* owned: the clients' requests, recompute, reports */
     store *work_store;           /* owned: the scheduler's and the outbox worker's (--work-pool) */
     server *server;              /* owned */

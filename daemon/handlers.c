@@ -18,6 +18,7 @@ typedef struct op_def {
     void (*direct)(sf_daemon *d, srv_req *req);     /* answered without a job */
     int (*parse)(job *j, proto_err *code, sb *err); /* read and check the fields */
     void (*begin)(job *j);                          /* run with a connection */
+    bool batched; /* begin runs at once, without a connection: its steps batch their statements */
 } op_def;
 
 static void op_report(sf_daemon *d, srv_req *req)
@@ -36,23 +37,23 @@ static void op_watch(sf_daemon *d, srv_req *req)
 }
 
 static const op_def ops[] = {
-    {PROTO_OP_PING, op_ping, NULL, NULL},
-    {PROTO_OP_CLOCK, op_clock, NULL, NULL},
-    {PROTO_OP_CLOCK_SET, op_clock_set, NULL, NULL},
-    {PROTO_OP_WORKFLOWS, op_workflows, NULL, NULL},
-    {PROTO_OP_RECOMPUTE, op_recompute, NULL, NULL},
-    {PROTO_OP_REPORT, op_report, NULL, NULL},
-    {PROTO_OP_OUTBOX, op_outbox, NULL, NULL},
-    {PROTO_OP_WATCH, op_watch, NULL, NULL},
-    {PROTO_OP_CASE_OPEN, NULL, op_case_open_parse, op_case_open_begin},
-    {PROTO_OP_START, NULL, op_start_parse, op_start_begin},
-    {PROTO_OP_EVENT, NULL, op_event_parse, op_event_begin},
-    {PROTO_OP_VOID, NULL, op_void_parse, op_void_begin},
-    {PROTO_OP_SHOW, NULL, op_show_parse, op_show_begin},
-    {PROTO_OP_DUE, NULL, op_due_parse, op_due_begin},
-    {PROTO_OP_HISTORY, NULL, op_history_parse, op_history_begin},
-    {PROTO_OP_ESCALATIONS, NULL, op_escalations_parse, op_escalations_begin},
-    {PROTO_OP_ACK, NULL, op_ack_parse, op_ack_begin},
+    {PROTO_OP_PING, op_ping, NULL, NULL, false},
+    {PROTO_OP_CLOCK, op_clock, NULL, NULL, false},
+    {PROTO_OP_CLOCK_SET, op_clock_set, NULL, NULL, false},
+    {PROTO_OP_WORKFLOWS, op_workflows, NULL, NULL, false},
+    {PROTO_OP_RECOMPUTE, op_recompute, NULL, NULL, false},
+    {PROTO_OP_REPORT, op_report, NULL, NULL, false},
+    {PROTO_OP_OUTBOX, op_outbox, NULL, NULL, false},
+    {PROTO_OP_WATCH, op_watch, NULL, NULL, false},
+    {PROTO_OP_CASE_OPEN, NULL, op_case_open_parse, op_case_open_begin, false},
+    {PROTO_OP_START, NULL, op_start_parse, op_start_begin, false},
+    {PROTO_OP_EVENT, NULL, op_event_parse, op_event_begin, true},
+    {PROTO_OP_VOID, NULL, op_void_parse, op_void_begin, false},
+    {PROTO_OP_SHOW, NULL, op_show_parse, op_show_begin, false},
+    {PROTO_OP_DUE, NULL, op_due_parse, op_due_begin, false},
+    {PROTO_OP_HISTORY, NULL, op_history_parse, op_history_begin, false},
+    {PROTO_OP_ESCALATIONS, NULL, op_escalations_parse, op_escalations_begin, false},
+    {PROTO_OP_ACK, NULL, op_ack_parse, op_ack_begin, false},
 };
 
 static const op_def *op_find(proto_op op)
@@ -136,5 +137,8 @@ void handlers_dispatch(srv_req *req, void *arg)
         job_fail(j, PROTO_ERR_SHUTTING_DOWN, "the daemon is stopping; nothing was recorded");
         return;
     }
-    store_submit(d->store, job_got_connection, j);
+    if (def->batched)
+        def->begin(j);
+    else
+        store_submit(d->store, job_got_connection, j);
 }

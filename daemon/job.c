@@ -171,27 +171,6 @@ void job_fail_no_connection(job *j)
                             : "the database is unavailable; nothing was recorded, retry");
 }
 
-/* A connection again, for a job that gave its own back while its write was batched. */
-static void job_reacquired(store_tx *tx, void *arg)
-{
-    job *j = arg;
-    if (!tx) {
-        job_fail_no_connection(j);
-        return;
-    }
-    j->tx = tx;
-    void (*again)(job *) = j->retry;
-    j->retry = NULL;
-    again(j);
-}
-
-/* Read again, on a new connection, after the batched write found the case changed. */
-void job_read_again(job *j, void (*again)(job *j))
-{
-    j->retry = again;
-    store_submit(j->d->store, job_reacquired, j);
-}
-
 void job_query(job *j, const store_stmt *stmt, int n, const char *const *params, job_step next)
 {
     j->next = next;

@@ -105,8 +105,6 @@ void job_query(job *j, const store_stmt *stmt, int n, const char *const *params,
 /* A write that may lose a race: on a unique violation, retry (from the read). */
 void job_write(job *j, const store_stmt *stmt, int n, const char *const *params, job_step next,
                void (*retry)(job *j));
-/* Get a connection again (the job gave its own back while its write was batched), then again(). */
-void job_read_again(job *j, void (*again)(job *j));
 
 /* The protocol error for a failed statement (res NULL: the connection was lost). */
 proto_err job_db_code(const PGresult *res);

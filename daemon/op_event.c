@@ -21,19 +21,22 @@
 
 #define OP_STATEMENTS(X)                                                                           \
     X(EVENT_WRITE, "SELECT sf_record_events($1::jsonb)")                                           \
-    X(EVENT_READ, "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","                             \
-                  " (SELECT json_build_object('id', e.id::text, 'process', e.process_id::text,"    \
-                  "  'type', e.type, 'on', e.on_date, 'attrs', e.attrs,"                           \
-                  "  'process_json', sf_process_json(e.process_id), 'started_json',"               \
-                  "  (SELECT coalesce(json_agg(sf_process_json(k.id) ORDER BY k.id), '[]'::json)"  \
-                  "   FROM processes k WHERE k.parent_event_id = e.id))"                           \
-                  "  FROM events e WHERE e.case_id = c.id AND e.idem_key = $2),"                   \
-                  " (SELECT coalesce(json_agg(json_build_object('id', e.id, 'process',"            \
-                  "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"       \
-                  "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id"  \
-                  "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id))"        \
-                  ", to_char(c.dob, 'YYYY-MM-DD')"                                                 \
-                  " FROM cases c WHERE c.ref = $1")
+    X(EVENT_READ,                                                                                  \
+      "SELECT json_agg(CASE WHEN c.id IS NULL THEN NULL ELSE json_build_object("                   \
+      " 'id', c.id::text, 'version', c.version::text, 'processes', " SQL_PROCESSES_OF_CASE ","     \
+      " 'dup', (SELECT json_build_object('id', e.id::text, 'process', e.process_id::text,"         \
+      "  'type', e.type, 'on', e.on_date, 'attrs', e.attrs,"                                       \
+      "  'process_json', sf_process_json(e.process_id), 'started_json',"                           \
+      "  (SELECT coalesce(json_agg(sf_process_json(k.id) ORDER BY k.id), '[]'::json)"              \
+      "   FROM processes k WHERE k.parent_event_id = e.id))"                                       \
+      "  FROM events e WHERE e.case_id = c.id AND e.idem_key = r.item->>'key'),"                   \
+      " 'events', (SELECT coalesce(json_agg(json_build_object('id', e.id, 'process',"              \
+      "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"                   \
+      "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id"              \
+      "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id)),"                   \
+      " 'dob', c.dob) END ORDER BY r.n)"                                                           \
+      " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY r(item, n)"                           \
+      " LEFT JOIN cases c ON c.ref = r.item->>'case'")
 
 typedef enum stmt_id {
 #define X(id, sql) STMT_##id,
@@ -108,7 +111,7 @@ static void event_batch_done(PGresult *res, json_t *answer, void *arg)
         }
         j->retry = NULL;
         if (strcmp(store_sqlstate(res), "23505") == 0 && j->attempts < JOB_MAX_ATTEMPTS)
-            job_read_again(j, event_read);
+            event_read(j);
         else
             job_db_error(j, res, NULL);
         return;
@@ -123,7 +126,7 @@ static void event_batch_done(PGresult *res, json_t *answer, void *arg)
                      j->case_ref);
             return;
         }
-        job_read_again(j, event_read);
+        event_read(j);
         return;
     }
     event_written(j, answer);
@@ -219,10 +222,7 @@ static void event_apply(job *j)
         j->actor, "status", eng_proc_status_name(j->result->status), "state", j->result->state,
         "ended_on", eio_date(j->result->ended_on), "deadlines", changed, "gone", gone, "plan", plan,
         "children", children_json(j));
-    /* Group commit: the connection goes back to the pool while the write waits for
-     * its batch; a lost race reads again on a new one. */
-    store_release(j->tx);
-    j->tx = NULL;
+    /* Group commit: written with whatever else is queued; a lost race reads again. */
     writer_submit(j->d->writer, item, event_batch_done, j);
 }
 
@@ -425,12 +425,32 @@ static bool event_choose_process(job *j)
     return true;
 }
 
-static void event_have_case(job *j, PGresult *res)
+/* The batch read holding the event's case answered: the case, or null for no such case. */
+static void event_have_case(PGresult *res, json_t *answer, void *arg)
 {
-    if (!job_read_case(j, res))
+    job *j = arg;
+    if (!answer) {
+        if (!res)
+            job_fail_no_connection(j);
+        else
+            job_db_error(j, res, NULL);
         return;
-    j->dup = job_json(res, 0, 3);
-    j->case_events = job_json(res, 0, 4);
+    }
+    if (json_is_null(answer)) {
+        job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s (open it first: sendflow case open %s)",
+                 j->case_ref, j->case_ref);
+        return;
+    }
+    j->case_id = xstrdup(json_string_value(json_object_get(answer, "id")));
+    j->case_version = xstrdup(json_string_value(json_object_get(answer, "version")));
+    j->processes = json_incref(json_object_get(answer, "processes"));
+    j->case_dob = eio_json_date(json_object_get(answer, "dob"));
+    j->dup = json_incref(json_object_get(answer, "dup"));
+    j->case_events = json_incref(json_object_get(answer, "events"));
+    if (json_is_null(j->dup)) {
+        json_decref(j->dup);
+        j->dup = NULL;
+    }
     if (j->dup) {
         event_reply_duplicate(j);
         return;
@@ -439,28 +459,34 @@ static void event_have_case(job *j, PGresult *res)
         event_apply(j);
 }
 
+/*
+ * Read the case: with the other events' cases queued meanwhile, in one
+ * statement (the reader batches reads as the writer batches writes), so the
+ * job holds no connection of its own at any step.
+ */
 static void event_read(job *j)
 {
     job_reset_read(j);
     j->attempts++;
-    const char *p[2] = {j->case_ref, j->key};
-    job_query(j, &statements[STMT_EVENT_READ], 2, p, event_have_case);
+    writer_submit(j->d->reader, json_pack("{s:s,s:s?}", "case", j->case_ref, "key", j->key),
+                  event_have_case, j);
 }
 
-/* Most events one group commit writes, and group commits in flight at once. */
-#define WRITE_BATCH_MAX      256
-#define WRITE_BATCH_INFLIGHT 2
+/* Most items one batched read or write carries, and batches of each in flight at once. */
+#define BATCH_MAX      256
+#define BATCH_INFLIGHT 2
 
 void op_event_start(sf_daemon *d)
 {
-    d->writer =
-        writer_new(d->store, &statements[STMT_EVENT_WRITE], WRITE_BATCH_MAX, WRITE_BATCH_INFLIGHT);
+    d->reader = writer_new(d->store, &statements[STMT_EVENT_READ], BATCH_MAX, BATCH_INFLIGHT);
+    d->writer = writer_new(d->store, &statements[STMT_EVENT_WRITE], BATCH_MAX, BATCH_INFLIGHT);
 }
 
 void op_event_free(sf_daemon *d)
 {
+    writer_free(d->reader);
     writer_free(d->writer);
-    d->writer = NULL;
+    d->reader = d->writer = NULL;
 }
 
 int op_event_parse(job *j, proto_err *code, sb *err)

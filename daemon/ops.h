@@ -34,7 +34,7 @@ void op_case_open_begin(job *j);
 int op_start_parse(job *j, proto_err *code, sb *err);
 void op_start_begin(job *j);
 
-/* event: record an event and recompute its process. */
+/* event: record an event and recompute its process; begin needs no connection (batched). */
 int op_event_parse(job *j, proto_err *code, sb *err);
 void op_event_begin(job *j);
 /* Make the group-commit writer events are recorded through (d->writer). */

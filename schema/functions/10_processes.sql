@@ -200,22 +200,124 @@ END
 $$;
 
 -- Group commit: record a batch of events in one transaction (one commit, one
--- round trip). Returns a JSON array with sf_record_one's answer for each item,
--- in order. Items of one case after the first find its version bumped and
--- answer NULL (their daemon reads again). A unique violation (an idempotency
--- key or an active slot taken by another daemon meanwhile) fails the whole
--- statement: the daemon then records each item alone, so one request never
--- fails its neighbours.
+-- round trip), set-based: a fixed handful of statements whatever the batch's
+-- size (items as sf_record_one takes them). Of several items for one case,
+-- only the first can be written, and only if the case is still at the
+-- version its daemon read: the case versions are bumped in one UPDATE, the
+-- events inserted in one INSERT, the processes updated in one UPDATE, the
+-- deadline rows that changed deleted and upserted in one statement each, and
+-- the escalations of every item planned together. Follow-on processes (a
+-- final plan starting its annual review) are created one by one: few events
+-- start one. Returns a JSON array with sf_record_one's answer for each item,
+-- in order: NULL for an item not written (its daemon reads again). A unique
+-- violation (an idempotency key or an active slot taken by another daemon
+-- meanwhile) fails the whole statement: the daemon then records each item
+-- alone, so one request never fails its neighbours.
 CREATE OR REPLACE FUNCTION sf_record_events(p_items jsonb) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
-    it  jsonb;
-    out json[] := '{}';
+    won     jsonb;
+    w       jsonb;
+    child   jsonb;
+    kid     bigint;
+    started jsonb := '{}';
+    kids    json[];
 BEGIN
-    FOR it IN SELECT value FROM jsonb_array_elements(p_items) LOOP
-        out := out || sf_record_one(it);
+    WITH it AS (
+        SELECT i.value AS item, i.ordinality AS n, (i.value->>'case')::bigint AS cid,
+               (i.value->>'case_version')::bigint AS ver
+          FROM jsonb_array_elements(p_items) WITH ORDINALITY i),
+    first AS (
+        SELECT DISTINCT ON (cid) * FROM it ORDER BY cid, n),
+    bumped AS (
+        UPDATE cases c SET version = c.version + 1
+          FROM first f WHERE c.id = f.cid AND c.version = f.ver
+        RETURNING c.id),
+    wins AS MATERIALIZED (
+        SELECT f.item, f.n, f.cid, nextval(pg_get_serial_sequence('events', 'id')) AS ev
+          FROM first f JOIN bumped b ON b.id = f.cid),
+    ins AS (
+        INSERT INTO events (id, case_id, process_id, type, on_date, attrs, idem_key, actor)
+        SELECT ev, cid, (item->>'process')::bigint, item->>'type', (item->>'on')::date,
+               coalesce(item->'attrs', '{}'::jsonb), item->>'key', item->>'actor'
+          FROM wins ORDER BY n
+        RETURNING id)
+    SELECT coalesce(jsonb_agg(item || jsonb_build_object('n', n, 'event_id', ev) ORDER BY n),
+                    '[]'::jsonb)
+      INTO won FROM wins;
+    IF jsonb_array_length(won) = 0 THEN
+        RETURN (SELECT json_agg(NULL::json) FROM jsonb_array_elements(p_items));
+    END IF;
+    UPDATE processes p SET status = i.status, state = i.state, ended_on = i.ended_on,
+                           updated_at = now()
+      FROM jsonb_to_recordset(won) AS i(process bigint, status text, state text, ended_on date)
+     WHERE p.id = i.process;
+    -- "gone": the names no longer produced; without it the rows are the whole set.
+    DELETE FROM deadlines d
+     USING jsonb_array_elements(won) i
+     WHERE d.process_id = (i->>'process')::bigint
+       AND CASE WHEN i ? 'gone'
+                THEN d.name IN (SELECT jsonb_array_elements_text(i->'gone'))
+                ELSE d.name NOT IN (SELECT x->>'name' FROM jsonb_array_elements(i->'deadlines') x)
+           END;
+    INSERT INTO deadlines (process_id, name, title, kind, anchor_on, due, resolution, met_on,
+                           cancelled_on, excusable, basis, explain, note, sig)
+    SELECT (i->>'process')::bigint, d.name, d.title, d.kind, d.anchor_on, d.due, d.resolution,
+           d.met_on, d.cancelled_on, d.excusable, d.basis, d.explain, d.note, d.sig
+      FROM jsonb_array_elements(won) i,
+           jsonb_to_recordset(i->'deadlines') AS d(name text, title text, kind text,
+                                                   anchor_on date, due date, resolution text,
+                                                   met_on date, cancelled_on date,
+                                                   excusable boolean, basis text, explain text,
+                                                   note text, sig text)
+    ON CONFLICT (process_id, name) DO UPDATE
+       SET title = excluded.title, kind = excluded.kind, anchor_on = excluded.anchor_on,
+           due = excluded.due, resolution = excluded.resolution, met_on = excluded.met_on,
+           cancelled_on = excluded.cancelled_on, excusable = excluded.excusable,
+           basis = excluded.basis, explain = excluded.explain, note = excluded.note,
+           sig = excluded.sig, updated_at = now()
+     WHERE (deadlines.title, deadlines.kind, deadlines.anchor_on, deadlines.due,
+            deadlines.resolution, deadlines.met_on, deadlines.cancelled_on,
+            deadlines.excusable, deadlines.basis, deadlines.explain, deadlines.note,
+            deadlines.sig)
+           IS DISTINCT FROM
+           (excluded.title, excluded.kind, excluded.anchor_on, excluded.due,
+            excluded.resolution, excluded.met_on, excluded.cancelled_on, excluded.excusable,
+            excluded.basis, excluded.explain, excluded.note, excluded.sig);
+    -- Planned together: "plan" is false when the daemon has no escalation policy.
+    PERFORM sf_plan_escalations_many(jsonb_agg(jsonb_build_object(
+                'process', (i->>'process')::bigint, 'deadlines', i->'deadlines',
+                'gone', i->'gone', 'plan', true)))
+       FROM jsonb_array_elements(won) i
+      WHERE coalesce((i->>'plan')::boolean,
+                     EXISTS (SELECT 1 FROM jsonb_array_elements(i->'deadlines') d
+                              WHERE d ? 'escalate'))
+     HAVING count(*) > 0;
+    FOR w IN SELECT value FROM jsonb_array_elements(won)
+              WHERE jsonb_array_length(coalesce(value->'children', '[]'::jsonb)) > 0 LOOP
+        kids := '{}';
+        FOR child IN SELECT value FROM jsonb_array_elements(w->'children') LOOP
+            kid := sf_create_process((w->>'case')::bigint, child->>'workflow',
+                                     (child->>'version')::integer, (child->>'started_on')::date,
+                                     coalesce(child->'attrs', '{}'::jsonb),
+                                     (w->>'process')::bigint, (w->>'event_id')::bigint, NULL,
+                                     child->>'status', child->>'state',
+                                     (child->>'ended_on')::date, child->'deadlines');
+            kids := kids || sf_process_json(kid);
+        END LOOP;
+        started := started || jsonb_build_object(w->>'n', to_jsonb(kids));
     END LOOP;
-    RETURN to_json(out);
+    -- A separate statement: sf_process_json (STABLE) sees what the statements above wrote.
+    RETURN (SELECT json_agg(CASE WHEN x.item IS NULL THEN NULL
+                                 ELSE json_build_object(
+                                     'event_id', x.item->>'event_id',
+                                     'process', sf_process_json((x.item->>'process')::bigint),
+                                     'started', coalesce(started->(n::text), '[]'::jsonb))
+                            END ORDER BY n)
+              FROM (SELECT i.ordinality AS n, w2.value AS item
+                      FROM jsonb_array_elements(p_items) WITH ORDINALITY i
+                      LEFT JOIN jsonb_array_elements(won) w2
+                        ON (w2.value->>'n')::bigint = i.ordinality) x);
 END
 $$;
 
