@@ -94,7 +94,12 @@ static void job_got_connection(store_tx *tx, void *arg)
         return;
     }
     j->tx = tx;
-    op_find(j->op)->begin(j);
+    const op_def *def = op_find(j->op);
+    if (!def || !def->begin) {
+        job_fail(j, PROTO_ERR_INTERNAL, "operation %s has no database step", j->req->op);
+        return;
+    }
+    def->begin(j);
 }
 
 /* Checks every operation's fields share; 0, or -1 with *code and err set. */
