@@ -252,14 +252,21 @@ BEGIN
                            updated_at = now()
       FROM jsonb_to_recordset(won) AS i(process bigint, status text, state text, ended_on date)
      WHERE p.id = i.process;
-    -- "gone": the names no longer produced; without it the rows are the whole set.
+    -- "gone": the names no longer produced, as (process, name) pairs, so the delete
+    -- is an index probe per pair (a CASE over the items made it a scan per item).
     DELETE FROM deadlines d
-     USING jsonb_array_elements(won) i
-     WHERE d.process_id = (i->>'process')::bigint
-       AND CASE WHEN i ? 'gone'
-                THEN d.name IN (SELECT jsonb_array_elements_text(i->'gone'))
-                ELSE d.name NOT IN (SELECT x->>'name' FROM jsonb_array_elements(i->'deadlines') x)
-           END;
+     USING (SELECT (i->>'process')::bigint AS pid, g.name
+              FROM jsonb_array_elements(won) i,
+                   jsonb_array_elements_text(i->'gone') AS g(name)
+             WHERE i ? 'gone') x
+     WHERE d.process_id = x.pid AND d.name = x.name;
+    -- Without "gone" an item's rows are the whole set (the form of older daemons).
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(won) i WHERE NOT i ? 'gone') THEN
+        DELETE FROM deadlines d
+         USING jsonb_array_elements(won) i
+         WHERE NOT i ? 'gone' AND d.process_id = (i->>'process')::bigint
+           AND d.name NOT IN (SELECT x->>'name' FROM jsonb_array_elements(i->'deadlines') x);
+    END IF;
     INSERT INTO deadlines (process_id, name, title, kind, anchor_on, due, resolution, met_on,
                            cancelled_on, excusable, basis, explain, note, sig)
     SELECT (i->>'process')::bigint, d.name, d.title, d.kind, d.anchor_on, d.due, d.resolution,
