@@ -33,7 +33,8 @@ typedef struct sf_daemon {
     struct watch *watch;         /* owned: the clients streaming notices (sendflow watch) */
     struct listener *listener;   /* owned: LISTEN for other daemons' changes */
     struct writer *writer;       /* owned: group commit of events (handlers_start) */
-    struct writer *reader;       /* owned: batched reads of the events' cases (handlers_start) */
+    struct writer *starter;      /* owned: group commit of starts (handlers_start) */
+    struct writer *reader;       /* owned: batched reads of the cases of starts and events */
     store *store;                /* owned: the clients' requests, recompute, reports */
     store *work_store;           /* owned: the scheduler's and the outbox worker's (--work-pool) */
     server *server;              /* owned */

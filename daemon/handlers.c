@@ -46,7 +46,7 @@ static const op_def ops[] = {
     {PROTO_OP_OUTBOX, op_outbox, NULL, NULL, false},
     {PROTO_OP_WATCH, op_watch, NULL, NULL, false},
     {PROTO_OP_CASE_OPEN, NULL, op_case_open_parse, op_case_open_begin, false},
-    {PROTO_OP_START, NULL, op_start_parse, op_start_begin, false},
+    {PROTO_OP_START, NULL, op_start_parse, op_start_begin, true},
     {PROTO_OP_EVENT, NULL, op_event_parse, op_event_begin, true},
     {PROTO_OP_VOID, NULL, op_void_parse, op_void_begin, false},
     {PROTO_OP_SHOW, NULL, op_show_parse, op_show_begin, false},
@@ -68,7 +68,7 @@ const store_stmts *handlers_statement_tables(size_t *n)
 {
     static store_stmts tables[5];
     tables[0] = op_case_statements;
-    tables[1] = op_event_statements;
+    tables[1] = op_batch_statements;
     tables[2] = op_void_statements;
     tables[3] = op_read_statements;
     tables[4] = op_escalations_statements;
@@ -78,12 +78,12 @@ const store_stmts *handlers_statement_tables(size_t *n)
 
 void handlers_start(sf_daemon *d)
 {
-    op_event_start(d);
+    op_batch_start(d);
 }
 
 void handlers_free(sf_daemon *d)
 {
-    op_event_free(d);
+    op_batch_free(d);
 }
 
 static void job_got_connection(store_tx *tx, void *arg)

@@ -45,11 +45,12 @@ struct job {
     sf_daemon *d;
     srv_req *req;
     proto_op op;
-    store_tx *tx;          /* NULL until the store hands us a connection */
-    job_step next;         /* receives the result of the query in flight */
-    void (*retry)(job *j); /* while writing: start again on a unique violation */
-    int attempts;          /* reads done (optimistic retries) */
-    cal_day today;         /* the daemon's date when the request arrived */
+    store_tx *tx;                            /* NULL until the store hands us a connection */
+    job_step next;                           /* receives the result of the query in flight */
+    void (*retry)(job *j);                   /* while writing: start again on a unique violation */
+    void (*written)(job *j, json_t *answer); /* a batched write's success step (op_batch_write) */
+    int attempts;                            /* reads done (optimistic retries) */
+    cal_day today;                           /* the daemon's date when the request arrived */
 
     json_t *reply; /* success reply */
     proto_err err; /* failure code, with err_msg */

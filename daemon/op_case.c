@@ -10,21 +10,13 @@
 
 #include "evalio.h"
 #include "log.h"
-#include "op_sql.h"
 #include "transfers.h"
 
 #define OP_STATEMENTS(X)                                                                           \
     X(CASE_COMPARE, "SELECT (dob IS NOT DISTINCT FROM $2::date) AND attrs = $3::jsonb,"            \
                     " to_char(dob, 'YYYY-MM-DD'), attrs::text FROM cases WHERE ref = $1")          \
     X(CASE_INSERT, "INSERT INTO cases (ref, dob, attrs) VALUES ($1, $2, $3::jsonb)"                \
-                   " ON CONFLICT (ref) DO NOTHING RETURNING id")                                   \
-    X(START_WRITE, "SELECT sf_start_process($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10,"       \
-                   " $11::jsonb, $12)")                                                            \
-    X(START_READ, "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","                             \
-                  " (SELECT sf_process_json(p.id) FROM processes p"                                \
-                  "  WHERE p.case_id = c.id AND p.idem_key = $2)"                                  \
-                  ", to_char(c.dob, 'YYYY-MM-DD')"                                                 \
-                  " FROM cases c WHERE c.ref = $1")
+                   " ON CONFLICT (ref) DO NOTHING RETURNING id")
 
 typedef enum stmt_id {
 #define X(id, sql) STMT_##id,
@@ -91,11 +83,9 @@ void op_case_open_begin(job *j)
 
 static void start_read(job *j);
 
-static void start_written(job *j, PGresult *res)
+static void start_written(job *j, json_t *answer)
 {
-    if (job_lost_race(j, res, start_read))
-        return;
-    json_t *proc = job_json(res, 0, 0);
+    json_t *proc = json_deep_copy(answer);
     char on[CAL_DATE_LEN];
     log_info("conn %" PRIu64 ": case %s: process %s %s started on %s", j->req->conn_id, j->case_ref,
              json_string_value(json_object_get(proc, "id")), j->workflow, cal_format(j->on, on));
@@ -106,10 +96,9 @@ static void start_written(job *j, PGresult *res)
     job_reply(j);
 }
 
-static void start_have_case(job *j, PGresult *res)
+/* The case is read (op_batch_read_case): a retry, a conflict, or compute and write. */
+static void start_have_case(job *j)
 {
-    if (!job_read_case(j, res))
-        return;
     size_t i;
     json_t *p;
     json_array_foreach(j->processes, i, p)
@@ -129,7 +118,7 @@ static void start_have_case(job *j, PGresult *res)
                          j->key, j->case_ref, json_string_value(json_object_get(p, "id")));
                 return;
             }
-            json_t *proc = job_json(res, 0, 3);
+            json_t *proc = json_deep_copy(j->dup);
             eio_decorate_process(proc, j->today);
             j->reply = json_pack("{s:b,s:o}", "duplicate", 1, "process", proc);
             job_reply(j);
@@ -159,36 +148,19 @@ static void start_have_case(job *j, PGresult *res)
         job_fail(j, PROTO_ERR_NOT_ALLOWED, "%s", err);
         return;
     }
-    char on[CAL_DATE_LEN], ver[16], ended[CAL_DATE_LEN];
-    snprintf(ver, sizeof ver, "%d", j->wf->version);
-    char *attrs = eio_attrs_text(j->attrs, j->nattrs);
-    json_t *dls = eio_deadlines(j->d, j->result);
-    char *dltext = json_dumps(dls, JSON_COMPACT);
-    json_decref(dls);
-    const char *params[12] = {
-        j->case_id,
-        j->case_version,
-        j->workflow,
-        ver,
-        cal_format(j->on, on),
-        attrs,
-        j->key,
-        eng_proc_status_name(j->result->status),
-        j->result->state,
-        j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended),
-        dltext,
-        j->actor};
-    job_write(j, &statements[STMT_START_WRITE], 12, params, start_written, start_read);
-    free(attrs);
-    free(dltext);
+    json_t *item = json_pack("{s:s,s:s,s:s,s:i,s:o,s:o,s:s?,s:s,s:s,s:o,s:o,s:s?}", "case",
+                             j->case_id, "case_version", j->case_version, "workflow", j->workflow,
+                             "version", j->wf->version, "started_on", eio_date(j->on), "attrs",
+                             eio_attrs_json(j->attrs, j->nattrs), "key", j->key, "status",
+                             eng_proc_status_name(j->result->status), "state", j->result->state,
+                             "ended_on", eio_date(j->result->ended_on), "deadlines",
+                             eio_deadlines(j->d, j->result), "actor", j->actor);
+    op_batch_write(j, j->d->starter, item, start_read, start_written);
 }
 
 static void start_read(job *j)
 {
-    job_reset_read(j);
-    j->attempts++;
-    const char *p[2] = {j->case_ref, j->key};
-    job_query(j, &statements[STMT_START_READ], 2, p, start_have_case);
+    op_batch_read_case(j, true, start_have_case);
 }
 
 int op_case_open_parse(job *j, proto_err *code, sb *err)

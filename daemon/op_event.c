@@ -1,9 +1,9 @@
 /*
  * op_event: recording an event (ops.h). The job reads the case, replays the
- * target process's events with the new one in the engine, then hands the
- * write to the group-commit writer and gives its connection back: requests
- * that arrive while a batch is being written are written together, in one
- * transaction, and each is answered once its batch has committed.
+ * target process's events with the new one in the engine, then writes the
+ * event and the recomputed process; both the read and the write are batched
+ * with other requests' (op_batch.c), and the reply goes out once the write's
+ * batch has committed.
  */
 #include "ops.h"
 
@@ -15,42 +15,7 @@
 #include "evalio.h"
 #include "log.h"
 #include "esc.h"
-#include "op_sql.h"
 #include "transfers.h"
-#include "writer.h"
-
-#define OP_STATEMENTS(X)                                                                           \
-    X(EVENT_WRITE, "SELECT sf_record_events($1::jsonb)")                                           \
-    X(EVENT_READ,                                                                                  \
-      "SELECT json_agg(CASE WHEN c.id IS NULL THEN NULL ELSE json_build_object("                   \
-      " 'id', c.id::text, 'version', c.version::text, 'processes', " SQL_PROCESSES_OF_CASE ","     \
-      " 'dup', (SELECT json_build_object('id', e.id::text, 'process', e.process_id::text,"         \
-      "  'type', e.type, 'on', e.on_date, 'attrs', e.attrs,"                                       \
-      "  'process_json', sf_process_json(e.process_id), 'started_json',"                           \
-      "  (SELECT coalesce(json_agg(sf_process_json(k.id) ORDER BY k.id), '[]'::json)"              \
-      "   FROM processes k WHERE k.parent_event_id = e.id))"                                       \
-      "  FROM events e WHERE e.case_id = c.id AND e.idem_key = r.item->>'key'),"                   \
-      " 'events', (SELECT coalesce(json_agg(json_build_object('id', e.id, 'process',"              \
-      "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"                   \
-      "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id"              \
-      "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id)),"                   \
-      " 'dob', c.dob) END ORDER BY r.n)"                                                           \
-      " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY r(item, n)"                           \
-      " LEFT JOIN cases c ON c.ref = r.item->>'case'")
-
-typedef enum stmt_id {
-#define X(id, sql) STMT_##id,
-    OP_STATEMENTS(X)
-#undef X
-} stmt_id;
-
-static const store_stmt statements[] = {
-#define X(id, sql) {"sf_" #id, sql},
-    OP_STATEMENTS(X)
-#undef X
-};
-
-const store_stmts op_event_statements = {statements, sizeof statements / sizeof statements[0]};
 
 /* The protocol error for a negated eng_err from eng_check_event. */
 static proto_err eng_err_to_proto(int rc)
@@ -96,40 +61,6 @@ static void event_written(job *j, json_t *out)
     if (json_array_size(started))
         transfers_sweep(j->d, j->case_id);
     job_reply(j);
-}
-
-/* The batch holding the event's write committed (or failed): answer, or read again. */
-static void event_batch_done(PGresult *res, json_t *answer, void *arg)
-{
-    job *j = arg;
-    if (!answer) {
-        if (!res) {
-            job_fail(j, PROTO_ERR_UNAVAILABLE,
-                     "the database connection was lost; if this changed data it was not "
-                     "acknowledged, so retry (with the same key)");
-            return;
-        }
-        j->retry = NULL;
-        if (strcmp(store_sqlstate(res), "23505") == 0 && j->attempts < JOB_MAX_ATTEMPTS)
-            event_read(j);
-        else
-            job_db_error(j, res, NULL);
-        return;
-    }
-    if (json_is_null(answer)) {
-        log_debug("conn %" PRIu64 ": case %s changed concurrently; reading again", j->req->conn_id,
-                  j->case_ref);
-        if (j->attempts >= JOB_MAX_ATTEMPTS) {
-            job_fail(j, PROTO_ERR_UNAVAILABLE,
-                     "case %s is being changed by many requests at once; nothing was recorded, "
-                     "retry",
-                     j->case_ref);
-            return;
-        }
-        event_read(j);
-        return;
-    }
-    event_written(j, answer);
 }
 
 /* The follow-on processes the event starts, as sf_record_event takes them (new ref). */
@@ -223,7 +154,7 @@ static void event_apply(job *j)
         "ended_on", eio_date(j->result->ended_on), "deadlines", changed, "gone", gone, "plan", plan,
         "children", children_json(j));
     /* Group commit: written with whatever else is queued; a lost race reads again. */
-    writer_submit(j->d->writer, item, event_batch_done, j);
+    op_batch_write(j, j->d->writer, item, event_read, event_written);
 }
 
 /* Is the event the same request as the one already recorded under its key? */
@@ -425,32 +356,9 @@ static bool event_choose_process(job *j)
     return true;
 }
 
-/* The batch read holding the event's case answered: the case, or null for no such case. */
-static void event_have_case(PGresult *res, json_t *answer, void *arg)
+/* The case is read (op_batch_read_case): a retry, or choose the process and apply. */
+static void event_have_case(job *j)
 {
-    job *j = arg;
-    if (!answer) {
-        if (!res)
-            job_fail_no_connection(j);
-        else
-            job_db_error(j, res, NULL);
-        return;
-    }
-    if (json_is_null(answer)) {
-        job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s (open it first: sendflow case open %s)",
-                 j->case_ref, j->case_ref);
-        return;
-    }
-    j->case_id = xstrdup(json_string_value(json_object_get(answer, "id")));
-    j->case_version = xstrdup(json_string_value(json_object_get(answer, "version")));
-    j->processes = json_incref(json_object_get(answer, "processes"));
-    j->case_dob = eio_json_date(json_object_get(answer, "dob"));
-    j->dup = json_incref(json_object_get(answer, "dup"));
-    j->case_events = json_incref(json_object_get(answer, "events"));
-    if (json_is_null(j->dup)) {
-        json_decref(j->dup);
-        j->dup = NULL;
-    }
     if (j->dup) {
         event_reply_duplicate(j);
         return;
@@ -459,34 +367,9 @@ static void event_have_case(PGresult *res, json_t *answer, void *arg)
         event_apply(j);
 }
 
-/*
- * Read the case: with the other events' cases queued meanwhile, in one
- * statement (the reader batches reads as the writer batches writes), so the
- * job holds no connection of its own at any step.
- */
 static void event_read(job *j)
 {
-    job_reset_read(j);
-    j->attempts++;
-    writer_submit(j->d->reader, json_pack("{s:s,s:s?}", "case", j->case_ref, "key", j->key),
-                  event_have_case, j);
-}
-
-/* Most items one batched read or write carries, and batches of each in flight at once. */
-#define BATCH_MAX      256
-#define BATCH_INFLIGHT 2
-
-void op_event_start(sf_daemon *d)
-{
-    d->reader = writer_new(d->store, &statements[STMT_EVENT_READ], BATCH_MAX, BATCH_INFLIGHT);
-    d->writer = writer_new(d->store, &statements[STMT_EVENT_WRITE], BATCH_MAX, BATCH_INFLIGHT);
-}
-
-void op_event_free(sf_daemon *d)
-{
-    writer_free(d->reader);
-    writer_free(d->writer);
-    d->reader = d->writer = NULL;
+    op_batch_read_case(j, false, event_have_case);
 }
 
 int op_event_parse(job *j, proto_err *code, sb *err)

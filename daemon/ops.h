@@ -8,8 +8,9 @@
  * state. Each group's SQL is its own table of statements, registered with
  * the store through handlers_statement_tables.
  *
+ *   op_batch.c       the batched case reads and writes of start and event
  *   op_case.c        case_open, start
- *   op_event.c       event (group commit through the writer)
+ *   op_event.c       event
  *   op_void.c        void
  *   op_read.c        show, due, history
  *   op_escalations.c escalations, ack
@@ -19,10 +20,11 @@
 #define SF_OPS_H
 
 #include "job.h"
+#include "writer.h"
 
 /* The statements of each group (static storage). */
+extern const store_stmts op_batch_statements;
 extern const store_stmts op_case_statements;
-extern const store_stmts op_event_statements;
 extern const store_stmts op_void_statements;
 extern const store_stmts op_read_statements;
 extern const store_stmts op_escalations_statements;
@@ -37,10 +39,17 @@ void op_start_begin(job *j);
 /* event: record an event and recompute its process; begin needs no connection (batched). */
 int op_event_parse(job *j, proto_err *code, sb *err);
 void op_event_begin(job *j);
-/* Make the group-commit writer events are recorded through (d->writer). */
-void op_event_start(sf_daemon *d);
-/* Free it, once the loop has ended. */
-void op_event_free(sf_daemon *d);
+
+/* Make the batched case reader and the group-commit writers (d->reader, writer, starter). */
+void op_batch_start(sf_daemon *d);
+/* Free them, once the loop has ended. */
+void op_batch_free(sf_daemon *d);
+/* Read j's case (start: what its key names is a process) with others queued, then have(j). */
+void op_batch_read_case(job *j, bool start, void (*have)(job *j));
+/* Write item (stolen) through w with others queued: done(j, answer) once committed; again(j)
+ * when the case changed since it was read or a key was taken meanwhile. */
+void op_batch_write(job *j, writer *w, json_t *item, void (*again)(job *j),
+                    void (*done)(job *j, json_t *answer));
 
 /* void: void an event posted by mistake and recompute. */
 int op_void_parse(job *j, proto_err *code, sb *err);

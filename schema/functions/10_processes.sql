@@ -140,6 +140,32 @@ BEGIN
 END
 $$;
 
+-- Group commit of starts: a batch of sf_start_process items in one
+-- transaction (one commit). Items: {"case", "case_version", "workflow",
+-- "version", "started_on", "attrs", "key", "status", "state", "ended_on",
+-- "deadlines", "actor"}. Returns a JSON array with each item's process, or
+-- NULL for an item whose case changed since it was read (of several items
+-- for one case, all but the first: their daemon reads again). Starts are
+-- few beside events, so each is written by its own statements here; a
+-- unique violation fails the batch, and the daemon writes each item alone.
+CREATE OR REPLACE FUNCTION sf_start_processes(p_items jsonb) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    it  jsonb;
+    out json[] := '{}';
+BEGIN
+    FOR it IN SELECT value FROM jsonb_array_elements(p_items) LOOP
+        out := out || sf_start_process((it->>'case')::bigint, (it->>'case_version')::bigint,
+                                       it->>'workflow', (it->>'version')::integer,
+                                       (it->>'started_on')::date,
+                                       coalesce(it->'attrs', '{}'::jsonb), it->>'key',
+                                       it->>'status', it->>'state', (it->>'ended_on')::date,
+                                       it->'deadlines', it->>'actor');
+    END LOOP;
+    RETURN to_json(out);
+END
+$$;
+
 -- 001's form, without the actor, for daemons not yet upgraded.
 CREATE OR REPLACE FUNCTION sf_start_process(p_case bigint, p_case_version bigint,
                                             p_workflow text, p_version integer, p_started date,

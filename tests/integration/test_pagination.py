@@ -256,7 +256,7 @@ def history_pages_list_every_entry_once_in_order():
 
 def seed_escalations(db):
     """90 processes, each with escalations at_risk and missed: fired (a
-    third of them resolved since), pending or cancelled (never listed); an
+    third of them resolved since), pending (not yet due) or cancelled (never listed); an
     outbox row per fired escalation (sent or failed) and a resolved notice."""
     db.sql("""
         INSERT INTO cases (ref) SELECT 'C-' || g FROM generate_series(1, 90) g;
@@ -265,7 +265,9 @@ def seed_escalations(db):
         INSERT INTO escalations (case_id, process_id, deadline, level, due, fire_on, status,
                                  fired_at, recipients, resolved_on)
              SELECT p.case_id, p.id, 'decide_to_assess', l.level, DATE '2026-02-16',
-                    DATE '2026-02-16',
+                    -- The pending ones fall due after the test's today: the scheduler
+                    -- must not fire them while the pages are walked.
+                    CASE WHEN p.id % 9 = 0 THEN DATE '2026-06-01' ELSE DATE '2026-02-16' END,
                     CASE WHEN p.id % 9 = 0 THEN 'pending' WHEN p.id % 11 = 0 THEN 'cancelled'
                          ELSE 'fired' END,
                     now(), '[]'::jsonb, CASE WHEN p.id % 3 = 0 THEN DATE '2026-02-20' END
