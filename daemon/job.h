@@ -5,14 +5,15 @@
  * step that receives its result; failures at any step go through job_fail,
  * which replies with the error and frees the job. No request holds a
  * transaction open while the daemon computes. Writers use optimistic
- * concurrency instead: they read the case (its version, processes and events)
- * in one statement, replay the events in the pure engine, then write
- * everything in one statement (a plpgsql function) that first bumps the
- * case's version from the one read. If another request, on this daemon or
- * another, changed the case in between, the write returns NULL and the job
- * starts again from the read (job_lost_race). A write is a single statement,
- * so it commits as a whole or not at all, and the reply goes out only after
- * it has committed.
+ * concurrency instead: they read the case (its version, processes and events),
+ * replay the events in the pure engine, then write everything in one
+ * statement (a plpgsql function) that first bumps the case's version from the
+ * one read. If another request, on this daemon or another, changed the case
+ * in between, the write returns NULL and the job starts again from the read
+ * (job_lost_race). A write is a single statement, so it commits as a whole or
+ * not at all, and the reply goes out only after it has committed. Start and
+ * event run their read and their write in batches with other requests'
+ * (op_batch.c) and hold no connection; void and case_open hold one.
  *
  * The mapping of a failed statement to a protocol error (job_db_code) is
  * shared with the modules that answer requests without a job (reports, the
