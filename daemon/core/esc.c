@@ -217,7 +217,7 @@ int esc_load_string(const char *name, const char *yaml, size_t len, esc_policy *
     yaml_node_t *top;
     char yerr[YML_ERR_LEN];
     esc_policy *p = NULL;
-    int rc = yml_doc_parse(&d, name, yaml, len, yerr, &top);
+    int rc = yml_doc_parse(&d, name, yaml, len, "escalation policy", yerr, &top);
     if (rc == 0 && !top)
         rc = yml_err(&d, NULL, "the file is empty");
     if (rc == 0) {
