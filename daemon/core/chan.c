@@ -12,7 +12,6 @@
  */
 #include "chan.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -442,47 +441,6 @@ int chan_load_string(const char *name, const char *yaml, size_t len, chan_config
     }
     yml_doc_done(&c.d);
     return rc;
-}
-
-/* chan_load_file, and chan_load_optional when optional: a missing file gives the empty config
- * and 1. */
-static int chan__load_file(const char *path, chan_config **out, char err[CHAN_ERR_LEN],
-                           bool optional)
-{
-    *out = NULL;
-    err[0] = '\0';
-    FILE *f = fopen(path, "rb");
-    if (!f && optional && errno == ENOENT) {
-        *out = chan_empty();
-        return 1;
-    }
-    if (!f)
-        return yml_err_at(err, path, 1, "cannot open: %s", strerror(errno));
-    sb buf = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sb_addn(&buf, chunk, n);
-    int failed = ferror(f);
-    int saved = errno;
-    fclose(f);
-    if (failed) {
-        sb_free(&buf);
-        return yml_err_at(err, path, 1, "cannot read: %s", strerror(saved));
-    }
-    int rc = chan_load_string(path, sb_str(&buf), buf.len, out, err);
-    sb_free(&buf);
-    return rc;
-}
-
-int chan_load_file(const char *path, chan_config **out, char err[CHAN_ERR_LEN])
-{
-    return chan__load_file(path, out, err, false);
-}
-
-int chan_load_optional(const char *path, chan_config **out, char err[CHAN_ERR_LEN])
-{
-    return chan__load_file(path, out, err, true);
 }
 
 void chan_free(chan_config *c)

@@ -24,14 +24,11 @@
  */
 #include "hol.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <yaml.h>
 
@@ -864,83 +861,15 @@ int hol_load_string(const char *name, const char *yaml, size_t len, hol_calendar
     return 0;
 }
 
-/* Read the file at path and load it into c. */
-static int hol__load_file(hol_calendar *c, const char *path, char *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return yml_err_at(err, path, 1, "cannot open: %s", strerror(errno));
-    sb buf = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sb_addn(&buf, chunk, n);
-    int failed = ferror(f);
-    int saved = errno;
-    fclose(f);
-    if (failed) {
-        sb_free(&buf);
-        return yml_err_at(err, path, 1, "cannot read: %s", strerror(saved));
-    }
-    int rc = hol__load_text(c, path, sb_str(&buf), buf.len, err);
-    sb_free(&buf);
-    return rc;
-}
-
-static int hol__cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* "*.yaml" or "*.yml", not hidden (as the shell's glob). */
-static bool hol__is_yaml_file(const char *name)
-{
-    size_t n = strlen(name);
-    if (name[0] == '.')
-        return false;
-    return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
-}
-
-int hol_load_dir(const char *dir, hol_calendar **out, char err[HOL_ERR_LEN])
+int hol_load_texts(const char *dir, const hol_text *files, size_t n, hol_calendar **out,
+                   char err[HOL_ERR_LEN])
 {
     *out = NULL;
     err[0] = '\0';
-    DIR *d = opendir(dir);
-    if (!d)
-        return yml_err_at(err, dir, 1, "cannot open directory: %s", strerror(errno));
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!hol__is_yaml_file(e->d_name))
-            continue;
-        char *path = xasprintf("%s/%s", dir, e->d_name);
-        struct stat st;
-        bool regular = stat(path, &st) == 0 && S_ISREG(st.st_mode);
-        free(path);
-        if (!regular)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            names = xrealloc(names, cap * sizeof *names);
-        }
-        names[n++] = xstrdup(e->d_name);
-    }
-    closedir(d);
-    if (n)
-        qsort(names, n, sizeof *names, hol__cmp_str);
-
     hol_calendar *c = xcalloc(1, sizeof *c);
     int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0) {
-            char *path = xasprintf("%s/%s", dir, names[i]);
-            rc = hol__load_file(c, path, err);
-            free(path);
-        }
-        free(names[i]);
-    }
-    free(names);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = hol__load_text(c, files[i].name, files[i].yaml, files[i].len, err);
     if (rc == 0 && n > 0 && !c->bank_file)
         rc = yml_err_at(err, dir, 1,
                         "no bank-holidays calendar (a file with \"calendar: bank-holidays\") "

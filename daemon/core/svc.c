@@ -16,7 +16,6 @@
  */
 #include "svc.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,46 +424,6 @@ int svc_load_string(const char *name, const char *yaml, size_t len, svc_settings
     }
     yml_doc_done(&c.d);
     return rc;
-}
-
-/* svc_load_file, and svc_load_optional when optional: a missing file gives the defaults and 1. */
-static int svc__load_file(const char *path, svc_settings **out, char err[SVC_ERR_LEN],
-                          bool optional)
-{
-    *out = NULL;
-    err[0] = '\0';
-    FILE *f = fopen(path, "rb");
-    if (!f && optional && errno == ENOENT) {
-        *out = svc_defaults();
-        return 1;
-    }
-    if (!f)
-        return yml_err_at(err, path, 1, "cannot open: %s", strerror(errno));
-    sb buf = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sb_addn(&buf, chunk, n);
-    int failed = ferror(f);
-    int saved = errno;
-    fclose(f);
-    if (failed) {
-        sb_free(&buf);
-        return yml_err_at(err, path, 1, "cannot read: %s", strerror(saved));
-    }
-    int rc = svc_load_string(path, sb_str(&buf), buf.len, out, err);
-    sb_free(&buf);
-    return rc;
-}
-
-int svc_load_file(const char *path, svc_settings **out, char err[SVC_ERR_LEN])
-{
-    return svc__load_file(path, out, err, false);
-}
-
-int svc_load_optional(const char *path, svc_settings **out, char err[SVC_ERR_LEN])
-{
-    return svc__load_file(path, out, err, true);
 }
 
 void svc_free(svc_settings *s)

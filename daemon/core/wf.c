@@ -15,13 +15,10 @@
  */
 #include "wf.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <yaml.h>
 
@@ -1453,104 +1450,6 @@ int wf_load_string(const char *name, const char *yaml, size_t len, wf_workflow *
     }
     yml_doc_done(&c.d);
     return rc;
-}
-
-int wf_load_file(const char *path, wf_workflow **out, char err[WF_ERR_LEN])
-{
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return yml_err_at(err, path, 1, "cannot open: %s", strerror(errno));
-    sb buf = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sb_addn(&buf, chunk, n);
-    int failed = ferror(f);
-    int saved = errno;
-    fclose(f);
-    if (failed) {
-        sb_free(&buf);
-        return yml_err_at(err, path, 1, "cannot read: %s", strerror(saved));
-    }
-    int rc = wf_load_string(path, sb_str(&buf), buf.len, out, err);
-    sb_free(&buf);
-    return rc;
-}
-
-/* ---- Sets -------------------------------------------------------------- */
-
-static int wf__cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static bool wf__is_workflow_file(const char *name)
-{
-    size_t n = strlen(name);
-    if (name[0] == '.') /* as the shell's "*.yaml": hidden files are not workflows */
-        return false;
-    /* The service's settings, escalation policies and channels live beside the workflows. */
-    if (!strcmp(name, "service.yaml") || !strcmp(name, "escalations.yaml") ||
-        !strcmp(name, "channels.yaml"))
-        return false;
-    return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
-}
-
-int wf_load_dir(const char *dir, wf_set **out, char err[WF_ERR_LEN])
-{
-    *out = NULL;
-    err[0] = '\0';
-    DIR *d = opendir(dir);
-    if (!d)
-        return yml_err_at(err, dir, 1, "cannot open directory: %s", strerror(errno));
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!wf__is_workflow_file(e->d_name))
-            continue;
-        /* Only regular files (or links to them): calendars/ and the like are not ours. */
-        char *path = xasprintf("%s/%s", dir, e->d_name);
-        struct stat st;
-        bool regular = stat(path, &st) == 0 && S_ISREG(st.st_mode);
-        free(path);
-        if (!regular)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            names = xrealloc(names, cap * sizeof *names);
-        }
-        names[n++] = xstrdup(e->d_name);
-    }
-    closedir(d);
-    if (n == 0) {
-        free(names);
-        return yml_err_at(err, dir, 1, "no workflow files (*.yaml, *.yml) in the directory");
-    }
-    qsort(names, n, sizeof *names, wf__cmp_str);
-    wf_set *set = xcalloc(1, sizeof *set);
-    set->items = xcalloc(n, sizeof *set->items);
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        char *path = xasprintf("%s/%s", dir, names[i]);
-        if (rc == 0) {
-            rc = wf_load_file(path, &set->items[set->n], err);
-            if (rc == 0)
-                set->n++;
-        }
-        free(path);
-        free(names[i]);
-    }
-    free(names);
-    if (rc == 0)
-        rc = wf_set_check(set, err);
-    if (rc < 0) {
-        wf_set_free(set);
-        return -1;
-    }
-    *out = set;
-    return 0;
 }
 
 int wf_set_check(const wf_set *set, char err[WF_ERR_LEN])

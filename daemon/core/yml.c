@@ -3,7 +3,6 @@
  */
 #include "yml.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,32 +105,6 @@ int yml_err_at(char *err, const char *file, int line, const char *fmt, ...)
     verr(err, file, line, fmt, ap);
     va_end(ap);
     return -1;
-}
-
-int yml_read_file(const char *path, char **text, size_t *len, char *err)
-{
-    *text = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, YML_ERR_LEN, "[%s:1] cannot read: %s", path, strerror(errno));
-        return -1;
-    }
-    sb b = {0};
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_addn(&b, buf, n);
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        sb_free(&b);
-        snprintf(err, YML_ERR_LEN, "[%s:1] cannot read", path);
-        return -1;
-    }
-    *len = b.len;
-    *text = sb_steal(&b);
-    return 0;
 }
 
 /* 1-based line of byte offset off in the input (reader errors carry only an offset). */

@@ -5,8 +5,9 @@
  * list, strings, periods such as "10 working days"). A loader fills a
  * yml_doc, walks it, and keeps what it copies into the arena.
  *
- * wf.c, svc.c and hol.c predate this module and carry their own copies of
- * these helpers; new loaders (esc.c) use it.
+ * Every loader of the core (wf, hol, svc, chan, esc) is built on it, so they
+ * agree on what counts as an empty value, a duplicate key and an error line.
+ * Pure: the text comes from the caller, which reads the files (daemon/load.h).
  */
 #ifndef SF_YML_H
 #define SF_YML_H
@@ -42,8 +43,6 @@ typedef struct yml_doc {
  */
 int yml_doc_parse(yml_doc *d, const char *file, const char *text, size_t len, const char *one,
                   char *err, yaml_node_t **root) SF_MUSTCHECK;
-/* Read a whole file (caller frees *text): 0, or -1 with "[file:1] cannot read: ..." in err. */
-int yml_read_file(const char *path, char **text, size_t *len, char *err) SF_MUSTCHECK;
 /* Delete the document and, unless released, the arena. */
 void yml_doc_done(yml_doc *d);
 /* Take the arena (to free later with yml_arena_free); the document keeps none. */
