@@ -34,6 +34,7 @@
 #include "chan.h"
 #include "esc.h"
 #include "hol.h"
+#include "load.h"
 #include "page.h"
 #include "svc.h"
 #include "wf.h"
@@ -1130,7 +1131,7 @@ static int validate_failed(const cli *c, const char *file, const char *err)
  * workflows validate FILE: load it as the daemon would, then check its
  * "starts:" references (and that its name is unique) against the other
  * workflow files of its directory. We load the siblings one by one rather
- * than with wf_load_dir so a broken sibling does not hide this file's result;
+ * than with load_workflows so a broken sibling does not hide this file's result;
  * a sibling that does not load simply does not count as a target.
  */
 /* The service's settings and the calendars are checked by their own loaders. */
@@ -1145,7 +1146,7 @@ static int validate_other(const cli *c, const char *file, bool *handled)
     if (!strcmp(base, "service.yaml")) {
         svc_settings *s;
         char err[SVC_ERR_LEN];
-        rc = svc_load_file(file, &s, err) == 0 ? 0 : validate_failed(c, file, err);
+        rc = load_service(file, false, &s, err) == 0 ? 0 : validate_failed(c, file, err);
         if (rc == 0) {
             printf("%s: valid service settings (%s, version %d)\n", file, s->service, s->version);
             svc_free(s);
@@ -1153,7 +1154,7 @@ static int validate_other(const cli *c, const char *file, bool *handled)
     } else if (!strcmp(base, "escalations.yaml")) {
         esc_policy *p;
         char err[ESC_ERR_LEN];
-        rc = esc_load_file(file, &p, err) == 0 ? 0 : validate_failed(c, file, err);
+        rc = load_escalations(file, false, &p, err) == 0 ? 0 : validate_failed(c, file, err);
         if (rc == 0) {
             printf("%s: valid escalation policy (version %d, %zu levels)\n", file, p->version,
                    p->nlevels);
@@ -1162,7 +1163,7 @@ static int validate_other(const cli *c, const char *file, bool *handled)
     } else if (!strcmp(base, "channels.yaml")) {
         chan_config *ch;
         char err[CHAN_ERR_LEN];
-        rc = chan_load_file(file, &ch, err) == 0 ? 0 : validate_failed(c, file, err);
+        rc = load_channels(file, false, &ch, err) == 0 ? 0 : validate_failed(c, file, err);
         if (rc == 0) {
             printf("%s: valid channels (%zu people, %zu boards)\n", file, ch->npeople, ch->nboards);
             chan_free(ch);
@@ -1172,7 +1173,7 @@ static int validate_other(const cli *c, const char *file, bool *handled)
         hol_calendar *h;
         char err[HOL_ERR_LEN];
         char *dcopy = xstrdup(file);
-        rc = hol_load_dir(dirname(dcopy), &h, err) == 0 ? 0 : validate_failed(c, file, err);
+        rc = load_calendars(dirname(dcopy), &h, err) == 0 ? 0 : validate_failed(c, file, err);
         if (rc == 0) {
             printf("%s: valid calendar (%s)\n", file, hol_version(h));
             hol_free(h);
@@ -1194,7 +1195,7 @@ static int cmd_validate(const cli *c, const char *file)
         return orc;
     char err[WF_ERR_LEN];
     wf_workflow *wf;
-    if (wf_load_file(file, &wf, err) != 0)
+    if (load_workflow(file, &wf, err) != 0)
         return validate_failed(c, file, err);
 
     wf_set set = {.items = xmalloc(sizeof *set.items), .n = 0};
@@ -1211,7 +1212,7 @@ static int cmd_validate(const cli *c, const char *file)
             char *path = xasprintf("%s/%s", dir, de->d_name);
             wf_workflow *other;
             char other_err[WF_ERR_LEN];
-            if (!same_file(path, file) && wf_load_file(path, &other, other_err) == 0) {
+            if (!same_file(path, file) && load_workflow(path, &other, other_err) == 0) {
                 set.items = xrealloc(set.items, (set.n + 1) * sizeof *set.items);
                 set.items[set.n++] = other;
             }

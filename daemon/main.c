@@ -24,6 +24,7 @@
 #include "recompute.h"
 #include "reports.h"
 #include "listener.h"
+#include "load.h"
 #include "scheduler.h"
 #include "transfers.h"
 #include "watch.h"
@@ -166,7 +167,7 @@ static int load_definitions(sf_daemon *d)
         log_warn("no %s: bank holidays by rule only, no school terms", dir);
     } else {
         char herr[HOL_ERR_LEN];
-        if (hol_load_dir(dir, &d->cal, herr) != 0) {
+        if (load_calendars(dir, &d->cal, herr) != 0) {
             fprintf(stderr, "sendflowd: invalid calendar: %s\n", herr);
             free(dir);
             return -1;
@@ -176,7 +177,7 @@ static int load_definitions(sf_daemon *d)
     log_info("calendar: %s", hol_version(d->cal));
     char *path = xasprintf("%s/service.yaml", d->cfg.workflows);
     char serr[SVC_ERR_LEN];
-    int rc = svc_load_optional(path, &d->svc, serr);
+    int rc = load_service(path, true, &d->svc, serr);
     if (rc < 0) {
         fprintf(stderr, "sendflowd: invalid service settings: %s\n", serr);
         free(path);
@@ -187,7 +188,7 @@ static int load_definitions(sf_daemon *d)
     free(path);
     path = xasprintf("%s/escalations.yaml", d->cfg.workflows);
     char eerr[ESC_ERR_LEN];
-    rc = esc_load_optional(path, &d->esc, eerr);
+    rc = load_escalations(path, true, &d->esc, eerr);
     free(path);
     if (rc < 0) {
         fprintf(stderr, "sendflowd: invalid escalation policy: %s\n", eerr);
@@ -200,7 +201,7 @@ static int load_definitions(sf_daemon *d)
                  d->esc->nlevels);
     path = xasprintf("%s/channels.yaml", d->cfg.workflows);
     char cerr[CHAN_ERR_LEN];
-    rc = chan_load_optional(path, &d->chan, cerr);
+    rc = load_channels(path, true, &d->chan, cerr);
     free(path);
     if (rc < 0) {
         fprintf(stderr, "sendflowd: invalid channels: %s\n", cerr);
@@ -245,7 +246,7 @@ int main(int argc, char **argv)
     }
 
     char wferr[WF_ERR_LEN];
-    if (wf_load_dir(d->cfg.workflows, &d->workflows, wferr) != 0) {
+    if (load_workflows(d->cfg.workflows, &d->workflows, wferr) != 0) {
         fprintf(stderr, "sendflowd: invalid workflow definitions: %s\n", wferr);
         config_free(&d->cfg);
         return 1;

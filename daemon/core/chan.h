@@ -7,7 +7,7 @@
  * and the environment variable holding its signing secret, the SMTP relay
  * and sender address, a command's argv).
  *
- * Pure: no I/O beyond reading the file. Validation is strict because a typo
+ * Pure: no I/O (the caller reads the file: daemon/load.h). Validation is strict because a typo
  * silently ignored would be a manager silently not told: every unknown key,
  * a person naming a webhook or command that is not declared, an e-mail
  * address with no email: section to send it, a board naming an unknown
@@ -84,20 +84,12 @@ typedef struct chan_config {
 } chan_config;
 
 /*
- * Load and validate a channels file. On success *out is a new config (free
- * with chan_free) and 0 is returned; on failure -1, *out is NULL and err
- * holds "[file:line] problem".
+ * Load and validate channels from len bytes of YAML text; name (the file's path) stands for the
+ * file in messages and in (*out)->file. On success *out is a new config (free with chan_free) and
+ * 0 is returned; on failure -1, *out is NULL and err holds "[name:line] problem".
  */
-int chan_load_file(const char *path, chan_config **out, char err[CHAN_ERR_LEN]) SF_MUSTCHECK;
-/* As chan_load_file, from a string of len bytes; name stands for the file in messages. */
 int chan_load_string(const char *name, const char *yaml, size_t len, chan_config **out,
                      char err[CHAN_ERR_LEN]) SF_MUSTCHECK;
-/*
- * As chan_load_file, except that a file that does not exist is not an error:
- * *out is then an empty config (nobody to tell) and 1 is returned (0 when
- * the file was loaded, -1 with err set on any other failure).
- */
-int chan_load_optional(const char *path, chan_config **out, char err[CHAN_ERR_LEN]) SF_MUSTCHECK;
 /* An empty config (no people, boards or channels); free with chan_free. */
 chan_config *chan_empty(void);
 /* Free a config and everything it owns; NULL is fine. */

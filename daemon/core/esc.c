@@ -217,7 +217,7 @@ int esc_load_string(const char *name, const char *yaml, size_t len, esc_policy *
     yaml_node_t *top;
     char yerr[YML_ERR_LEN];
     esc_policy *p = NULL;
-    int rc = yml_doc_parse(&d, name, yaml, len, yerr, &top);
+    int rc = yml_doc_parse(&d, name, yaml, len, "escalation policy", yerr, &top);
     if (rc == 0 && !top)
         rc = yml_err(&d, NULL, "the file is empty");
     if (rc == 0) {
@@ -254,32 +254,11 @@ int esc_load_string(const char *name, const char *yaml, size_t len, esc_policy *
     return 0;
 }
 
-int esc_load_file(const char *path, esc_policy **out, char err[ESC_ERR_LEN])
+esc_policy *esc_empty(void)
 {
-    char *text;
-    size_t len;
-    char yerr[YML_ERR_LEN];
-    *out = NULL;
-    if (yml_read_file(path, &text, &len, yerr) != 0) {
-        snprintf(err, ESC_ERR_LEN, "%s", yerr);
-        return -1;
-    }
-    int rc = esc_load_string(path, text, len, out, err);
-    free(text);
-    return rc;
-}
-
-int esc_load_optional(const char *path, esc_policy **out, char err[ESC_ERR_LEN])
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        esc_policy *p = xcalloc(1, sizeof *p);
-        p->file = "(none)";
-        *out = p;
-        return 1;
-    }
-    fclose(f);
-    return esc_load_file(path, out, err);
+    esc_policy *p = xcalloc(1, sizeof *p);
+    p->file = "(none)";
+    return p;
 }
 
 void esc_free(esc_policy *p)

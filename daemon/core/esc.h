@@ -81,13 +81,16 @@ typedef struct esc_fire {
     cal_day fire_on;
 } esc_fire;
 
-/* Load a policy file: 0 and *out (free with esc_free), or -1 with "[file:line] problem". */
-int esc_load_file(const char *path, esc_policy **out, char err[ESC_ERR_LEN]) SF_MUSTCHECK;
-/* As esc_load_file from a string (name stands for the file in messages). */
+/*
+ * Load a policy from len bytes of YAML text (name, the file's path, stands for the file in
+ * messages and in (*out)->file): 0 and *out (free with esc_free), or -1 with "[name:line] problem".
+ */
 int esc_load_string(const char *name, const char *yaml, size_t len, esc_policy **out,
                     char err[ESC_ERR_LEN]) SF_MUSTCHECK;
-/* esc_load_file, or an empty policy (nothing escalates) returning 1 when path does not exist. */
-int esc_load_optional(const char *path, esc_policy **out, char err[ESC_ERR_LEN]) SF_MUSTCHECK;
+/* An empty policy (nothing escalates; file "(none)"), as when there is no escalations.yaml; free
+ * with esc_free. */
+esc_policy *esc_empty(void);
+/* Free a policy and everything it owns; NULL is fine. */
 void esc_free(esc_policy *p);
 
 /*

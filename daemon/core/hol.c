@@ -24,17 +24,15 @@
  */
 #include "hol.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <yaml.h>
+
+#include "yml.h"
 
 /* Years whose bank holidays are precomputed at load; others are computed per call. */
 #define HOL__FIRST_YEAR 1950
@@ -70,14 +68,8 @@ typedef struct hol__term {
     int line;
 } hol__term;
 
-/* One arena allocation; the data follows the header, aligned for anything. */
-typedef struct hol__block {
-    struct hol__block *next;
-    max_align_t data[];
-} hol__block;
-
 struct hol_calendar {
-    hol__block *arena;   /* every allocation below, newest first */
+    yml_arena *arena;    /* every allocation below */
     const char *version; /* see hol_version; arena */
 
     /* bank-holidays.yaml (all in the arena) */
@@ -111,44 +103,17 @@ struct hol_calendar {
 
 /* The state of one load (one document). */
 typedef struct hol__ctx {
-    const char *file;    /* name used in messages */
-    const char *text;    /* the input, for locating reader errors */
-    size_t len;          /* its length */
-    yaml_document_t doc; /* the parsed document; deleted by the caller */
-    hol_calendar *cal;   /* being filled */
-    char *err;           /* HOL_ERR_LEN bytes */
+    yml_doc d;         /* the parsed document, the calendar's arena and the error buffer */
+    hol_calendar *cal; /* being filled */
 } hol__ctx;
 
-/* ---- Arena ------------------------------------------------------------- */
-
-/* Zeroed memory owned by the calendar. */
-static void *hol__alloc(hol_calendar *c, size_t n)
-{
-    hol__block *b = xcalloc(1, sizeof(hol__block) + n);
-    b->next = c->arena;
-    c->arena = b;
-    return b->data;
-}
-
-/* A copy of s owned by the calendar. */
-static char *hol__strdup(hol_calendar *c, const char *s)
-{
-    size_t n = strlen(s);
-    char *p = hol__alloc(c, n + 1);
-    memcpy(p, s, n);
-    return p;
-}
+_Static_assert(HOL_ERR_LEN == YML_ERR_LEN, "one error buffer size for every loader");
 
 void hol_free(hol_calendar *c)
 {
     if (!c)
         return;
-    hol__block *b = c->arena;
-    while (b) {
-        hol__block *next = b->next;
-        free(b);
-        b = next;
-    }
+    yml_arena_free(c->arena);
     free(c);
 }
 
@@ -326,7 +291,7 @@ static void hol__precompute(hol_calendar *c)
     size_t total = 0;
     for (int y = HOL__FIRST_YEAR; y <= HOL__LAST_YEAR; y++)
         total += hol__year(c, y, NULL, 0);
-    c->days = hol__alloc(c, (total ? total : 1) * sizeof *c->days);
+    c->days = yml_arena_alloc(&c->arena, (total ? total : 1) * sizeof *c->days);
     size_t n = 0;
     for (int y = HOL__FIRST_YEAR; y <= HOL__LAST_YEAR; y++) {
         c->year_start[y - HOL__FIRST_YEAR] = n;
@@ -474,7 +439,7 @@ const char *hol_version(const hol_calendar *c)
 static void hol__derive_closures(hol_calendar *c)
 {
     size_t cap = c->nterms + c->ndeclared;
-    hol_closure *all = hol__alloc(c, (cap ? cap : 1) * sizeof *all);
+    hol_closure *all = yml_arena_alloc(&c->arena, (cap ? cap : 1) * sizeof *all);
     size_t n = 0, t = 0, d = 0;
     for (;;) {
         /* The next gap between two terms, if any is left. */
@@ -486,7 +451,7 @@ static void hol__derive_closures(hol_calendar *c)
         if (have_gap && (!have_decl || c->terms[t].to + 1 <= c->declared[d].first)) {
             const hol__term *a = &c->terms[t], *b = &c->terms[t + 1];
             size_t len = strlen(a->name) + strlen(b->name) + 32;
-            char *name = hol__alloc(c, len);
+            char *name = yml_arena_alloc(&c->arena, len);
             snprintf(name, len, "holiday between %s and %s", a->name, b->name);
             next = (hol_closure){a->to + 1, b->from, name};
             t++;
@@ -500,7 +465,7 @@ static void hol__derive_closures(hol_calendar *c)
             if (next.reopens > prev->reopens)
                 prev->reopens = next.reopens;
             size_t len = strlen(prev->name) + strlen(next.name) + 4;
-            char *name = hol__alloc(c, len);
+            char *name = yml_arena_alloc(&c->arena, len);
             snprintf(name, len, "%s + %s", prev->name, next.name);
             prev->name = name;
         } else {
@@ -509,7 +474,7 @@ static void hol__derive_closures(hol_calendar *c)
     }
     c->closures = all;
     c->nclosures = n;
-    c->long_closures = hol__alloc(c, (n ? n : 1) * sizeof *c->long_closures);
+    c->long_closures = yml_arena_alloc(&c->arena, (n ? n : 1) * sizeof *c->long_closures);
     c->nlong = 0;
     for (size_t i = 0; i < n; i++)
         if (all[i].reopens - all[i].first >= HOL__LONG_CLOSURE_DAYS)
@@ -530,7 +495,7 @@ static void hol__finish(hol_calendar *c)
         size_t used = strlen(buf);
         snprintf(buf + used, sizeof buf - used, "; terms (%s) v%d", c->authority, c->terms_version);
     }
-    c->version = hol__strdup(c, buf);
+    c->version = yml_arena_strdup(&c->arena, buf);
 }
 
 hol_calendar *hol_rules_only(void)
@@ -540,225 +505,29 @@ hol_calendar *hol_rules_only(void)
     return c;
 }
 
-/* ---- Errors ------------------------------------------------------------ */
-
-static void hol__verr(char *err, const char *file, int line, const char *fmt, va_list ap)
-    SF_PRINTF(4, 0);
-static void hol__verr(char *err, const char *file, int line, const char *fmt, va_list ap)
-{
-    int n = snprintf(err, HOL_ERR_LEN, "[%s:%d] ", file, line);
-    if (n < 0 || n >= HOL_ERR_LEN)
-        return;
-    vsnprintf(err + n, HOL_ERR_LEN - (size_t)n, fmt, ap);
-}
-
-static int hol__err_line(char *err, const char *file, int line, const char *fmt, ...)
-    SF_PRINTF(4, 5);
-static int hol__err_line(char *err, const char *file, int line, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hol__verr(err, file, line, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* The 1-based line of a node; 1 when there is none. */
-static int hol__line(const yaml_node_t *n)
-{
-    return n ? (int)n->start_mark.line + 1 : 1;
-}
-
-/* Report a problem at node n; always returns -1 so callers can "return hol__err(...)". */
-static int hol__err(hol__ctx *x, const yaml_node_t *n, const char *fmt, ...) SF_PRINTF(3, 4);
-static int hol__err(hol__ctx *x, const yaml_node_t *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hol__verr(x->err, x->file, hol__line(n), fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* ---- Node helpers ------------------------------------------------------ */
-
-static yaml_node_t *hol__node(hol__ctx *x, int id)
-{
-    return yaml_document_get_node(&x->doc, id);
-}
-
-static const char *hol__s(const yaml_node_t *n)
-{
-    return (const char *)n->data.scalar.value;
-}
-
-/* A plain empty value ("key:" with nothing after it, or "~"/"null"). */
-static bool hol__is_null(const yaml_node_t *n)
-{
-    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return false;
-    const char *s = hol__s(n);
-    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
-}
-
-static const char *hol__kind(const yaml_node_t *n)
-{
-    if (hol__is_null(n))
-        return "an empty value";
-    switch (n->type) {
-    case YAML_SCALAR_NODE:
-        return "a string";
-    case YAML_SEQUENCE_NODE:
-        return "a list";
-    case YAML_MAPPING_NODE:
-        return "a mapping";
-    case YAML_NO_NODE:
-        break;
-    }
-    return "nothing";
-}
-
-static size_t hol__map_len(const yaml_node_t *n)
-{
-    return (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-}
-
-static size_t hol__seq_len(const yaml_node_t *n)
-{
-    return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-}
-
-static yaml_node_t *hol__seq_item(hol__ctx *x, const yaml_node_t *n, size_t i)
-{
-    return hol__node(x, n->data.sequence.items.start[i]);
-}
-
-static yaml_node_t *hol__pair_key(hol__ctx *x, const yaml_node_t *n, size_t i)
-{
-    return hol__node(x, n->data.mapping.pairs.start[i].key);
-}
-
-static yaml_node_t *hol__pair_value(hol__ctx *x, const yaml_node_t *n, size_t i)
-{
-    return hol__node(x, n->data.mapping.pairs.start[i].value);
-}
-
-/* The value of key in mapping m, or NULL. Keys were checked to be unique strings. */
-static yaml_node_t *hol__get(hol__ctx *x, const yaml_node_t *m, const char *key)
-{
-    for (size_t i = 0; i < hol__map_len(m); i++) {
-        yaml_node_t *k = hol__pair_key(x, m, i);
-        if (k->type == YAML_SCALAR_NODE && !strcmp(hol__s(k), key))
-            return hol__pair_value(x, m, i);
-    }
-    return NULL;
-}
-
-/*
- * Every key of mapping m must be a string, appear once, and (when allowed is
- * not NULL) be one of allowed. Checked before anything is read from m, so a
- * misspelt key is reported as such rather than as a missing one.
- */
-static int hol__check_keys(hol__ctx *x, const yaml_node_t *m, const char *what,
-                           const char *const *allowed)
-{
-    for (size_t i = 0; i < hol__map_len(m); i++) {
-        yaml_node_t *k = hol__pair_key(x, m, i);
-        if (k->type != YAML_SCALAR_NODE)
-            return hol__err(x, k, "%s: a key must be a string, got %s", what, hol__kind(k));
-        for (size_t j = 0; j < i; j++) {
-            yaml_node_t *prev = hol__pair_key(x, m, j);
-            if (!strcmp(hol__s(prev), hol__s(k)))
-                return hol__err(x, k, "%s: duplicate key \"%s\" (first at line %d)", what,
-                                hol__s(k), hol__line(prev));
-        }
-        if (!allowed)
-            continue;
-        bool known = false;
-        for (const char *const *a = allowed; *a; a++)
-            if (!strcmp(*a, hol__s(k)))
-                known = true;
-        if (!known) {
-            char list[256] = "";
-            size_t used = 0;
-            for (const char *const *a = allowed; *a; a++) {
-                int w =
-                    snprintf(list + used, sizeof list - used, "%s%s", a == allowed ? "" : ", ", *a);
-                if (w < 0 || (size_t)w >= sizeof list - used)
-                    break;
-                used += (size_t)w;
-            }
-            return hol__err(x, k, "%s: unknown key \"%s\" (expected one of: %s)", what, hol__s(k),
-                            list);
-        }
-    }
-    return 0;
-}
-
-/* Mapping node n, or an error. */
-static int hol__want_map(hol__ctx *x, const yaml_node_t *n, const char *what)
-{
-    if (n->type != YAML_MAPPING_NODE)
-        return hol__err(x, n, "%s: expected a mapping, got %s", what, hol__kind(n));
-    return 0;
-}
-
-/* A non-empty string value for key; *out is owned by the calendar (NULL when absent). */
-static int hol__get_str(hol__ctx *x, const yaml_node_t *m, const char *key, const char *what,
-                        bool required, const char **out)
-{
-    yaml_node_t *v = hol__get(x, m, key);
-    *out = NULL;
-    if (!v) {
-        if (required)
-            return hol__err(x, m, "%s: missing \"%s\"", what, key);
-        return 0;
-    }
-    if (v->type != YAML_SCALAR_NODE || hol__is_null(v))
-        return hol__err(x, v, "%s: \"%s\": expected a string, got %s", what, key, hol__kind(v));
-    *out = hol__strdup(x->cal, hol__s(v));
-    return 0;
-}
+/* ---- Helpers ---------------------------------------------------------- */
 
 /* A date value for key; *node (may be NULL) gets its node, NULL when absent. */
 static int hol__get_date(hol__ctx *x, const yaml_node_t *m, const char *key, const char *what,
                          bool required, cal_day *out, const yaml_node_t **node)
 {
-    yaml_node_t *v = hol__get(x, m, key);
+    yaml_node_t *v = yml_get(&x->d, m, key);
     *out = CAL_NONE;
     if (node)
         *node = v;
     if (!v) {
         if (required)
-            return hol__err(x, m, "%s: missing \"%s\"", what, key);
+            return yml_err(&x->d, m, "%s: missing \"%s\"", what, key);
         return 0;
     }
-    if (v->type != YAML_SCALAR_NODE || hol__is_null(v))
-        return hol__err(x, v, "%s: \"%s\": expected a date YYYY-MM-DD, got %s", what, key,
-                        hol__kind(v));
-    if (cal_parse(hol__s(v), out) < 0)
-        return hol__err(x, v,
-                        "%s: \"%s\": expected a date YYYY-MM-DD (a real day, year %d-%d), got "
-                        "\"%s\"",
-                        what, key, CAL_MIN_YEAR, CAL_MAX_YEAR, hol__s(v));
-    return 0;
-}
-
-/* "version": a positive integer. */
-static int hol__get_version(hol__ctx *x, const yaml_node_t *top, int *out)
-{
-    yaml_node_t *v = hol__get(x, top, "version");
-    if (!v)
-        return hol__err(x, top, "top level: missing \"version\"");
-    const char *s = v->type == YAML_SCALAR_NODE ? hol__s(v) : "";
-    size_t len = strlen(s);
-    bool ok = len > 0 && len <= 9 && s[0] != '0' && strspn(s, "0123456789") == len;
-    if (!ok)
-        return hol__err(x, v, "\"version\": expected a positive integer, got %s%s%s",
-                        v->type == YAML_SCALAR_NODE ? "\"" : "",
-                        v->type == YAML_SCALAR_NODE ? s : hol__kind(v),
-                        v->type == YAML_SCALAR_NODE ? "\"" : "");
-    *out = atoi(s);
+    if (v->type != YAML_SCALAR_NODE || yml_is_null(v))
+        return yml_err(&x->d, v, "%s: \"%s\": expected a date YYYY-MM-DD, got %s", what, key,
+                       yml_kind(v));
+    if (cal_parse(yml_s(v), out) < 0)
+        return yml_err(&x->d, v,
+                       "%s: \"%s\": expected a date YYYY-MM-DD (a real day, year %d-%d), got "
+                       "\"%s\"",
+                       what, key, CAL_MIN_YEAR, CAL_MAX_YEAR, yml_s(v));
     return 0;
 }
 
@@ -766,12 +535,12 @@ static int hol__get_version(hol__ctx *x, const yaml_node_t *top, int *out)
 static int hol__get_list(hol__ctx *x, const yaml_node_t *top, const char *key,
                          const yaml_node_t **out)
 {
-    yaml_node_t *v = hol__get(x, top, key);
+    yaml_node_t *v = yml_get(&x->d, top, key);
     *out = NULL;
-    if (!v || hol__is_null(v))
+    if (!v || yml_is_null(v))
         return 0;
     if (v->type != YAML_SEQUENCE_NODE)
-        return hol__err(x, v, "\"%s\": expected a list, got %s", key, hol__kind(v));
+        return yml_err(&x->d, v, "\"%s\": expected a list, got %s", key, yml_kind(v));
     *out = v;
     return 0;
 }
@@ -801,15 +570,15 @@ static int hol__take_away(hol__ctx *x, const yaml_node_t *v, const char *key, ca
     hol_calendar *c = x->cal;
     char buf[CAL_DATE_LEN];
     if (!hol__rule_name(day))
-        return hol__err(x, v,
-                        "change: \"%s\": %s is not a bank holiday under the standing rules (only "
-                        "a rule day can be moved or removed)",
-                        key, cal_format(day, buf));
+        return yml_err(&x->d, v,
+                       "change: \"%s\": %s is not a bank holiday under the standing rules (only "
+                       "a rule day can be moved or removed)",
+                       key, cal_format(day, buf));
     for (size_t i = 0; i < c->nremoved; i++)
         if (c->removed[i].day == day)
-            return hol__err(x, v, "change: \"%s\": %s is already moved or removed (line %d)", key,
-                            cal_format(day, buf), c->removed[i].line);
-    c->removed[c->nremoved++] = (hol__day){day, NULL, hol__line(v)};
+            return yml_err(&x->d, v, "change: \"%s\": %s is already moved or removed (line %d)",
+                           key, cal_format(day, buf), c->removed[i].line);
+    c->removed[c->nremoved++] = (hol__day){day, NULL, yml_line(v)};
     return 0;
 }
 
@@ -818,7 +587,7 @@ static int hol__parse_change(hol__ctx *x, const yaml_node_t *item)
     static const char *const keys[] = {"date", "name", "replaces", "remove", NULL};
     hol_calendar *c = x->cal;
     char buf[CAL_DATE_LEN], buf2[CAL_DATE_LEN];
-    if (hol__want_map(x, item, "change") < 0 || hol__check_keys(x, item, "change", keys) < 0)
+    if (yml_want_map(&x->d, item, "change") < 0 || yml_check_keys(&x->d, item, "change", keys) < 0)
         return -1;
     cal_day date, replaces, remove;
     const yaml_node_t *date_node, *replaces_node, *remove_node;
@@ -829,44 +598,44 @@ static int hol__parse_change(hol__ctx *x, const yaml_node_t *item)
 
     if (remove_node) {
         if (date_node)
-            return hol__err(x, date_node,
-                            "change: \"remove\" takes a day away; to move it, give \"date\" and "
-                            "\"replaces\" instead");
-        if (hol__get(x, item, "name"))
-            return hol__err(x, item, "change: \"name\" goes with \"date\", not with \"remove\"");
+            return yml_err(&x->d, date_node,
+                           "change: \"remove\" takes a day away; to move it, give \"date\" and "
+                           "\"replaces\" instead");
+        if (yml_get(&x->d, item, "name"))
+            return yml_err(&x->d, item, "change: \"name\" goes with \"date\", not with \"remove\"");
         if (replaces_node)
-            return hol__err(x, replaces_node,
-                            "change: \"replaces\" goes with \"date\", not with \"remove\"");
+            return yml_err(&x->d, replaces_node,
+                           "change: \"replaces\" goes with \"date\", not with \"remove\"");
         return hol__take_away(x, remove_node, "remove", remove);
     }
     if (!date_node)
-        return hol__err(x, item,
-                        "change: missing \"date\" (an extra or moved bank holiday) or \"remove\"");
+        return yml_err(&x->d, item,
+                       "change: missing \"date\" (an extra or moved bank holiday) or \"remove\"");
 
     int wd = hol__weekday(date);
     if (wd > 5)
-        return hol__err(x, date_node,
-                        "change: \"date\": %s is a %s; a bank holiday falls on a weekday",
-                        cal_format(date, buf), hol__weekday_name(date));
+        return yml_err(&x->d, date_node,
+                       "change: \"date\": %s is a %s; a bank holiday falls on a weekday",
+                       cal_format(date, buf), hol__weekday_name(date));
     for (size_t i = 0; i < c->nadded; i++)
         if (c->added[i].day == date)
-            return hol__err(x, date_node, "change: \"date\": %s is already listed (line %d)",
-                            cal_format(date, buf), c->added[i].line);
+            return yml_err(&x->d, date_node, "change: \"date\": %s is already listed (line %d)",
+                           cal_format(date, buf), c->added[i].line);
     const char *name;
-    if (hol__get_str(x, item, "name", "change", true, &name) < 0)
+    if (yml_get_str(&x->d, item, "name", "change", true, &name) < 0)
         return -1;
     if (replaces_node) {
         int y1, y2;
         cal_to_ymd(date, &y1, NULL, NULL);
         cal_to_ymd(replaces, &y2, NULL, NULL);
         if (y1 != y2)
-            return hol__err(x, replaces_node,
-                            "change: \"replaces\": %s is not in the same year as \"date\" %s",
-                            cal_format(replaces, buf), cal_format(date, buf2));
+            return yml_err(&x->d, replaces_node,
+                           "change: \"replaces\": %s is not in the same year as \"date\" %s",
+                           cal_format(replaces, buf), cal_format(date, buf2));
         if (hol__take_away(x, replaces_node, "replaces", replaces) < 0)
             return -1;
     }
-    c->added[c->nadded++] = (hol__day){date, name, hol__line(date_node)};
+    c->added[c->nadded++] = (hol__day){date, name, yml_line(date_node)};
     return 0;
 }
 
@@ -875,15 +644,15 @@ static int hol__parse_bank_holidays(hol__ctx *x, const yaml_node_t *top)
     static const char *const keys[] = {"calendar", "version", "changes", NULL};
     hol_calendar *c = x->cal;
     const yaml_node_t *changes;
-    if (hol__check_keys(x, top, "top level", keys) < 0 ||
-        hol__get_version(x, top, &c->bank_version) < 0 ||
+    if (yml_check_keys(&x->d, top, "top level", keys) < 0 ||
+        yml_get_version(&x->d, top, "version", &c->bank_version) < 0 ||
         hol__get_list(x, top, "changes", &changes) < 0)
         return -1;
-    size_t n = changes ? hol__seq_len(changes) : 0;
-    c->added = hol__alloc(c, (n ? n : 1) * sizeof *c->added);
-    c->removed = hol__alloc(c, (n ? n : 1) * sizeof *c->removed);
+    size_t n = changes ? yml_seq_len(changes) : 0;
+    c->added = yml_alloc(&x->d, (n ? n : 1) * sizeof *c->added);
+    c->removed = yml_alloc(&x->d, (n ? n : 1) * sizeof *c->removed);
     for (size_t i = 0; i < n; i++)
-        if (hol__parse_change(x, hol__seq_item(x, changes, i)) < 0)
+        if (hol__parse_change(x, yml_item(&x->d, changes, i)) < 0)
             return -1;
 
     /*
@@ -898,9 +667,9 @@ static int hol__parse_bank_holidays(hol__ctx *x, const yaml_node_t *top)
                 removed = true;
         if (rule && !removed) {
             char buf[CAL_DATE_LEN];
-            return hol__err_line(x->err, x->file, c->added[i].line,
-                                 "change: \"date\": %s is already a bank holiday (%s)",
-                                 cal_format(c->added[i].day, buf), rule);
+            return yml_err_at(x->d.err, x->d.file, c->added[i].line,
+                              "change: \"date\": %s is already a bank holiday (%s)",
+                              cal_format(c->added[i].day, buf), rule);
         }
     }
     qsort(c->added, c->nadded, sizeof *c->added, hol__cmp_day);
@@ -921,8 +690,8 @@ static int hol__parse_period(hol__ctx *x, const yaml_node_t *item, const char *k
 {
     const char *const keys[] = {"from", end_key, "name", NULL};
     char what[200], buf[CAL_DATE_LEN], buf2[CAL_DATE_LEN];
-    if (hol__want_map(x, item, kind) < 0 || hol__check_keys(x, item, kind, keys) < 0 ||
-        hol__get_str(x, item, "name", kind, true, name_out) < 0)
+    if (yml_want_map(&x->d, item, kind) < 0 || yml_check_keys(&x->d, item, kind, keys) < 0 ||
+        yml_get_str(&x->d, item, "name", kind, true, name_out) < 0)
         return -1;
     snprintf(what, sizeof what, "%s \"%s\"", kind, *name_out);
     const yaml_node_t *end_node;
@@ -931,10 +700,10 @@ static int hol__parse_period(hol__ctx *x, const yaml_node_t *item, const char *k
         return -1;
     bool is_term = !strcmp(end_key, "to");
     if (is_term ? *end_out < *from_out : *end_out <= *from_out)
-        return hol__err(x, end_node, "%s: \"%s\" %s is %s \"from\" %s", what, end_key,
-                        cal_format(*end_out, buf), is_term ? "before" : "not after",
-                        cal_format(*from_out, buf2));
-    *line_out = hol__line(item);
+        return yml_err(&x->d, end_node, "%s: \"%s\" %s is %s \"from\" %s", what, end_key,
+                       cal_format(*end_out, buf), is_term ? "before" : "not after",
+                       cal_format(*from_out, buf2));
+    *line_out = yml_line(item);
     return 0;
 }
 
@@ -948,12 +717,12 @@ static int hol__check_order(hol__ctx *x, const yaml_node_t *item, const char *ki
                             cal_day prev_from, cal_day prev_end, int prev_line)
 {
     if (from < prev_from)
-        return hol__err(x, item,
-                        "%s \"%s\" starts before %s \"%s\" (line %d): list them in date order",
-                        kind, name, kind, prev_name, prev_line);
+        return yml_err(&x->d, item,
+                       "%s \"%s\" starts before %s \"%s\" (line %d): list them in date order", kind,
+                       name, kind, prev_name, prev_line);
     if (from < prev_end)
-        return hol__err(x, item, "%s \"%s\" overlaps %s \"%s\" (line %d)", kind, name, kind,
-                        prev_name, prev_line);
+        return yml_err(&x->d, item, "%s \"%s\" overlaps %s \"%s\" (line %d)", kind, name, kind,
+                       prev_name, prev_line);
     return 0;
 }
 
@@ -962,8 +731,8 @@ static int hol__check_name(hol__ctx *x, const yaml_node_t *item, const char *kin
 {
     for (size_t j = 0; j < n; j++)
         if (!strcmp(names[j], name))
-            return hol__err(x, item, "%s \"%s\": the name is also used at line %d", kind, name,
-                            lines[j]);
+            return yml_err(&x->d, item, "%s \"%s\": the name is also used at line %d", kind, name,
+                           lines[j]);
     return 0;
 }
 
@@ -973,21 +742,21 @@ static int hol__parse_terms(hol__ctx *x, const yaml_node_t *top)
                                        "terms",    "closures",  NULL};
     hol_calendar *c = x->cal;
     const yaml_node_t *terms, *closures;
-    if (hol__check_keys(x, top, "top level", keys) < 0 ||
-        hol__get_str(x, top, "authority", "top level", true, &c->authority) < 0 ||
-        hol__get_version(x, top, &c->terms_version) < 0 ||
+    if (yml_check_keys(&x->d, top, "top level", keys) < 0 ||
+        yml_get_str(&x->d, top, "authority", "top level", true, &c->authority) < 0 ||
+        yml_get_version(&x->d, top, "version", &c->terms_version) < 0 ||
         hol__get_list(x, top, "terms", &terms) < 0 ||
         hol__get_list(x, top, "closures", &closures) < 0)
         return -1;
-    size_t nt = terms ? hol__seq_len(terms) : 0, nc = closures ? hol__seq_len(closures) : 0;
+    size_t nt = terms ? yml_seq_len(terms) : 0, nc = closures ? yml_seq_len(closures) : 0;
     if (nt + nc == 0)
-        return hol__err(x, top, "top level: no \"terms\" and no \"closures\": nothing to load");
+        return yml_err(&x->d, top, "top level: no \"terms\" and no \"closures\": nothing to load");
 
-    c->terms = hol__alloc(c, (nt ? nt : 1) * sizeof *c->terms);
-    const char **names = hol__alloc(c, (nt + nc) * sizeof *names);
-    int *lines = hol__alloc(c, (nt + nc) * sizeof *lines);
+    c->terms = yml_alloc(&x->d, (nt ? nt : 1) * sizeof *c->terms);
+    const char **names = yml_alloc(&x->d, (nt + nc) * sizeof *names);
+    int *lines = yml_alloc(&x->d, (nt + nc) * sizeof *lines);
     for (size_t i = 0; i < nt; i++) {
-        const yaml_node_t *item = hol__seq_item(x, terms, i);
+        const yaml_node_t *item = yml_item(&x->d, terms, i);
         hol__term *t = &c->terms[i];
         if (hol__parse_period(x, item, "term", "to", &t->name, &t->from, &t->to, &t->line) < 0 ||
             hol__check_name(x, item, "term", t->name, names, lines, i) < 0)
@@ -1002,9 +771,9 @@ static int hol__parse_terms(hol__ctx *x, const yaml_node_t *top)
         lines[i] = t->line;
         c->nterms++;
     }
-    c->declared = hol__alloc(c, (nc ? nc : 1) * sizeof *c->declared);
+    c->declared = yml_alloc(&x->d, (nc ? nc : 1) * sizeof *c->declared);
     for (size_t i = 0; i < nc; i++) {
-        const yaml_node_t *item = hol__seq_item(x, closures, i);
+        const yaml_node_t *item = yml_item(&x->d, closures, i);
         hol_closure *cl = &c->declared[i];
         int line;
         if (hol__parse_period(x, item, "closure", "reopens", &cl->name, &cl->first, &cl->reopens,
@@ -1031,89 +800,49 @@ static int hol__parse_top(hol__ctx *x, const yaml_node_t *top)
 {
     hol_calendar *c = x->cal;
     if (top->type != YAML_MAPPING_NODE)
-        return hol__err(x, top, "top level: expected a mapping, got %s", hol__kind(top));
-    if (hol__check_keys(x, top, "top level", NULL) < 0)
+        return yml_err(&x->d, top, "top level: expected a mapping, got %s", yml_kind(top));
+    if (yml_check_keys(&x->d, top, "top level", NULL) < 0)
         return -1;
-    yaml_node_t *v = hol__get(x, top, "calendar");
+    yaml_node_t *v = yml_get(&x->d, top, "calendar");
     if (!v)
-        return hol__err(x, top, "top level: missing \"calendar\" (bank-holidays or terms)");
-    const char *kind = v->type == YAML_SCALAR_NODE ? hol__s(v) : "";
+        return yml_err(&x->d, top, "top level: missing \"calendar\" (bank-holidays or terms)");
+    const char *kind = v->type == YAML_SCALAR_NODE ? yml_s(v) : "";
     if (!strcmp(kind, "bank-holidays")) {
         if (c->bank_file)
-            return hol__err(x, v, "\"calendar\": a second bank-holidays calendar (the first is %s)",
-                            c->bank_file);
-        c->bank_file = hol__strdup(c, x->file);
+            return yml_err(&x->d, v,
+                           "\"calendar\": a second bank-holidays calendar (the first is %s)",
+                           c->bank_file);
+        c->bank_file = yml_strdup(&x->d, x->d.file);
         return hol__parse_bank_holidays(x, top);
     }
     if (!strcmp(kind, "terms")) {
         if (c->terms_file)
-            return hol__err(x, v, "\"calendar\": a second terms calendar (the first is %s)",
-                            c->terms_file);
-        c->terms_file = hol__strdup(c, x->file);
+            return yml_err(&x->d, v, "\"calendar\": a second terms calendar (the first is %s)",
+                           c->terms_file);
+        c->terms_file = yml_strdup(&x->d, x->d.file);
         return hol__parse_terms(x, top);
     }
-    return hol__err(x, v, "\"calendar\": expected bank-holidays or terms, got %s%s%s",
-                    v->type == YAML_SCALAR_NODE ? "\"" : "",
-                    v->type == YAML_SCALAR_NODE ? kind : hol__kind(v),
-                    v->type == YAML_SCALAR_NODE ? "\"" : "");
-}
-
-/* 1-based line of byte offset off in the input (reader errors carry only an offset). */
-static int hol__line_of_offset(const char *text, size_t len, size_t off)
-{
-    int line = 1;
-    for (size_t i = 0; i < off && i < len; i++)
-        if (text[i] == '\n')
-            line++;
-    return line;
-}
-
-static int hol__yaml_error(hol__ctx *x, const yaml_parser_t *p)
-{
-    int line = p->error == YAML_READER_ERROR
-                   ? hol__line_of_offset(x->text, x->len, p->problem_offset)
-                   : (int)p->problem_mark.line + 1;
-    const char *problem = p->problem ? p->problem : "unknown error";
-    if (p->context)
-        return hol__err_line(x->err, x->file, line, "YAML syntax error: %s %s started at line %d",
-                             problem, p->context, (int)p->context_mark.line + 1);
-    return hol__err_line(x->err, x->file, line, "YAML syntax error: %s", problem);
+    return yml_err(&x->d, v, "\"calendar\": expected bank-holidays or terms, got %s%s%s",
+                   v->type == YAML_SCALAR_NODE ? "\"" : "",
+                   v->type == YAML_SCALAR_NODE ? kind : yml_kind(v),
+                   v->type == YAML_SCALAR_NODE ? "\"" : "");
 }
 
 /* Parse one YAML document (the whole of yaml) into calendar c; 0, or -1 and err. */
 static int hol__load_text(hol_calendar *c, const char *name, const char *yaml, size_t len,
                           char *err)
 {
-    hol__ctx x = {.file = name, .text = yaml, .len = len, .cal = c, .err = err};
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser))
-        return hol__err_line(err, name, 1, "cannot initialise the YAML parser");
-    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-    if (!yaml_parser_load(&parser, &x.doc)) {
-        hol__yaml_error(&x, &parser);
-        yaml_parser_delete(&parser);
-        return -1;
-    }
-    int rc = 0;
-    yaml_node_t *root = yaml_document_get_root_node(&x.doc);
-    if (!root) {
-        rc = hol__err_line(err, name, 1, "empty document: expected a calendar mapping");
-    } else {
-        /* A second document would be silently ignored: refuse it. */
-        yaml_document_t next;
-        if (!yaml_parser_load(&parser, &next)) {
-            rc = hol__yaml_error(&x, &parser);
-        } else {
-            yaml_node_t *extra = yaml_document_get_root_node(&next);
-            if (extra)
-                rc = hol__err(&x, extra, "a second YAML document: one calendar per file");
-            yaml_document_delete(&next);
-        }
-    }
-    yaml_parser_delete(&parser);
-    if (rc == 0)
+    hol__ctx x = {.cal = c};
+    yaml_node_t *root;
+    int rc = yml_doc_parse(&x.d, name, yaml, len, "calendar", err, &root);
+    if (rc == 0 && !root)
+        rc = yml_err(&x.d, NULL, "empty document: expected a calendar mapping");
+    if (rc == 0) {
+        x.d.arena = c->arena; /* what the document keeps belongs to the calendar */
         rc = hol__parse_top(&x, root);
-    yaml_document_delete(&x.doc);
+        c->arena = yml_doc_release_arena(&x.d);
+    }
+    yml_doc_done(&x.d);
     return rc;
 }
 
@@ -1132,88 +861,20 @@ int hol_load_string(const char *name, const char *yaml, size_t len, hol_calendar
     return 0;
 }
 
-/* Read the file at path and load it into c. */
-static int hol__load_file(hol_calendar *c, const char *path, char *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return hol__err_line(err, path, 1, "cannot open: %s", strerror(errno));
-    sb buf = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sb_addn(&buf, chunk, n);
-    int failed = ferror(f);
-    int saved = errno;
-    fclose(f);
-    if (failed) {
-        sb_free(&buf);
-        return hol__err_line(err, path, 1, "cannot read: %s", strerror(saved));
-    }
-    int rc = hol__load_text(c, path, sb_str(&buf), buf.len, err);
-    sb_free(&buf);
-    return rc;
-}
-
-static int hol__cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* "*.yaml" or "*.yml", not hidden (as the shell's glob). */
-static bool hol__is_yaml_file(const char *name)
-{
-    size_t n = strlen(name);
-    if (name[0] == '.')
-        return false;
-    return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
-}
-
-int hol_load_dir(const char *dir, hol_calendar **out, char err[HOL_ERR_LEN])
+int hol_load_texts(const char *dir, const hol_text *files, size_t n, hol_calendar **out,
+                   char err[HOL_ERR_LEN])
 {
     *out = NULL;
     err[0] = '\0';
-    DIR *d = opendir(dir);
-    if (!d)
-        return hol__err_line(err, dir, 1, "cannot open directory: %s", strerror(errno));
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!hol__is_yaml_file(e->d_name))
-            continue;
-        char *path = xasprintf("%s/%s", dir, e->d_name);
-        struct stat st;
-        bool regular = stat(path, &st) == 0 && S_ISREG(st.st_mode);
-        free(path);
-        if (!regular)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            names = xrealloc(names, cap * sizeof *names);
-        }
-        names[n++] = xstrdup(e->d_name);
-    }
-    closedir(d);
-    if (n)
-        qsort(names, n, sizeof *names, hol__cmp_str);
-
     hol_calendar *c = xcalloc(1, sizeof *c);
     int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0) {
-            char *path = xasprintf("%s/%s", dir, names[i]);
-            rc = hol__load_file(c, path, err);
-            free(path);
-        }
-        free(names[i]);
-    }
-    free(names);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = hol__load_text(c, files[i].name, files[i].yaml, files[i].len, err);
     if (rc == 0 && n > 0 && !c->bank_file)
-        rc = hol__err_line(err, dir, 1,
-                           "no bank-holidays calendar (a file with \"calendar: bank-holidays\") "
-                           "among the %zu calendar file%s",
-                           n, n == 1 ? "" : "s");
+        rc = yml_err_at(err, dir, 1,
+                        "no bank-holidays calendar (a file with \"calendar: bank-holidays\") "
+                        "among the %zu calendar file%s",
+                        n, n == 1 ? "" : "s");
     if (rc < 0) {
         hol_free(c);
         return -1;

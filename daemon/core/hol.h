@@ -18,8 +18,8 @@
  *   workflows/calendars/bank-holidays.yaml  one-off changes to the rules
  *   workflows/calendars/terms.yaml          one authority's school terms
  *
- * (each file's opening comment describes its format). Pure: no I/O but reading
- * those files in the loader, no clock.
+ * (each file's opening comment describes its format). Pure: no I/O (the caller
+ * reads those files: daemon/load.h), no clock.
  *
  * Ownership: a hol_calendar owns every string reachable from it; free it with
  * hol_free. Nothing changes after loading and lookups use no cache, so any
@@ -55,17 +55,25 @@ cal_day hol_easter(int y);
  * hol_free. */
 hol_calendar *hol_rules_only(void);
 
-/*
- * Load every *.yaml and *.yml file directly in dir (calendars/): 0 and *out (free with hol_free),
- * or -1, *out NULL and "[file:line] problem" in err. A missing directory is an error; an empty one
- * gives the rules-only calendar. Otherwise it needs exactly one bank-holidays file and at most one
- * terms file.
- */
-int hol_load_dir(const char *dir, hol_calendar **out, char err[HOL_ERR_LEN]) SF_MUSTCHECK;
+/* One calendar file as the caller read it. */
+typedef struct hol_text {
+    const char *name; /* its path: named in messages and hol_version; copied */
+    const char *yaml; /* its contents, len bytes; borrowed for the call */
+    size_t len;
+} hol_text;
 
 /*
- * As hol_load_dir for one YAML document given as a string (name stands for the file in messages);
- * for tests. A terms document alone gives the standing rules plus those terms.
+ * Load the n calendar files of directory dir (calendars/, named in messages), in the order given
+ * (by name): 0 and *out (free with hol_free), or -1, *out NULL and "[file:line] problem" in err.
+ * No files give the rules-only calendar; otherwise it needs exactly one bank-holidays file and at
+ * most one terms file.
+ */
+int hol_load_texts(const char *dir, const hol_text *files, size_t n, hol_calendar **out,
+                   char err[HOL_ERR_LEN]) SF_MUSTCHECK;
+
+/*
+ * As hol_load_texts for one YAML document (name stands for the file in messages); for tests. A
+ * terms document alone gives the standing rules plus those terms.
  */
 int hol_load_string(const char *name, const char *yaml, size_t len, hol_calendar **out,
                     char err[HOL_ERR_LEN]) SF_MUSTCHECK;

@@ -7,7 +7,8 @@
  * which transfers (reg. 2) are scheduled from a child's date of birth, for
  * which cases (an authority with middle schools has different ones).
  *
- * The shipped workflows/service.yaml is the documented example. A setting the
+ * The shipped workflows/service.yaml is the documented example (the caller
+ * reads it: daemon/load.h). A setting the
  * file leaves out takes its value from svc_defaults(); a file that is there
  * must be right: every unknown key, malformed period, unknown transfer name
  * or out-of-range school year is an error naming its file and line, because
@@ -56,21 +57,12 @@ typedef struct svc_settings {
 } svc_settings;
 
 /*
- * Load and validate a service file. On success *out is new settings (free with
- * svc_free) and 0 is returned; on failure -1, *out is NULL and err holds
- * "[file:line] problem".
+ * Load and validate service settings from len bytes of YAML text; name (the file's path) stands
+ * for the file in messages and in (*out)->file. On success *out is new settings (free with
+ * svc_free) and 0 is returned; on failure -1, *out is NULL and err holds "[name:line] problem".
  */
-int svc_load_file(const char *path, svc_settings **out, char err[SVC_ERR_LEN]) SF_MUSTCHECK;
-/* As svc_load_file, from a string of len bytes; name stands for the file in messages and in
- * (*out)->file. */
 int svc_load_string(const char *name, const char *yaml, size_t len, svc_settings **out,
                     char err[SVC_ERR_LEN]) SF_MUSTCHECK;
-/*
- * As svc_load_file, except that a file that does not exist is not an error:
- * *out is then svc_defaults() and 1 is returned (0 when the file was loaded,
- * -1 with err set on any other failure). Free *out with svc_free.
- */
-int svc_load_optional(const char *path, svc_settings **out, char err[SVC_ERR_LEN]) SF_MUSTCHECK;
 /* The settings used when there is no service.yaml: under-5 cycle off, opens 12 months, transfers
  * early_years_to_school (0), primary_to_secondary (7), secondary_to_post16 (12) for everyone. Free
  * with svc_free. */

@@ -5,8 +5,9 @@
  * events that move it (with their attributes), and the deadlines those events
  * start, meet or cancel, each with its legal basis. The format is documented
  * in README.md ("Workflow format") and workflows/ehcp-assessment.yaml is the
- * worked example. Loading turns the YAML into the read-only tree below; every
- * node remembers its line so every error can start with "[file:line]".
+ * worked example. Loading turns YAML text (the caller reads the files:
+ * daemon/load.h) into the read-only tree below; every node remembers its line
+ * so every error can start with "[file:line]".
  *
  * Ownership: a wf_workflow owns every string and array reachable from it;
  * free it with wf_workflow_free (or the set with wf_set_free). Nothing in the
@@ -264,21 +265,13 @@ typedef struct wf_set {
 } wf_set;
 
 /*
- * Load and validate one YAML file. On success *out is a new workflow (free
- * with wf_workflow_free) and 0 is returned; on failure -1, *out is NULL and
- * err holds "[file:line] problem". Cross-file references (starts:) are not
- * checked here: wf_set_check does that.
+ * Load and validate one workflow from len bytes of YAML text; name (the file's path) stands for
+ * the file in messages and in (*out)->file. On success *out is a new workflow (free with
+ * wf_workflow_free) and 0 is returned; on failure -1, *out is NULL and err holds "[name:line]
+ * problem". Cross-file references (starts:) are not checked here: wf_set_check does that.
  */
-int wf_load_file(const char *path, wf_workflow **out, char err[WF_ERR_LEN]) SF_MUSTCHECK;
-/* As wf_load_file, from a string; name stands for the file in messages. */
 int wf_load_string(const char *name, const char *yaml, size_t len, wf_workflow **out,
                    char err[WF_ERR_LEN]) SF_MUSTCHECK;
-/*
- * Load every *.yaml / *.yml file directly inside dir (sorted by name) and
- * check the set (wf_set_check). 0 and a new set (free with wf_set_free), or -1
- * with the first problem in err. An empty directory is an error.
- */
-int wf_load_dir(const char *dir, wf_set **out, char err[WF_ERR_LEN]) SF_MUSTCHECK;
 /* Check cross-workflow rules: unique names, every "starts:" names a workflow of the set. */
 int wf_set_check(const wf_set *set, char err[WF_ERR_LEN]) SF_MUSTCHECK;
 /* Free a workflow and everything it owns; NULL is fine. */

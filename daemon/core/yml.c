@@ -3,7 +3,6 @@
  */
 #include "yml.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,22 +17,32 @@ struct yml_arena {
     yml_block *blocks;
 };
 
+void *yml_arena_alloc(yml_arena **a, size_t n)
+{
+    if (!*a)
+        *a = xcalloc(1, sizeof **a);
+    yml_block *b = xcalloc(1, sizeof(yml_block) + n);
+    b->next = (*a)->blocks;
+    (*a)->blocks = b;
+    return b->data;
+}
+
+char *yml_arena_strdup(yml_arena **a, const char *s)
+{
+    size_t n = strlen(s);
+    char *p = yml_arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    return p;
+}
+
 void *yml_alloc(yml_doc *d, size_t n)
 {
-    if (!d->arena)
-        d->arena = xcalloc(1, sizeof *d->arena);
-    yml_block *b = xcalloc(1, sizeof(yml_block) + n);
-    b->next = d->arena->blocks;
-    d->arena->blocks = b;
-    return b->data;
+    return yml_arena_alloc(&d->arena, n);
 }
 
 char *yml_strdup(yml_doc *d, const char *s)
 {
-    size_t n = strlen(s);
-    char *p = yml_alloc(d, n + 1);
-    memcpy(p, s, n);
-    return p;
+    return yml_arena_strdup(&d->arena, s);
 }
 
 void yml_arena_free(yml_arena *a)
@@ -75,43 +84,52 @@ static void verr(char *err, const char *file, int line, const char *fmt, va_list
     vsnprintf(err + n, YML_ERR_LEN - (size_t)n, fmt, ap);
 }
 
+int yml_line(const yaml_node_t *n)
+{
+    return n ? (int)n->start_mark.line + 1 : 1;
+}
+
 int yml_err(yml_doc *d, const yaml_node_t *n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    verr(d->err, d->file, n ? (int)n->start_mark.line + 1 : 1, fmt, ap);
+    verr(d->err, d->file, yml_line(n), fmt, ap);
     va_end(ap);
     return -1;
 }
 
-int yml_read_file(const char *path, char **text, size_t *len, char *err)
+int yml_err_at(char *err, const char *file, int line, const char *fmt, ...)
 {
-    *text = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, YML_ERR_LEN, "[%s:1] cannot read: %s", path, strerror(errno));
-        return -1;
-    }
-    sb b = {0};
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_addn(&b, buf, n);
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        sb_free(&b);
-        snprintf(err, YML_ERR_LEN, "[%s:1] cannot read", path);
-        return -1;
-    }
-    *len = b.len;
-    *text = sb_steal(&b);
-    return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    verr(err, file, line, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
-int yml_doc_parse(yml_doc *d, const char *file, const char *text, size_t len, char *err,
-                  yaml_node_t **root)
+/* 1-based line of byte offset off in the input (reader errors carry only an offset). */
+static int line_of_offset(const char *text, size_t len, size_t off)
+{
+    int line = 1;
+    for (size_t i = 0; i < off && i < len; i++)
+        if (text[i] == '\n')
+            line++;
+    return line;
+}
+
+static int syntax_error(yml_doc *d, const yaml_parser_t *p, const char *text, size_t len)
+{
+    int line = p->error == YAML_READER_ERROR ? line_of_offset(text, len, p->problem_offset)
+                                             : (int)p->problem_mark.line + 1;
+    const char *problem = p->problem ? p->problem : "unknown error";
+    if (p->context)
+        return yml_err_at(d->err, d->file, line, "YAML syntax error: %s %s started at line %d",
+                          problem, p->context, (int)p->context_mark.line + 1);
+    return yml_err_at(d->err, d->file, line, "YAML syntax error: %s", problem);
+}
+
+int yml_doc_parse(yml_doc *d, const char *file, const char *text, size_t len, const char *one,
+                  char *err, yaml_node_t **root)
 {
     memset(d, 0, sizeof *d);
     d->file = file;
@@ -119,21 +137,31 @@ int yml_doc_parse(yml_doc *d, const char *file, const char *text, size_t len, ch
     err[0] = '\0';
     *root = NULL;
     yaml_parser_t p;
-    if (!yaml_parser_initialize(&p)) {
-        snprintf(err, YML_ERR_LEN, "[%s:1] out of memory", file);
-        return -1;
-    }
+    if (!yaml_parser_initialize(&p))
+        return yml_err_at(err, file, 1, "cannot initialise the YAML parser");
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
     if (!yaml_parser_load(&p, &d->doc)) {
-        snprintf(err, YML_ERR_LEN, "[%s:%d] %s", file, (int)p.problem_mark.line + 1,
-                 p.problem ? p.problem : "invalid YAML");
+        syntax_error(d, &p, text, len);
         yaml_parser_delete(&p);
         return -1;
     }
     d->loaded = true;
-    yaml_parser_delete(&p);
+    int rc = 0;
     *root = yaml_document_get_root_node(&d->doc);
-    return 0;
+    if (*root) {
+        /* A second document would be silently ignored: refuse it. */
+        yaml_document_t next;
+        if (!yaml_parser_load(&p, &next)) {
+            rc = syntax_error(d, &p, text, len);
+        } else {
+            yaml_node_t *extra = yaml_document_get_root_node(&next);
+            if (extra)
+                rc = yml_err(d, extra, "a second YAML document: one %s per file", one);
+            yaml_document_delete(&next);
+        }
+    }
+    yaml_parser_delete(&p);
+    return rc;
 }
 
 const char *yml_s(const yaml_node_t *n)
@@ -205,6 +233,14 @@ yaml_node_t *yml_get(yml_doc *d, const yaml_node_t *m, const char *key)
     return NULL;
 }
 
+const yaml_node_t *yml_key_of(yml_doc *d, const yaml_node_t *m, const yaml_node_t *v)
+{
+    for (size_t i = 0; i < yml_map_len(m); i++)
+        if (yml_value(d, m, i) == v)
+            return yml_key(d, m, i);
+    return v;
+}
+
 int yml_want_map(yml_doc *d, const yaml_node_t *n, const char *what)
 {
     if (n->type != YAML_MAPPING_NODE)
@@ -252,7 +288,42 @@ int yml_get_str(yml_doc *d, const yaml_node_t *m, const char *key, const char *w
         return required ? yml_err(d, m, "%s: missing \"%s\"", what, key) : 0;
     if (v->type != YAML_SCALAR_NODE || yml_is_null(v))
         return yml_err(d, v, "%s: \"%s\": expected a string, got %s", what, key, yml_kind(v));
+    if (!*yml_s(v))
+        return yml_err(d, v, "%s: \"%s\": must not be empty", what, key);
     *out = yml_strdup(d, yml_s(v));
+    return 0;
+}
+
+int yml_get_bool(yml_doc *d, const yaml_node_t *m, const char *key, const char *what, bool *out)
+{
+    yaml_node_t *v = yml_get(d, m, key);
+    *out = false;
+    if (!v)
+        return 0;
+    if (v->type == YAML_SCALAR_NODE && !strcmp(yml_s(v), "true"))
+        *out = true;
+    else if (!(v->type == YAML_SCALAR_NODE && !strcmp(yml_s(v), "false")))
+        return yml_err(d, v, "%s: \"%s\": expected true or false, got %s%s%s", what, key,
+                       v->type == YAML_SCALAR_NODE ? "\"" : "",
+                       v->type == YAML_SCALAR_NODE ? yml_s(v) : yml_kind(v),
+                       v->type == YAML_SCALAR_NODE ? "\"" : "");
+    return 0;
+}
+
+int yml_get_version(yml_doc *d, const yaml_node_t *top, const char *key, int *out)
+{
+    yaml_node_t *v = yml_get(d, top, key);
+    if (!v)
+        return yml_err(d, top, "top level: missing \"%s\"", key);
+    const char *s = v->type == YAML_SCALAR_NODE ? yml_s(v) : "";
+    size_t len = strlen(s);
+    bool ok = len > 0 && len <= 9 && s[0] != '0' && strspn(s, "0123456789") == len;
+    if (!ok)
+        return yml_err(d, v, "\"%s\": expected a positive integer, got %s%s%s", key,
+                       v->type == YAML_SCALAR_NODE ? "\"" : "",
+                       v->type == YAML_SCALAR_NODE ? s : yml_kind(v),
+                       v->type == YAML_SCALAR_NODE ? "\"" : "");
+    *out = atoi(s);
     return 0;
 }
 

@@ -16,6 +16,7 @@
  */
 #include "engine.h"
 #include "fuzz.h"
+#include "load.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -37,7 +38,7 @@ static void load_once(void)
     if (ehcp)
         return;
     char err[WF_ERR_LEN];
-    if (wf_load_file(SF_TEST_SOURCE_DIR "/workflows/ehcp-assessment.yaml", &ehcp, err) != 0) {
+    if (load_workflow(SF_TEST_SOURCE_DIR "/workflows/ehcp-assessment.yaml", &ehcp, err) != 0) {
         fprintf(stderr, "fuzz_engine: cannot load the workflow: %s\n", err);
         abort();
     }

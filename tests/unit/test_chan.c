@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "load.h"
 
 #define CHANNELS_YAML SF_TEST_SOURCE_DIR "/workflows/channels.yaml"
 
@@ -46,7 +47,7 @@ static void test_shipped(void)
 {
     char err[CHAN_ERR_LEN];
     chan_config *c = NULL;
-    int rc = chan_load_file(CHANNELS_YAML, &c, err);
+    int rc = load_channels(CHANNELS_YAML, false, &c, err);
     CHECK_INT(rc, 0);
     if (rc) {
         fprintf(stderr, "%s\n", err);
@@ -135,7 +136,7 @@ static void test_optional(void)
 {
     char err[CHAN_ERR_LEN];
     chan_config *c = NULL;
-    CHECK_INT(chan_load_optional("/nonexistent/channels.yaml", &c, err), 1);
+    CHECK_INT(load_channels("/nonexistent/channels.yaml", true, &c, err), 1);
     CHECK(c != NULL);
     if (c) {
         CHECK_INT(c->version, 0);
@@ -147,9 +148,9 @@ static void test_optional(void)
         CHECK(c->smtp == NULL);
     }
     chan_free(c);
-    CHECK_INT(chan_load_optional(CHANNELS_YAML, &c, err), 0);
+    CHECK_INT(load_channels(CHANNELS_YAML, true, &c, err), 0);
     chan_free(c);
-    CHECK_INT(chan_load_file("/nonexistent/channels.yaml", &c, err), -1);
+    CHECK_INT(load_channels("/nonexistent/channels.yaml", false, &c, err), -1);
     CHECK(c == NULL);
     CHECK_SUBSTR(err, "[/nonexistent/channels.yaml:1] cannot open");
     chan_free(NULL);

@@ -8,6 +8,7 @@
  */
 #include "engine.h"
 #include "check.h"
+#include "load.h"
 #include "check_dates.h"
 
 #include <stdlib.h>
@@ -23,7 +24,7 @@ static wf_workflow *load(const char *rel)
     char path[1024], err[WF_ERR_LEN];
     wf_workflow *wf = NULL;
     snprintf(path, sizeof path, "%s/%s", SF_TEST_SOURCE_DIR, rel);
-    if (wf_load_file(path, &wf, err) != 0) {
+    if (load_workflow(path, &wf, err) != 0) {
         fprintf(stderr, "cannot load %s: %s\n", path, err);
         exit(2);
     }

@@ -9,6 +9,7 @@
  */
 #include "hol.h"
 #include "check.h"
+#include "load.h"
 #include "check_dates.h"
 
 #include <stdbool.h>
@@ -26,7 +27,7 @@ static hol_calendar *shipped(void)
 {
     char err[HOL_ERR_LEN];
     hol_calendar *c = NULL;
-    int rc = hol_load_dir(CALENDARS_DIR, &c, err);
+    int rc = load_calendars(CALENDARS_DIR, &c, err);
     CHECK_INT(rc, 0);
     if (rc != 0)
         fprintf(stderr, "%s\n", err);
@@ -1080,7 +1081,7 @@ static void test_load_dir(void)
     hol_calendar *c = (hol_calendar *)1;
 
     /* An empty directory: the standing rules. */
-    CHECK_INT(hol_load_dir(dir, &c, err), 0);
+    CHECK_INT(load_calendars(dir, &c, err), 0);
     if (c) {
         CHECK_STR(hol_version(c), "rules");
         CHECK(!hol_has_terms(c));
@@ -1089,7 +1090,7 @@ static void test_load_dir(void)
 
     /* Terms alone: a bank-holidays file is required. */
     write_file(dir, "terms.yaml", MINI_TERMS);
-    CHECK_INT(hol_load_dir(dir, &c, err), -1);
+    CHECK_INT(load_calendars(dir, &c, err), -1);
     CHECK(c == NULL);
     snprintf(want, sizeof want,
              "[%s:1] no bank-holidays calendar (a file with \"calendar: bank-holidays\") among the "
@@ -1105,7 +1106,7 @@ static void test_load_dir(void)
     char sub[600];
     snprintf(sub, sizeof sub, "%s/old.yaml", dir);
     CHECK_INT(mkdir(sub, 0700), 0);
-    CHECK_INT(hol_load_dir(dir, &c, err), 0);
+    CHECK_INT(load_calendars(dir, &c, err), 0);
     if (c) {
         CHECK_STR(hol_version(c), "bank-holidays v4; terms (Test Borough) v3");
         CHECK(hol_has_terms(c));
@@ -1116,7 +1117,7 @@ static void test_load_dir(void)
 
     /* A second bank-holidays file (files are read in name order). */
     write_file(dir, "bank2.yaml", "# again\n" MINI_BH);
-    CHECK_INT(hol_load_dir(dir, &c, err), -1);
+    CHECK_INT(load_calendars(dir, &c, err), -1);
     CHECK(c == NULL);
     snprintf(want, sizeof want,
              "[%s/bank2.yaml:2] \"calendar\": a second bank-holidays calendar (the first is "
@@ -1127,7 +1128,7 @@ static void test_load_dir(void)
 
     /* A second terms file. */
     write_file(dir, "terms2.yaml", MINI_TERMS);
-    CHECK_INT(hol_load_dir(dir, &c, err), -1);
+    CHECK_INT(load_calendars(dir, &c, err), -1);
     snprintf(
         want, sizeof want,
         "[%s/terms2.yaml:1] \"calendar\": a second terms calendar (the first is %s/terms.yaml)",
@@ -1139,12 +1140,12 @@ static void test_load_dir(void)
     write_file(dir, "terms.yaml",
                TERMS_TOP "terms:\n  - {from: 2030-01-07, to: 2030-01-06, "
                          "name: a}\n");
-    CHECK_INT(hol_load_dir(dir, &c, err), -1);
+    CHECK_INT(load_calendars(dir, &c, err), -1);
     snprintf(want, sizeof want, "[%s/terms.yaml:5] term \"a\": \"to\" 2030-01-06 is before", dir);
     CHECK_SUBSTR(err, want);
 
     /* Not there at all. */
-    CHECK_INT(hol_load_dir("/nonexistent", &c, err), -1);
+    CHECK_INT(load_calendars("/nonexistent", &c, err), -1);
     CHECK(c == NULL);
     CHECK_SUBSTR(err, "[/nonexistent:1] cannot open directory");
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "load.h"
 
 #define SERVICE_YAML SF_TEST_SOURCE_DIR "/workflows/service.yaml"
 
@@ -33,7 +34,7 @@ static void test_shipped(void)
 {
     char err[SVC_ERR_LEN];
     svc_settings *s = NULL;
-    int rc = svc_load_file(SERVICE_YAML, &s, err);
+    int rc = load_service(SERVICE_YAML, false, &s, err);
     CHECK_INT(rc, 0);
     if (rc) {
         fprintf(stderr, "%s\n", err);
@@ -151,20 +152,20 @@ static void test_optional(void)
 {
     char err[SVC_ERR_LEN];
     svc_settings *s = NULL;
-    CHECK_INT(svc_load_optional("/nonexistent/service.yaml", &s, err), 1);
+    CHECK_INT(load_service("/nonexistent/service.yaml", true, &s, err), 1);
     CHECK_STR(s ? s->file : NULL, "(defaults)");
     CHECK_INT(s ? s->ntransfers : 0, 3);
     svc_free(s);
-    CHECK_INT(svc_load_optional(SERVICE_YAML, &s, err), 0);
+    CHECK_INT(load_service(SERVICE_YAML, true, &s, err), 0);
     CHECK_INT(s ? s->ntransfers : 0, 6);
     svc_free(s);
     /* Anything but a missing file is still an error. */
     s = (svc_settings *)1;
-    CHECK_INT(svc_load_optional(SF_TEST_SOURCE_DIR "/workflows", &s, err), -1);
+    CHECK_INT(load_service(SF_TEST_SOURCE_DIR "/workflows", true, &s, err), -1);
     CHECK(s == NULL);
     CHECK_SUBSTR(err, "[" SF_TEST_SOURCE_DIR "/workflows:1] cannot read");
     s = (svc_settings *)1;
-    CHECK_INT(svc_load_file("/nonexistent/service.yaml", &s, err), -1);
+    CHECK_INT(load_service("/nonexistent/service.yaml", false, &s, err), -1);
     CHECK(s == NULL);
     CHECK_SUBSTR(err, "[/nonexistent/service.yaml:1] cannot open");
 }

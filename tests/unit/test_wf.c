@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "load.h"
 
 #define WORKFLOWS SF_TEST_SOURCE_DIR "/workflows"
 
@@ -44,7 +45,7 @@ static void test_ehcp_assessment(void)
 {
     char err[WF_ERR_LEN];
     wf_workflow *wf = NULL;
-    int rc = wf_load_file(WORKFLOWS "/ehcp-assessment.yaml", &wf, err);
+    int rc = load_workflow(WORKFLOWS "/ehcp-assessment.yaml", &wf, err);
     CHECK_INT(rc, 0);
     if (rc) {
         fprintf(stderr, "%s\n", err);
@@ -188,7 +189,7 @@ static void test_annual_review(void)
 {
     char err[WF_ERR_LEN];
     wf_workflow *wf = NULL;
-    int rc = wf_load_file(WORKFLOWS "/annual-review.yaml", &wf, err);
+    int rc = load_workflow(WORKFLOWS "/annual-review.yaml", &wf, err);
     CHECK_INT(rc, 0);
     if (rc) {
         fprintf(stderr, "%s\n", err);
@@ -209,7 +210,7 @@ static void test_load_dir_shipped(void)
 {
     char err[WF_ERR_LEN];
     wf_set *set = NULL;
-    int rc = wf_load_dir(WORKFLOWS, &set, err);
+    int rc = load_workflows(WORKFLOWS, &set, err);
     CHECK_INT(rc, 0);
     if (rc) {
         fprintf(stderr, "%s\n", err);
@@ -819,7 +820,7 @@ static void test_invalid(void)
     CHECK(sizeof bad_cases / sizeof bad_cases[0] >= 30);
 }
 
-/* Scratch directories for wf_load_dir, removed again at the end. */
+/* Scratch directories for load_workflows, removed again at the end. */
 static void write_file(const char *dir, const char *name, const char *text)
 {
     char path[512];
@@ -855,7 +856,7 @@ static void test_load_dir_rules(void)
     wf_set *set = (wf_set *)1;
 
     /* Empty directory. */
-    CHECK_INT(wf_load_dir(dir, &set, err), -1);
+    CHECK_INT(load_workflows(dir, &set, err), -1);
     CHECK(set == NULL);
     CHECK_SUBSTR(err, "no workflow files");
     CHECK(!strncmp(err, "[", 1) && strstr(err, dir));
@@ -873,7 +874,7 @@ static void test_load_dir_rules(void)
     write_file(dir, "notes.txt", "not yaml: [");
     write_file(dir, ".hidden.yaml", "not yaml: [");
     write_file(dir, "c.yaml.bak", "not yaml: [");
-    int rc = wf_load_dir(dir, &set, err);
+    int rc = load_workflows(dir, &set, err);
     CHECK_INT(rc, 0);
     if (rc == 0) {
         CHECK_INT(set->n, 2);
@@ -886,7 +887,7 @@ static void test_load_dir_rules(void)
 
     /* A "starts:" naming a workflow that is not there: the line of the item. */
     write_file(dir, "b.yml", MINI("bee", "aye,\n      sea"));
-    CHECK_INT(wf_load_dir(dir, &set, err), -1);
+    CHECK_INT(load_workflows(dir, &set, err), -1);
     CHECK(set == NULL);
     char want[700];
     snprintf(want, sizeof want,
@@ -895,14 +896,14 @@ static void test_load_dir_rules(void)
 
     /* Two files defining the same workflow. */
     write_file(dir, "b.yml", MINI("aye", "aye"));
-    CHECK_INT(wf_load_dir(dir, &set, err), -1);
+    CHECK_INT(load_workflows(dir, &set, err), -1);
     snprintf(want, sizeof want,
              "[%s/b.yml:1] workflow \"aye\" is also defined in %s/a.yaml (line 1)", dir, dir);
     CHECK_SUBSTR(err, want);
 
     /* A broken file stops the load and names itself. */
     write_file(dir, "b.yml", "workflow: bee\nversion: 1\nstates: [\n");
-    CHECK_INT(wf_load_dir(dir, &set, err), -1);
+    CHECK_INT(load_workflows(dir, &set, err), -1);
     snprintf(want, sizeof want, "[%s/b.yml:", dir);
     CHECK_SUBSTR(err, want);
     CHECK_SUBSTR(err, "YAML syntax error");
@@ -936,11 +937,11 @@ static void test_file_errors(void)
 {
     char err[WF_ERR_LEN];
     wf_workflow *wf = (wf_workflow *)1;
-    CHECK_INT(wf_load_file("/nonexistent/x.yaml", &wf, err), -1);
+    CHECK_INT(load_workflow("/nonexistent/x.yaml", &wf, err), -1);
     CHECK(wf == NULL);
     CHECK_SUBSTR(err, "[/nonexistent/x.yaml:1] cannot open");
     wf_set *set = (wf_set *)1;
-    CHECK_INT(wf_load_dir("/nonexistent", &set, err), -1);
+    CHECK_INT(load_workflows("/nonexistent", &set, err), -1);
     CHECK(set == NULL);
     CHECK_SUBSTR(err, "[/nonexistent:1] cannot open directory");
 

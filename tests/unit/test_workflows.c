@@ -23,6 +23,7 @@
  */
 #include "engine.h"
 #include "check.h"
+#include "load.h"
 #include "check_dates.h"
 
 #include <stdlib.h>
@@ -1620,11 +1621,11 @@ static const char under5_yaml[] = "service: Test under-5 service\n"
 int main(void)
 {
     char werr[WF_ERR_LEN], herr[HOL_ERR_LEN], serr[SVC_ERR_LEN];
-    if (wf_load_dir(SF_TEST_SOURCE_DIR "/workflows", &set, werr) != 0) {
+    if (load_workflows(SF_TEST_SOURCE_DIR "/workflows", &set, werr) != 0) {
         fprintf(stderr, "workflows: %s\n", werr);
         return 2;
     }
-    if (hol_load_dir(SF_TEST_SOURCE_DIR "/workflows/calendars", &calendar, herr) != 0) {
+    if (load_calendars(SF_TEST_SOURCE_DIR "/workflows/calendars", &calendar, herr) != 0) {
         fprintf(stderr, "calendars: %s\n", herr);
         return 2;
     }
@@ -1633,7 +1634,7 @@ int main(void)
         fprintf(stderr, "under-5 settings: %s\n", serr);
         return 2;
     }
-    if (svc_load_optional(SF_TEST_SOURCE_DIR "/workflows/service.yaml", &svc_shipped, serr) < 0) {
+    if (load_service(SF_TEST_SOURCE_DIR "/workflows/service.yaml", true, &svc_shipped, serr) < 0) {
         fprintf(stderr, "service.yaml: %s\n", serr);
         return 2;
     }
