@@ -492,7 +492,7 @@ static const bad_case bad_cases[] = {
     /* Events. */
     {L_HEAD L_STATES "events:\n  go:\n    allowed: any\n", 9,
      "event \"go\": unknown key \"allowed\" (expected one of: title, attributes, allowed_in, "
-     "transitions, exception, starts, minimum_length, recognises)"},
+     "transitions, exception, starts, minimum_length, recognises, after_end, refused_while_open)"},
     {L_HEAD L_STATES "events:\n  Go: {}\n", 8, "\"events\": invalid event name \"Go\""},
     {L_HEAD L_STATES "events:\n  go: {}\n  go: {}\n", 9, "duplicate key \"go\""},
     {L_HEAD L_STATES "events:\n  go:\n    transitions:\n      - {from: [open], to: nowhere}\n", 10,
@@ -627,7 +627,7 @@ static const bad_case bad_cases[] = {
     {D1_WITH("    withn: 6 weeks\n"), 35,
      "deadline \"d1\": unknown key \"withn\" (expected one of: name, title, from, per, within, "
      "beginning_with, before, day_of_year, last_day_before, kind, met_by, cancelled_by, "
-     "excused_by, basis, anchor_label, if, unless, shorter_under_5, tribunal_closures)"},
+     "excused_by, basis, anchor_label, if, unless, shorter_under_5, tribunal_closures, or_later)"},
     {D1_WITH("    within: 7 weeks\n"), 35,
      "deadline \"d1\": duplicate key \"within\" (first at line 33)"},
     {BASE "  d1:\n    from: start\n    within: six weeks\n    basis: x\n", 33,
@@ -673,12 +673,13 @@ static const bad_case bad_cases[] = {
     /* Deadlines: anchors. */
     {BASE "  d1:\n    within: 6 weeks\n    basis: x\n", 31, "deadline \"d1\": missing \"from\""},
     {BASE "  d1:\n    from: request\n    within: 6 weeks\n    basis: x\n", 32,
-     "\"from\": expected start, {event: NAME, when: {...}} or {attribute: NAME}, got "
+     "\"from\": expected start, {event: NAME, when: {...}}, {any_of: [...]} or {attribute: NAME}, "
+     "got "
      "\"request\""},
     {BASE "  d1:\n    from: {event: nope}\n    within: 6 weeks\n    basis: x\n", 32,
      "deadline \"d1\": \"from\": unknown event \"nope\""},
     {BASE "  d1:\n    from: {evnt: finish}\n    within: 6 weeks\n    basis: x\n", 32,
-     "\"from\": unknown key \"evnt\" (expected one of: event, when, attribute, use)"},
+     "\"from\": unknown key \"evnt\" (expected one of: event, when, attribute, use, any_of)"},
     {BASE "  d1:\n    from: {when: {outcome: yes}}\n    within: 6 weeks\n    basis: x\n", 32,
      "\"from\": missing \"event\""},
     {BASE "  d1:\n    from: {event: finish, when: {outcome: maybe}}\n    within: 6 weeks\n"
