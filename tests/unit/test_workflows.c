@@ -368,7 +368,11 @@ static const scenario review_scenarios[] = {
      .today = "2026-01-12",
      .state = "due",
      .status = "active",
-     .dl = {{"review_meeting", "2027-01-11", "pending", NULL, NULL, "", X_NO}}},
+     /* The final plan's appeal window (CFA s. 51(2)(c), r. 20(1)(c)): Mon 12 Jan 2026 +
+      * 2 months = Thu 12 Mar 2026, a working day. */
+     .dl = {{"review_meeting", "2027-01-11", "pending", NULL, NULL, "", X_NO},
+            {"appeal_window", "2026-03-12", "pending", NULL,
+             "2 months from final plan issued on 2026-01-12", "", X_NO}}},
     /* Regs. 20(3)-(4), 21(3)-(4): at least 2 weeks before the meeting of Mon 2 Mar 2026:
      * 2 Mar - 14 = 16 Feb 2026. */
     {.what = "invitations and advice: meeting date minus 14 days",
@@ -465,7 +469,10 @@ static const scenario review_scenarios[] = {
             {"review_decision", "2026-02-09", "met", "2026-02-05", NULL, "", X_NO},
             {"amendment_representations", "2026-02-19", "met", "2026-02-16", NULL, "", X_NO},
             {"amended_plan", "2026-04-02", "late", "2026-04-03", NULL, "", X_NO},
-            {"amended_plan_devon", "2026-04-06", "met", "2026-04-03", NULL, "", X_NO}}},
+            {"amended_plan_devon", "2026-04-06", "met", "2026-04-03", NULL, "", X_NO},
+            /* The amended plan is appealable: Fri 3 Apr 2026 + 2 months = Wed 3 Jun 2026. */
+            {"appeal_window", "2026-06-03", "pending", NULL,
+             "2 months from final amended plan issued on 2026-04-03", "", X_NO}}},
     /* Proposals without a separate decision, on Tue 10 Feb (a day after 9 Feb):
      *   representations: 10 Feb + 14 = 24 Feb 2026
      *   reg. 22(3): 10 Feb + 56 = 18 (28 Feb) + 31 (31 Mar) + 7 = 7 Apr 2026
@@ -836,6 +843,157 @@ static void test_appeal_window(void)
     }
 }
 
+/* ---- appeals and mediation certificates (§6, CFA s. 51(2), r. 20(1)(c), r. 12) ---- */
+
+static const scenario appeal_scenarios[] = {
+    /* The reference's §9 example. Decision not to assess Wed 1 Oct 2025: 2 months → Mon 1 Dec
+     * 2025. Certificate Sat 29 Nov 2025: 1 month → Mon 29 Dec 2025, later; inside 25 Dec-1 Jan
+     * (r. 12(3)) → first working day after 1 Jan: Fri 2 Jan 2026. The decision ended the
+     * process; the certificate is taken after its end. */
+    {.what = "not to assess 1 Oct 2025, certificate 29 Nov: window 2 Jan 2026",
+     .wf = EH,
+     .start = "2025-09-01",
+     .ev = {{"decision_to_assess", "2025-10-01", "outcome=no", 0},
+            {"mediation_certificate_issued", "2025-11-29", NULL, 0}},
+     .today = "2025-12-02",
+     .state = "not_assessing",
+     .status = "completed",
+     .ended_on = "2025-10-01",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-01-02", "pending", NULL,
+             "the later date applies: 1 month from mediation certificate issued on 2025-11-29, "
+             "ending 2025-12-29",
+             "", X_NO}}},
+    /* Certificate Wed 15 Oct 2025: 1 month → Sat 15 Nov, earlier than Mon 1 Dec: 1 Dec stays. */
+    {.what = "certificate whose month ends first: the 2 months stand",
+     .wf = EH,
+     .start = "2025-09-01",
+     .ev = {{"decision_to_assess", "2025-10-01", "outcome=no", 0},
+            {"mediation_certificate_issued", "2025-10-15", NULL, 0}},
+     .today = "2025-12-01",
+     .state = "not_assessing",
+     .status = "completed",
+     .ended_on = "2025-10-01",
+     .partial = true,
+     .dl = {{"appeal_window", "2025-12-01", "pending", NULL,
+             "(the later of this and 1 month from mediation certificate issued on 2025-10-15, "
+             "ending 2025-11-15)",
+             "", X_NO}}},
+    /* An appeal lodged after the process ended ends the window early (met on 20 Nov). */
+    {.what = "appeal lodged after a decision not to assess: window met",
+     .wf = EH,
+     .start = "2025-09-01",
+     .ev = {{"decision_to_assess", "2025-10-01", "outcome=no", 0},
+            {"appeal_lodged", "2025-11-20", NULL, 0}},
+     .today = "2025-11-21",
+     .state = "not_assessing",
+     .status = "completed",
+     .ended_on = "2025-10-01",
+     .partial = true,
+     .dl = {{"appeal_window", "2025-12-01", "met", "2025-11-20", NULL, "", X_NO}}},
+    /* Month ends. Cease Wed 31 Dec 2025: 2 months → no 31 Feb → Sat 28 Feb 2026. Certificate Sat
+     * 31 Jan 2026: 1 month → 28 Feb 2026 too, not later. Sat → r. 12(2) → Mon 2 Mar 2026. */
+    {.what = "cease 31 Dec, certificate 31 Jan: both 28 Feb, a Saturday -> Mon 2 Mar",
+     .wf = AR,
+     .start = "2025-12-03",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2025-12-31", "outcome=cease", 0},
+            {"mediation_certificate_issued", "2026-01-31", NULL, 0}},
+     .today = "2026-03-02",
+     .state = "ceasing",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-03-02", "pending", NULL, "r. 12(2)", "", X_NO}}},
+    /* 29 February. Cease Wed 1 Dec 2027: 2 months → Tue 1 Feb 2028. Certificate Sat 29 Jan
+     * 2028: 1 month → Tue 29 Feb 2028 (a leap year), later, a working day. */
+    {.what = "certificate 29 Jan 2028: window 29 Feb 2028",
+     .wf = AR,
+     .start = "2027-11-10",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2027-12-01", "outcome=cease", 0},
+            {"mediation_certificate_issued", "2028-01-29", NULL, 0}},
+     .today = "2028-02-01",
+     .state = "ceasing",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2028-02-29", "pending", NULL, "ending 2028-02-29", "", X_NO}}},
+    /* August. Cease Mon 1 Jun 2026: 2 months → Sat 1 Aug. Certificate Mon 20 Jul 2026: 1 month →
+     * Thu 20 Aug 2026, later, in August (r. 12(3)) → first working day after 31 Aug (itself the
+     * summer bank holiday, a Monday) → Tue 1 Sep 2026. */
+    {.what = "certificate 20 Jul 2026: 20 Aug, in August -> Tue 1 Sep 2026",
+     .wf = AR,
+     .start = "2026-05-20",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2026-06-01", "outcome=cease", 0},
+            {"mediation_certificate_issued", "2026-07-20", NULL, 0}},
+     .today = "2026-08-01",
+     .state = "ceasing",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-09-01", "pending", NULL, "in August", "", X_NO}}},
+    /* Cease Sun 1 Feb 2026 (window Wed 1 Apr); appeal lodged Fri 20 Mar: the window is met and
+     * the plan is kept while the appeal is pending (state appealed). */
+    {.what = "appeal against ceasing lodged: window met, appeal pending",
+     .wf = AR,
+     .start = "2026-01-12",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2026-02-01", "outcome=cease", 0},
+            {"appeal_lodged", "2026-03-20", NULL, 0}},
+     .today = "2026-03-21",
+     .state = "appealed",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-04-01", "met", "2026-03-20", NULL, "", X_NO}}},
+    /* Dismissed on Mon 1 Jun: back to ceasing; the plan ceased on 2 Jun. */
+    {.what = "appeal dismissed, then the plan ceased",
+     .wf = AR,
+     .start = "2026-01-12",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2026-02-01", "outcome=cease", 0},
+            {"appeal_lodged", "2026-03-20", NULL, 0},
+            {"appeal_decided", "2026-06-01", "outcome=dismissed", 0},
+            {"plan_ceased", "2026-06-02", NULL, 0}},
+     .today = "2026-06-03",
+     .state = "ceased",
+     .status = "completed",
+     .ended_on = "2026-06-02",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-04-01", "met", "2026-03-20", NULL, "", X_NO}}},
+    /* Upheld: the plan is kept, the cycle is "review due" again. */
+    {.what = "appeal against ceasing upheld: the plan is kept",
+     .wf = AR,
+     .start = "2026-01-12",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2026-02-01", "outcome=cease", 0},
+            {"appeal_lodged", "2026-03-20", NULL, 0},
+            {"appeal_decided", "2026-06-01", "outcome=upheld", 0}},
+     .today = "2026-06-03",
+     .state = "due",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-04-01", "met", "2026-03-20", NULL, "", X_NO}}},
+    /* Decision not to amend Tue 10 Mar 2026 (after proposals on Tue 10 Feb): CFA s. 51(2)(f);
+     * 2 months → Sun 10 May 2026 → r. 12(2) → Mon 11 May 2026. */
+    {.what = "decision not to amend opens the window",
+     .wf = AR,
+     .start = "2026-01-12",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"amendment_proposed", "2026-02-10", NULL, 0},
+            {"decision_not_to_amend", "2026-03-10", NULL, 0}},
+     .today = "2026-03-11",
+     .state = "due",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-05-11", "pending", NULL,
+             "2 months from decision not to amend after all on 2026-03-10", "", X_NO}}},
+};
+
+static void test_appeals(void)
+{
+    for (size_t i = 0; i < sizeof appeal_scenarios / sizeof appeal_scenarios[0]; i++)
+        run_scenario(&appeal_scenarios[i]);
+}
+
 /* ---- phase transfer (§4, §10) ------------------------------------------ */
 
 static const scenario transfer_scenarios[] = {
@@ -1011,7 +1169,9 @@ static const scenario transfer_scenarios[] = {
      .state = "amended",
      .status = "completed",
      .ended_on = "2027-02-14",
-     .dl = {{"phase_transfer_plan", "2027-02-14", "met", "2027-02-14", NULL, "", X_NO}}},
+     /* The amended plan's appeal window: Sun 14 Feb 2027 + 2 months = Wed 14 Apr 2027. */
+     .dl = {{"phase_transfer_plan", "2027-02-14", "met", "2027-02-14", NULL, "", X_NO},
+            {"appeal_window", "2027-04-14", "pending", NULL, NULL, "", X_NO}}},
     {.what = "amended plan issued on 15 Feb: late",
      .wf = PT,
      .start = "2026-09-01",
@@ -1021,7 +1181,9 @@ static const scenario transfer_scenarios[] = {
      .state = "amended",
      .status = "completed",
      .ended_on = "2027-02-15",
-     .dl = {{"phase_transfer_plan", "2027-02-14", "late", "2027-02-15", NULL, "", X_NO}}},
+     /* Mon 15 Feb 2027 + 2 months = Thu 15 Apr 2027. */
+     .dl = {{"phase_transfer_plan", "2027-02-14", "late", "2027-02-15", NULL, "", X_NO},
+            {"appeal_window", "2027-04-15", "pending", NULL, NULL, "", X_NO}}},
     /* Born 2 Oct 2015 → 14 Feb 2027 (above): no amended plan by then, overdue on 15 Feb. */
     {.what = "derived date: overdue the day after",
      .wf = PT,
@@ -1148,6 +1310,18 @@ static void test_check_event(void)
     static const ev_spec cease[] = {{"review_decision", "2026-02-01", "outcome=cease", 0}, {0}};
     static const ev_spec held[] = {{"review_meeting_held", "2027-01-05", NULL, 0}, {0}};
     static const ev_spec issued[] = {{"amended_plan_issued", "2027-01-01", NULL, 0}, {0}};
+    static const ev_spec cease_cert[] = {{"review_decision", "2026-02-01", "outcome=cease", 0},
+                                         {"mediation_certificate_issued", "2026-03-12", NULL, 0},
+                                         {0}};
+    static const ev_spec cease_appeal[] = {{"review_decision", "2026-02-01", "outcome=cease", 0},
+                                           {"appeal_lodged", "2026-03-20", NULL, 0},
+                                           {0}};
+    static const ev_spec cease_dismissed[] = {
+        {"review_decision", "2026-02-01", "outcome=cease", 0},
+        {"appeal_lodged", "2026-03-20", NULL, 0},
+        {"appeal_decided", "2026-06-01", "outcome=dismissed", 0},
+        {0}};
+
     static const struct {
         const char *wf, *pattrs;
         const ev_spec *history;
@@ -1203,7 +1377,42 @@ static void test_check_event(void)
          -ENG_ENOT_ALLOWED,
          "not allowed while the process is"},
         {AR, AFTER_MEETING, cease, {"review_report_received", "2026-02-02", NULL, 0}, 0, NULL},
-        {AR, AFTER_MEETING, cease, {"plan_ceased", "2026-04-01", NULL, 0}, 0, NULL},
+        /* CFA s. 45: decision to cease Sun 1 Feb 2026, window 2 months → Wed 1 Apr 2026 (a
+         * working day). Ceasing on its last day is refused, naming the window; the day after,
+         * allowed. */
+        {AR,
+         AFTER_MEETING,
+         cease,
+         {"plan_ceased", "2026-04-01", NULL, 0},
+         -ENG_ENOT_ALLOWED,
+         "is refused: the appeal_window (appeal window after the decision (a plan to be ceased is "
+         "kept meanwhile)) is open until 2026-04-01"},
+        {AR, AFTER_MEETING, cease, {"plan_ceased", "2026-04-02", NULL, 0}, 0, NULL},
+        /* Certificate Thu 12 Mar 2026: 1 month → Sun 12 Apr, later than 1 Apr; r. 12(2) → Mon
+         * 13 Apr 2026. Ceasing on 2 Apr is now refused, on 14 Apr allowed. */
+        {AR,
+         AFTER_MEETING,
+         cease_cert,
+         {"plan_ceased", "2026-04-02", NULL, 0},
+         -ENG_ENOT_ALLOWED,
+         "open until 2026-04-13"},
+        {AR, AFTER_MEETING, cease_cert, {"plan_ceased", "2026-04-14", NULL, 0}, 0, NULL},
+        /* An appeal lodged ends the window, but the appeal is pending: refused by the state. */
+        {AR,
+         AFTER_MEETING,
+         cease_appeal,
+         {"plan_ceased", "2026-06-01", NULL, 0},
+         -ENG_ENOT_ALLOWED,
+         "not allowed while the process is \"appeal against the decision to cease lodged"},
+        /* Dismissed: back to ceasing, and the plan may be ceased. */
+        {AR, AFTER_MEETING, cease_dismissed, {"plan_ceased", "2026-06-02", NULL, 0}, 0, NULL},
+        /* Appeal events are taken after the process ended (the amended plan ended it). */
+        {PT,
+         "transfer=primary_to_secondary,transfer_date=2027-09-01",
+         issued,
+         {"mediation_certificate_issued", "2027-02-10", NULL, 0},
+         0,
+         NULL},
         {AR,
          AFTER_MEETING,
          held,
@@ -1296,7 +1505,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .dl = {{"decide_to_assess", "2025-07-14", "met", "2025-06-20", NULL, "", X_ANY},
             /* 16 Jul + 42 = 27 Aug 2025; unmet when the process completed 61 days later
              * (27 Aug → 27 Oct: 4 + 30 + 27). */
@@ -1313,7 +1522,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "excused", "2025-10-27", NULL,
              "advice requested on 2025-07-16", X_YES},
@@ -1327,7 +1536,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "late", "2025-10-27", NULL, "", X_NO}}},
     {.what = "education asked the day before the window: late",
@@ -1338,7 +1547,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "late", "2025-10-27", NULL, "", X_NO}}},
     {.what = "education asked on 27 Aug 2025, last day of the window: excusable",
@@ -1349,7 +1558,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "excused", "2025-10-27", NULL, "reg. 10(4)(a)", X_YES}}},
     {.what = "education asked on 28 Aug 2025, the day after the window: late",
@@ -1360,7 +1569,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "late", "2025-10-27", NULL, "", X_NO}}},
     {.what = "without a calendar no closure is known: late",
@@ -1372,7 +1581,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "late", "2025-10-27", NULL, "", X_NO}}},
     /* A plan issued in time carries no exception note (notes only on a missed duty). */
@@ -1387,7 +1596,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-20",
-     .starts = AR "@2025-10-20",
+     .starts = AR "@2025-10-20{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "met", "2025-10-20", NULL, "", X_ANY}}},
     /* Request Mon 1 Jun 2026: final plan 1 Jun + 140 = 29 (30 Jun) + 31 + 31 + 30 + 19 =
@@ -1466,7 +1675,10 @@ static void test_plan_starts_review(void)
     if (r->nstarts == 1) {
         CHECK_STR(r->starts[0].workflow, AR);
         CHECK_STR(F(r->starts[0].on), "2025-10-27");
-        CHECK_INT(r->starts[0].nattrs, 0);
+        /* started_after=plan_issued: the first cycle holds the final plan's appeal window. */
+        CHECK_INT(r->starts[0].nattrs, 1);
+        if (r->starts[0].nattrs == 1)
+            CHECK_STR(r->starts[0].attrs[0].value, "plan_issued");
         CHECK(wf_set_find(set, r->starts[0].workflow) != NULL);
     }
     eng_result_free(r);
@@ -1641,6 +1853,7 @@ int main(void)
     RUN(test_shipped_set);
     RUN(test_annual_review);
     RUN(test_appeal_window);
+    RUN(test_appeals);
     RUN(test_phase_transfer);
     RUN(test_check_start);
     RUN(test_check_event);
