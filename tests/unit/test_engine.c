@@ -284,7 +284,7 @@ static const scenario scenarios[] = {
           "cancelled by decision whether to assess on 2026-02-10", NULL},
          {"final_plan", FINAL_DUE, "cancelled", NULL, EX_FINAL,
           "cancelled by decision whether to assess on 2026-02-10", NULL},
-         /* CFA s. 51(2)(a), r. 20(1)(c): Tue 10 Feb 2026 + 2 months = Fri 10 Apr 2026 (a working
+         /* CFA s. 51(2), r. 20(1)(c): Tue 10 Feb 2026 + 2 months = Fri 10 Apr 2026 (a working
           * day; Easter 2026 is 3-6 Apr). The period outlives the process and has run by 1 Jun. */
          {"appeal_window", "2026-04-10", "met", NULL,
           "2 months from decision whether to assess on 2026-02-10", "", NULL},

@@ -368,7 +368,7 @@ static const scenario review_scenarios[] = {
      .today = "2026-01-12",
      .state = "due",
      .status = "active",
-     /* The final plan's appeal window (CFA s. 51(2)(c), r. 20(1)(c)): Mon 12 Jan 2026 +
+     /* The final plan's appeal window (CFA s. 51(2), r. 20(1)(c)): Mon 12 Jan 2026 +
       * 2 months = Thu 12 Mar 2026, a working day. */
      .dl = {{"review_meeting", "2027-01-11", "pending", NULL, NULL, "", X_NO},
             {"appeal_window", "2026-03-12", "pending", NULL,
@@ -972,7 +972,7 @@ static const scenario appeal_scenarios[] = {
      .status = "active",
      .partial = true,
      .dl = {{"appeal_window", "2026-04-01", "met", "2026-03-20", NULL, "", X_NO}}},
-    /* Decision not to amend Tue 10 Mar 2026 (after proposals on Tue 10 Feb): CFA s. 51(2)(f);
+    /* Decision not to amend Tue 10 Mar 2026 (after proposals on Tue 10 Feb): CFA s. 51(2);
      * 2 months → Sun 10 May 2026 → r. 12(2) → Mon 11 May 2026. */
     {.what = "decision not to amend opens the window",
      .wf = AR,
@@ -992,6 +992,83 @@ static void test_appeals(void)
 {
     for (size_t i = 0; i < sizeof appeal_scenarios / sizeof appeal_scenarios[0]; i++)
         run_scenario(&appeal_scenarios[i]);
+}
+
+/* ---- re-assessment (§2: regs. 24-27) ----------------------------------- */
+
+#define RA "reassessment"
+
+static const scenario reassessment_scenarios[] = {
+    /* Request Mon 5 Jan 2026: decision "within 15 days" (reg. 25(1)) → Tue 20 Jan 2026.
+     * Decided yes Thu 15 Jan: outcome 14 weeks (reg. 27(2)) → 15 Jan + 98 = Thu 23 Apr 2026.
+     * Health asked Mon 19 Jan: + 42 = Mon 2 Mar 2026; received Fri 27 Feb.
+     * Amended plan Mon 20 Apr 2026 (met); its appeal window: 2 months → Sat 20 Jun 2026,
+     * r. 12(2) → Mon 22 Jun 2026. */
+    {.what = "re-assessment: 15 days, advice, 14 weeks, appeal window",
+     .wf = RA,
+     .start = "2026-01-05",
+     .ev = {{"decision_to_reassess", "2026-01-15", "outcome=yes", 0},
+            {"advice_requested", "2026-01-19", "from=health", 0},
+            {"advice_received", "2026-02-27", "from=health", 0},
+            {"amended_plan_issued", "2026-04-20", NULL, 0}},
+     .today = "2026-04-21",
+     .state = "amended",
+     .status = "completed",
+     .ended_on = "2026-04-20",
+     .dl = {{"decide_to_reassess", "2026-01-20", "met", "2026-01-15",
+             "15 days from request received on 2026-01-05", "", X_NO},
+            {"advice_health", "2026-03-02", "met", "2026-02-27", NULL, "", X_NO},
+            {"reassessment_outcome", "2026-04-23", "met", "2026-04-20",
+             "14 weeks from decision to re-assess (the reg. 25(1) notice) on 2026-01-15", "", X_NO},
+            {"appeal_window", "2026-06-22", "pending", NULL, "r. 12(2)", "", X_NO}}},
+    /* Request Sat 14 Feb 2026 → + 15 = Sun 1 Mar 2026 (a weekend does not move it: the SEND
+     * Regulations have no r. 12). Decided no on Mon 2 Mar: late. Window: 2 months → Sat 2 May
+     * 2026; Mon 4 May is the early May bank holiday → Tue 5 May 2026 (r. 12(2)). */
+    {.what = "decision not to re-assess a day late; window over a bank holiday",
+     .wf = RA,
+     .start = "2026-02-14",
+     .ev = {{"decision_to_reassess", "2026-03-02", "outcome=no", 0}},
+     .today = "2026-03-03",
+     .state = "not_reassessing",
+     .status = "completed",
+     .ended_on = "2026-03-02",
+     .dl = {{"decide_to_reassess", "2026-03-01", "late", "2026-03-02", NULL, "", X_NO},
+            {"appeal_window", "2026-05-05", "pending", NULL, NULL, "", X_NO}}},
+    /* 29 February. Request Mon 14 Feb 2028 → + 15 = Tue 29 Feb 2028. Decided yes that day: 29 Feb
+     * + 98 = 31 (31 Mar) + 30 (30 Apr) + 31 (31 May) + 6 = Tue 6 Jun 2028. Exceptional personal
+     * circumstances from 1 Apr, still open: unmet on 7 Jun, excused (reg. 27(3)(c)). */
+    {.what = "request 14 Feb 2028: decision by 29 Feb, outcome by 6 Jun, excused",
+     .wf = RA,
+     .start = "2028-02-14",
+     .ev = {{"decision_to_reassess", "2028-02-29", "outcome=yes", 0},
+            {"exception_started", "2028-04-01", "reason=exceptional_circumstances", 0}},
+     .today = "2028-06-07",
+     .state = "reassessing",
+     .status = "active",
+     .dl = {{"decide_to_reassess", "2028-02-29", "met", "2028-02-29", NULL, "", X_NO},
+            {"reassessment_outcome", "2028-06-06", "excused", NULL, NULL,
+             "exception (exceptional_circumstances) from 2028-04-01, still open", X_YES}}},
+    /* Decided yes Wed 1 Oct 2025: + 98 = 30 (31 Oct) + 30 (30 Nov) + 31 (31 Dec) + 7 = Wed 7 Jan
+     * 2026: the Tribunal's Christmas rule is not the SEND Regulations', nothing moves. A
+     * school closure of 2 weeks excuses nothing (4 weeks needed). */
+    {.what = "14 weeks over Christmas stay 7 Jan 2026; a 2-week closure excuses nothing",
+     .wf = RA,
+     .start = "2025-09-29",
+     .ev = {{"decision_to_reassess", "2025-10-01", "outcome=yes", 0},
+            {"exception_started", "2025-12-19", "reason=school_closure", 0},
+            {"exception_ended", "2026-01-02", "reason=school_closure", 0}},
+     .today = "2026-01-08",
+     .state = "reassessing",
+     .status = "active",
+     .partial = true,
+     .dl = {{"reassessment_outcome", "2026-01-07", "overdue", NULL, NULL, "excuses nothing",
+             X_NO}}},
+};
+
+static void test_reassessment(void)
+{
+    for (size_t i = 0; i < sizeof reassessment_scenarios / sizeof reassessment_scenarios[0]; i++)
+        run_scenario(&reassessment_scenarios[i]);
 }
 
 /* ---- phase transfer (§4, §10) ------------------------------------------ */
@@ -1854,6 +1931,7 @@ int main(void)
     RUN(test_annual_review);
     RUN(test_appeal_window);
     RUN(test_appeals);
+    RUN(test_reassessment);
     RUN(test_phase_transfer);
     RUN(test_check_start);
     RUN(test_check_event);
