@@ -217,7 +217,7 @@ static void test_load_dir_shipped(void)
     }
     /* service.yaml, escalations.yaml, channels.yaml and calendars/ are not workflows. */
     static const char *const names[] = {"annual-review", "ehcp-assessment", "phase-transfer",
-                                        "reassessment"};
+                                        "reassessment", "tribunal-order"};
     size_t nnames = sizeof names / sizeof names[0];
     CHECK_INT(set->n, nnames);
     for (size_t i = 0; i < set->n && i < nnames; i++)

@@ -1071,6 +1071,163 @@ static void test_reassessment(void)
         run_scenario(&reassessment_scenarios[i]);
 }
 
+/* ---- Tribunal orders and unopposed appeals (§7: regs. 44, 45) ---------- */
+
+#define TO "tribunal-order"
+
+static const scenario tribunal_scenarios[] = {
+    /* make_plan, sent Fri 30 Jan 2026: draft 5 weeks → Fri 6 Mar; final 11 weeks → 30 Jan + 77
+     * = 27 Feb + 28 = 27 Mar + 21 = Fri 17 Apr 2026. Draft on 5 Mar (met), final 20 Apr (late). */
+    {.what = "order to make a plan: draft 5 weeks met, final 11 weeks late",
+     .wf = TO,
+     .start = "2026-01-30",
+     .pattrs = "order=make_plan",
+     .ev = {{"draft_plan_issued", "2026-03-05", NULL, 0},
+            {"final_plan_issued", "2026-04-20", NULL, 0}},
+     .today = "2026-04-21",
+     .state = "complied",
+     .status = "completed",
+     .ended_on = "2026-04-20",
+     .dl = {{"draft_plan", "2026-03-06", "met", "2026-03-05",
+             "5 weeks from order sent on 2026-01-30", "", X_NO},
+            {"final_plan", "2026-04-17", "late", "2026-04-20", NULL, "", X_NO}}},
+    /* assess, sent Wed 17 Dec 2025: tell 2 weeks → Wed 31 Dec 2025 (r. 12(3) is the Tribunal's,
+     * not these regulations': nothing moves); no-plan 10 weeks → 17 Dec + 70 = 25 Feb 2026; plan
+     * 14 weeks → 17 Dec + 98 = 25 Mar 2026. Told on 5 Jan: late. */
+    {.what = "order to assess over Christmas: 31 Dec, 25 Feb, 25 Mar",
+     .wf = TO,
+     .start = "2025-12-17",
+     .pattrs = "order=assess",
+     .ev = {{"assessment_notified", "2026-01-05", NULL, 0}},
+     .today = "2026-01-06",
+     .state = "open",
+     .status = "active",
+     .dl = {{"notify_family", "2025-12-31", "late", "2026-01-05", NULL, "", X_NO},
+            {"notify_no_plan", "2026-02-25", "pending", NULL, NULL, "", X_NO},
+            {"final_plan", "2026-03-25", "pending", NULL, NULL, "", X_NO}}},
+    /* Unopposed (reg. 45) school and contents, notice Mon 1 Jun 2026: 5 weeks → Mon 6 Jul. */
+    {.what = "unopposed: school with contents, 5 weeks",
+     .wf = TO,
+     .start = "2026-06-01",
+     .pattrs = "order=name_school,kind=unopposed,with_contents=yes",
+     .today = "2026-06-02",
+     .state = "open",
+     .status = "active",
+     .dl = {{"amended_plan", "2026-07-06", "pending", NULL,
+             "5 weeks from notice to the Tribunal sent on 2026-06-01", "", X_NO}}},
+    /* The same without contents: 2 weeks → Mon 15 Jun 2026. */
+    {.what = "unopposed: school only, 2 weeks",
+     .wf = TO,
+     .start = "2026-06-01",
+     .pattrs = "order=name_school,kind=unopposed",
+     .today = "2026-06-02",
+     .state = "open",
+     .status = "active",
+     .dl = {{"amended_plan", "2026-06-15", "pending", NULL, NULL, "", X_NO}}},
+    /* An order (reg. 44) naming the school: 2 weeks → Mon 15 Jun 2026. */
+    {.what = "order: school only, 2 weeks",
+     .wf = TO,
+     .start = "2026-06-01",
+     .pattrs = "order=name_school",
+     .today = "2026-06-16",
+     .state = "open",
+     .status = "active",
+     .dl = {{"amended_plan", "2026-06-15", "overdue", NULL, "order sent on 2026-06-01", "", X_NO}}},
+    /* Continue: immediately, the day of the order, Tue 10 Mar 2026. */
+    {.what = "order to continue: due the day of the order",
+     .wf = TO,
+     .start = "2026-03-10",
+     .pattrs = "order=continue",
+     .ev = {{"plan_continued", "2026-03-10", NULL, 0}},
+     .today = "2026-03-11",
+     .state = "open",
+     .status = "active",
+     .dl = {{"continue_plan", "2026-03-10", "met", "2026-03-10", NULL, "", X_NO}}},
+    /* Amend, sent Mon 2 Feb 2026: 5 weeks → Mon 9 Mar. Absent from the area 16 Feb-1 Mar: 14
+     * days, the 2 continuous weeks reg. 44 asks: the plan of 12 Mar is late but excused. */
+    {.what = "order to amend: 2 weeks' absence excuses",
+     .wf = TO,
+     .start = "2026-02-02",
+     .pattrs = "order=amend",
+     .ev = {{"exception_started", "2026-02-16", "reason=absent_from_area", 0},
+            {"exception_ended", "2026-03-01", "reason=absent_from_area", 0},
+            {"amended_plan_issued", "2026-03-12", NULL, 0}},
+     .today = "2026-03-13",
+     .state = "complied",
+     .status = "completed",
+     .ended_on = "2026-03-12",
+     .dl = {{"amended_plan", "2026-03-09", "excused", "2026-03-12", NULL, "absent_from_area",
+             X_YES}}},
+    /* 16-28 Feb is 13 days: short of 2 weeks, excuses nothing. */
+    {.what = "order to amend: 13 days' absence excuses nothing",
+     .wf = TO,
+     .start = "2026-02-02",
+     .pattrs = "order=amend",
+     .ev = {{"exception_started", "2026-02-16", "reason=absent_from_area", 0},
+            {"exception_ended", "2026-02-28", "reason=absent_from_area", 0},
+            {"amended_plan_issued", "2026-03-12", NULL, 0}},
+     .today = "2026-03-13",
+     .state = "complied",
+     .status = "completed",
+     .ended_on = "2026-03-12",
+     .dl = {{"amended_plan", "2026-03-09", "late", "2026-03-12", NULL, "excuses nothing", X_NO}}},
+    /* Late comments on the draft excuse under reg. 44 ... (make_plan, 30 Jan → final 17 Apr) */
+    {.what = "reg. 44: late comments on the draft excuse",
+     .wf = TO,
+     .start = "2026-01-30",
+     .pattrs = "order=make_plan",
+     .ev = {{"draft_plan_issued", "2026-03-05", NULL, 0},
+            {"exception_started", "2026-03-25", "reason=late_comments", 0},
+            {"exception_ended", "2026-04-10", "reason=late_comments", 0},
+            {"final_plan_issued", "2026-04-20", NULL, 0}},
+     .today = "2026-04-21",
+     .state = "complied",
+     .status = "completed",
+     .ended_on = "2026-04-20",
+     .partial = true,
+     .dl = {{"final_plan", "2026-04-17", "excused", "2026-04-20", NULL, NULL, X_YES}}},
+    /* ... but not under reg. 45, which does not list them. */
+    {.what = "reg. 45: late comments excuse nothing",
+     .wf = TO,
+     .start = "2026-01-30",
+     .pattrs = "order=make_plan,kind=unopposed",
+     .ev = {{"draft_plan_issued", "2026-03-05", NULL, 0},
+            {"exception_started", "2026-03-25", "reason=late_comments", 0},
+            {"exception_ended", "2026-04-10", "reason=late_comments", 0},
+            {"final_plan_issued", "2026-04-20", NULL, 0}},
+     .today = "2026-04-21",
+     .state = "complied",
+     .status = "completed",
+     .ended_on = "2026-04-20",
+     .partial = true,
+     .dl = {{"final_plan", "2026-04-17", "late", "2026-04-20", NULL, NULL, X_NO}}},
+    /* Unopposed amendment, notice Tue 25 Jan 2028: 5 weeks → Tue 29 Feb 2028 (leap year). */
+    {.what = "unopposed amendment: 5 weeks to 29 Feb 2028",
+     .wf = TO,
+     .start = "2028-01-25",
+     .pattrs = "order=amend,kind=unopposed",
+     .today = "2028-02-29",
+     .state = "open",
+     .status = "active",
+     .dl = {{"amended_plan", "2028-02-29", "pending", NULL, NULL, "", X_NO}}},
+    /* A cease appeal dismissed: no duty; the plan may be ceased. */
+    {.what = "cease appeal dismissed: no deadline, plan ceased",
+     .wf = TO,
+     .start = "2026-05-04",
+     .pattrs = "order=cease",
+     .ev = {{"plan_ceased", "2026-05-05", NULL, 0}},
+     .today = "2026-05-06",
+     .state = "ceased",
+     .status = "completed",
+     .ended_on = "2026-05-05"},
+};
+
+static void test_tribunal_orders(void)
+{
+    for (size_t i = 0; i < sizeof tribunal_scenarios / sizeof tribunal_scenarios[0]; i++)
+        run_scenario(&tribunal_scenarios[i]);
+}
+
 /* ---- phase transfer (§4, §10) ------------------------------------------ */
 
 static const scenario transfer_scenarios[] = {
@@ -1932,6 +2089,7 @@ int main(void)
     RUN(test_appeal_window);
     RUN(test_appeals);
     RUN(test_reassessment);
+    RUN(test_tribunal_orders);
     RUN(test_phase_transfer);
     RUN(test_check_start);
     RUN(test_check_event);
