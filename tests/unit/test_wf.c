@@ -57,7 +57,7 @@ static void test_ehcp_assessment(void)
     CHECK_STR(wf->start_label, "request received");
     CHECK_INT(wf->nattrs, 0);
     CHECK_INT(wf->nstates, 7);
-    CHECK_INT(wf->nevents, 13); /* 10, and the appeal's 3 (issue 10) */
+    CHECK_INT(wf->nevents, 14); /* 10, the appeal's 3 and responsibility_transferred */
     CHECK_INT(wf->ndeadlines, 6);
 
     const wf_state *init = wf_initial_state(wf);
@@ -216,8 +216,8 @@ static void test_load_dir_shipped(void)
         return;
     }
     /* service.yaml, escalations.yaml, channels.yaml and calendars/ are not workflows. */
-    static const char *const names[] = {"annual-review", "ehcp-assessment", "phase-transfer",
-                                        "reassessment", "tribunal-order"};
+    static const char *const names[] = {"annual-review",  "ehcp-assessment", "la-transfer",
+                                        "phase-transfer", "reassessment",    "tribunal-order"};
     size_t nnames = sizeof names / sizeof names[0];
     CHECK_INT(set->n, nnames);
     for (size_t i = 0; i < set->n && i < nnames; i++)

@@ -1228,6 +1228,90 @@ static void test_tribunal_orders(void)
         run_scenario(&tribunal_scenarios[i]);
 }
 
+/* ---- transfer between authorities (§8: reg. 15) ------------------------- */
+
+#define LT "la-transfer"
+
+static const scenario la_transfer_scenarios[] = {
+    /* The reference's example: aware Mon 15 Dec 2025, move Sat 20 Dec. 15 working days beginning
+     * with 15 Dec: 15-19 (5), 22-24 (8), 25-26 Dec bank holidays, 29-31 (11), 1 Jan holiday, 2
+     * (12), 5-7 Jan (15) → Wed 7 Jan 2026, later than the move. Transferred Tue 6 Jan (met).
+     * Family: 6 Jan + 42 = Tue 17 Feb 2026. Review: 12 months beginning with 1 Jun 2025 → 31 May
+     * 2026; 3 months beginning with 6 Jan 2026 → 5 Apr 2026; the later: 31 May 2026. */
+    {.what = "aware 15 Dec 2025, move 20 Dec: transfer by 7 Jan 2026",
+     .wf = LT,
+     .start = "2025-12-15",
+     .pattrs = "move_date=2025-12-20,last_review=2025-06-01",
+     .ev = {{"plan_transferred", "2026-01-06", NULL, 0}},
+     .today = "2026-01-07",
+     .state = "transferred",
+     .status = "active",
+     .dl = {{"transfer_plan", "2026-01-07", "met", "2026-01-06",
+             "the later date applies: 15 working days beginning with old authority became aware "
+             "of the move on 2025-12-15, ending 2026-01-07",
+             "", X_NO},
+            {"inform_family", "2026-02-17", "pending", NULL, NULL, "", X_NO},
+            {"transfer_review", "2026-05-31", "pending", NULL, NULL, "", X_NO}}},
+    /* Aware Mon 2 Mar 2026: day 15 is Fri 20 Mar; the move on Wed 1 Apr is later: on the day of
+     * the move. Transferred 1 Apr. Review: 12 months beginning with 10 Apr 2025 → 9 Apr 2026; 3
+     * months beginning with 1 Apr 2026 → 30 Jun 2026, the later. */
+    {.what = "aware early: on the day of the move; review 3 months from the transfer",
+     .wf = LT,
+     .start = "2026-03-02",
+     .pattrs = "move_date=2026-04-01,last_review=2025-04-10",
+     .ev = {{"plan_transferred", "2026-04-01", NULL, 0}},
+     .today = "2026-04-02",
+     .state = "transferred",
+     .status = "active",
+     .dl = {{"transfer_plan", "2026-04-01", "met", "2026-04-01", "ending 2026-03-20", "", X_NO},
+            {"inform_family", "2026-05-13", "pending", NULL, NULL, "", X_NO},
+            {"transfer_review", "2026-06-30", "pending", NULL, NULL, "", X_NO}}},
+    /* Aware Thu 26 Mar 2026, move Sat 28 Mar: 26-27 (2), 30 Mar-2 Apr (6), Good Friday 3 Apr and
+     * Easter Monday 6 Apr skipped, 7-10 (10), 13-17 (15) → Fri 17 Apr 2026; not transferred by
+     * 20 Apr: overdue. */
+    {.what = "aware over Easter: 15 working days to 17 Apr 2026",
+     .wf = LT,
+     .start = "2026-03-26",
+     .pattrs = "move_date=2026-03-28,last_review=2025-09-01",
+     .today = "2026-04-20",
+     .state = "aware",
+     .status = "active",
+     .dl = {{"transfer_plan", "2026-04-17", "overdue", NULL, NULL, "", X_NO},
+            {"transfer_review", "2026-08-31", "pending", NULL, NULL, "", X_NO}}},
+    /* Last reviewed 29 Feb 2024: 12 months beginning with it end 28 Feb 2025; transfer 15 Jun
+     * 2024 + 3 months (beginning with) → 14 Sep 2024; the later: 28 Feb 2025. */
+    {.what = "last review 29 Feb 2024: review by 28 Feb 2025",
+     .wf = LT,
+     .start = "2024-06-01",
+     .pattrs = "move_date=2024-06-15,last_review=2024-02-29",
+     .ev = {{"plan_transferred", "2024-06-15", NULL, 0}},
+     .today = "2024-06-16",
+     .state = "transferred",
+     .status = "active",
+     .partial = true,
+     .dl = {{"transfer_review", "2025-02-28", "pending", NULL, "ending 2024-09-14", "", X_NO}}},
+    /* A move during an assessment. Request Mon 5 Jan 2026; the new authority responsible from Mon
+     * 2 Feb: its 6 weeks → Mon 16 Mar, 16 weeks → 2 Feb + 112 = Mon 25 May, 20 weeks → 2 Feb +
+     * 140 = Mon 22 Jun 2026 (the old 16 Feb, 27 Apr, 25 May no longer bind). */
+    {.what = "move during an assessment: 6/16/20 weeks from the new authority's responsibility",
+     .wf = EH,
+     .start = "2026-01-05",
+     .ev = {{"responsibility_transferred", "2026-02-02", NULL, 0}},
+     .today = "2026-02-17",
+     .state = "requested",
+     .status = "active",
+     .dl = {{"decide_to_assess", "2026-03-16", "pending", NULL,
+             "6 weeks from new authority became responsible after a move on 2026-02-02", "", X_NO},
+            {"notify_no_plan", "2026-05-25", "pending", NULL, NULL, "", X_NO},
+            {"final_plan", "2026-06-22", "pending", NULL, NULL, "", X_NO}}},
+};
+
+static void test_la_transfer(void)
+{
+    for (size_t i = 0; i < sizeof la_transfer_scenarios / sizeof la_transfer_scenarios[0]; i++)
+        run_scenario(&la_transfer_scenarios[i]);
+}
+
 /* ---- phase transfer (§4, §10) ------------------------------------------ */
 
 static const scenario transfer_scenarios[] = {
@@ -2090,6 +2174,7 @@ int main(void)
     RUN(test_appeals);
     RUN(test_reassessment);
     RUN(test_tribunal_orders);
+    RUN(test_la_transfer);
     RUN(test_phase_transfer);
     RUN(test_check_start);
     RUN(test_check_event);
