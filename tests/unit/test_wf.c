@@ -216,13 +216,14 @@ static void test_load_dir_shipped(void)
         return;
     }
     /* service.yaml, escalations.yaml, channels.yaml and calendars/ are not workflows. */
-    static const char *const names[] = {"annual-review",  "ehcp-assessment", "la-transfer",
-                                        "phase-transfer", "reassessment",    "tribunal-order"};
+    static const char *const names[] = {"annual-review", "cease-plan",     "ehcp-assessment",
+                                        "la-transfer",   "phase-transfer", "reassessment",
+                                        "tribunal-order"};
     size_t nnames = sizeof names / sizeof names[0];
     CHECK_INT(set->n, nnames);
     for (size_t i = 0; i < set->n && i < nnames; i++)
         CHECK_STR(set->items[i]->name, names[i]); /* sorted by file name */
-    CHECK(wf_set_find(set, "ehcp-assessment") == set->items[1]);
+    CHECK(wf_set_find(set, "ehcp-assessment") == set->items[2]);
     CHECK(wf_set_find(set, "nope") == NULL);
     CHECK_INT(wf_set_check(set, err), 0);
     wf_set_free(set);

@@ -1312,6 +1312,98 @@ static void test_la_transfer(void)
         run_scenario(&la_transfer_scenarios[i]);
 }
 
+/* ---- ceasing outside a review (§5: regs. 29-31, CFA s. 45) ------------- */
+
+#define CP "cease-plan"
+
+static const scenario cease_scenarios[] = {
+    /* Notice sent Fri 30 Oct 2026: 2 months → Wed 30 Dec 2026, inside 25 Dec-1 Jan (r. 12(3))
+     * → first working day after Fri 1 Jan 2027: Mon 4 Jan 2027 (2-3 Jan a weekend). */
+    {.what = "notice 30 Oct 2026: window to Mon 4 Jan 2027",
+     .wf = CP,
+     .start = "2026-09-14",
+     .pattrs = "ground=no_longer_needed",
+     .ev = {{"consulted", "2026-10-01", NULL, 0},
+            {"decision_to_cease", "2026-10-26", "outcome=cease", 0},
+            {"cease_notice_sent", "2026-10-30", NULL, 0}},
+     .today = "2027-01-04",
+     .state = "notified",
+     .status = "active",
+     .dl = {{"appeal_window", "2027-01-04", "pending", NULL,
+             "2 months from notice of the decision to cease sent", "", X_NO}}},
+    /* Notice Mon 4 May 2026 (a bank holiday; the date is the notice's): 2 months → Sat 4 Jul →
+     * Mon 6 Jul 2026 (r. 12(2)); ceased Tue 7 Jul. */
+    {.what = "ceased the working day after the window",
+     .wf = CP,
+     .start = "2026-03-02",
+     .ev = {{"consulted", "2026-03-20", NULL, 0},
+            {"decision_to_cease", "2026-04-27", "outcome=cease", 0},
+            {"cease_notice_sent", "2026-05-04", NULL, 0},
+            {"plan_ceased", "2026-07-07", NULL, 0}},
+     .today = "2026-07-08",
+     .state = "ceased",
+     .status = "completed",
+     .ended_on = "2026-07-07",
+     .dl = {{"appeal_window", "2026-07-06", "met", NULL, "r. 12(2)", "", X_NO}}},
+    /* Decided to keep the plan: no notice, no window. */
+    {.what = "decided to maintain: plan kept",
+     .wf = CP,
+     .start = "2026-03-02",
+     .ev = {{"consulted", "2026-03-20", NULL, 0},
+            {"decision_to_cease", "2026-04-27", "outcome=maintain", 0}},
+     .today = "2026-04-28",
+     .state = "kept",
+     .status = "completed",
+     .ended_on = "2026-04-27"},
+};
+
+static void test_cease_plan(void)
+{
+    for (size_t i = 0; i < sizeof cease_scenarios / sizeof cease_scenarios[0]; i++)
+        run_scenario(&cease_scenarios[i]);
+
+    /* CFA s. 45: refused before the notice (state), inside the window (the window named), while
+     * an appeal is pending (state); allowed after the window. */
+    static const ev_spec noticed[] = {{"consulted", "2026-03-20", NULL, 0},
+                                      {"decision_to_cease", "2026-04-27", "outcome=cease", 0},
+                                      {"cease_notice_sent", "2026-05-04", NULL, 0},
+                                      {0}};
+    static const ev_spec decided[] = {{"consulted", "2026-03-20", NULL, 0},
+                                      {"decision_to_cease", "2026-04-27", "outcome=cease", 0},
+                                      {0}};
+    static const ev_spec appealed[] = {{"consulted", "2026-03-20", NULL, 0},
+                                       {"decision_to_cease", "2026-04-27", "outcome=cease", 0},
+                                       {"cease_notice_sent", "2026-05-04", NULL, 0},
+                                       {"appeal_lodged", "2026-06-20", NULL, 0},
+                                       {0}};
+    static const struct {
+        const ev_spec *history;
+        const char *on;
+        int rc;
+        const char *msg;
+    } rows[] = {
+        {decided, "2026-05-01", -ENG_ENOT_ALLOWED, "not allowed while the process is \"decided"},
+        {noticed, "2026-07-06", -ENG_ENOT_ALLOWED, "is open until 2026-07-06"},
+        {noticed, "2026-07-07", 0, NULL},
+        {appealed, "2026-09-01", -ENG_ENOT_ALLOWED, "appeal against the decision to cease lodged"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        fixture fx, cand;
+        build(&fx, find_wf(CP), "2026-03-02", NULL, NULL, SV_DEFAULTS, CAL_SHIPPED,
+              rows[i].history);
+        ev_spec one[2] = {{"plan_ceased", rows[i].on, NULL, 0}, {0}};
+        build(&cand, find_wf(CP), "2026-03-02", NULL, NULL, SV_DEFAULTS, CAL_SHIPPED, one);
+        cand.ev[0].seq = 0;
+        char err[ENG_ERR_LEN] = "";
+        int rc = eng_check_event(&fx.in, &cand.ev[0], err);
+        if (rc != rows[i].rc)
+            fprintf(stderr, "cease row %zu: %d \"%s\"\n", i, rc, err);
+        CHECK_INT(rc, rows[i].rc);
+        if (rows[i].msg)
+            CHECK_SUBSTR(err, rows[i].msg);
+    }
+}
+
 /* ---- phase transfer (§4, §10) ------------------------------------------ */
 
 static const scenario transfer_scenarios[] = {
@@ -2175,6 +2267,7 @@ int main(void)
     RUN(test_reassessment);
     RUN(test_tribunal_orders);
     RUN(test_la_transfer);
+    RUN(test_cease_plan);
     RUN(test_phase_transfer);
     RUN(test_check_start);
     RUN(test_check_event);
