@@ -859,6 +859,10 @@ static void fill_deadline(eng_deadline *out, const eng_input *in, const replay *
     if (dl->anchor_kind == WF_ANCHOR_ATTRIBUTE || out->due < inst->anchor)
         from = CAL_NONE; /* INT32_MIN: every event counts */
 
+    /* A clock started by an event the process takes after its end (a mediation
+     * certificate is due after a decision that ended it) is not ended by that end. */
+    const wf_event *anchor_et = inst->type ? wf_find_event(wf, inst->type) : NULL;
+    bool outlives_end = anchor_et && anchor_et->after_end;
     sb note = {0};
     for (size_t i = 0; i < r->n; i++) {
         const eng_event *ev = r->ev[i];
@@ -879,7 +883,7 @@ static void fill_deadline(eng_deadline *out, const eng_input *in, const replay *
                 break;
             }
         }
-        if (i == r->ended_idx) {
+        if (i == r->ended_idx && !outlives_end) {
             if (dl->kind == WF_DEADLINE_PERIOD) {
                 /*
                  * A period is a right of the parent or young person (to make

@@ -57,8 +57,8 @@ static void test_ehcp_assessment(void)
     CHECK_STR(wf->start_label, "request received");
     CHECK_INT(wf->nattrs, 0);
     CHECK_INT(wf->nstates, 7);
-    CHECK_INT(wf->nevents, 14); /* 10, the appeal's 3 and responsibility_transferred */
-    CHECK_INT(wf->ndeadlines, 6);
+    CHECK_INT(wf->nevents, 19);    /* 10, appeal 3, responsibility_transferred, mediation 5 */
+    CHECK_INT(wf->ndeadlines, 10); /* 5, appeal_window and the 4 mediation clocks */
 
     const wf_state *init = wf_initial_state(wf);
     CHECK(init != NULL);

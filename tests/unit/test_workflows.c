@@ -988,10 +988,56 @@ static const scenario appeal_scenarios[] = {
              "2 months from decision not to amend after all on 2026-03-10", "", X_NO}}},
 };
 
+/* Mediation clocks (regs. 34, 42; 30 days and the certificate after mediation NV). */
+static const scenario mediation_scenarios[] = {
+    /* Decision not to assess Wed 1 Oct 2025 (the process ends). Adviser told Tue 23 Dec 2025 the
+     * family will not mediate: 3 working days, the day excluded: Wed 24 (1), 25-26 Dec bank
+     * holidays, 27-28 weekend, Mon 29 (2), Tue 30 Dec (3) → 2025-12-30. Certificate Wed 31 Dec: on
+     * time; it extends the window: 31 Dec + 1 month = Sat 31 Jan 2026, later than 1 Dec; r. 12(2)
+     * → Mon 2 Feb 2026. */
+    {.what = "not mediating: certificate in 3 working days over Christmas; window extended",
+     .wf = EH,
+     .start = "2025-09-01",
+     .ev = {{"decision_to_assess", "2025-10-01", "outcome=no", 0},
+            {"mediation_adviser_contacted", "2025-12-23", "mediating=no", 0},
+            {"mediation_certificate_issued", "2025-12-31", NULL, 0}},
+     .today = "2026-01-02",
+     .state = "not_assessing",
+     .status = "completed",
+     .ended_on = "2025-10-01",
+     .partial = true,
+     .dl = {{"certificate_not_mediating", "2025-12-30", "late", "2025-12-31", NULL, "", X_NO},
+            {"appeal_window", "2026-02-02", "pending", NULL, "r. 12(2)", "", X_NO}}},
+    /* Cease Tue 20 Jan 2026 (window Fri 20 Mar). Mediation asked Mon 2 Feb: 30 days → Wed 4
+     * Mar; held Mon 2 Mar (met). Certificate within 3 working days of it: Thu 5 Mar; issued Fri
+     * 6 Mar (late); window: 6 Mar + 1 month = Mon 6 Apr 2026, Easter Monday → Tue 7 Apr.
+     * Agreement 2 Mar: 2 weeks → Mon 16 Mar, carried out that day. */
+    {.what = "mediation held: 30 days, certificate, agreement (reg. 42)",
+     .wf = AR,
+     .start = "2026-01-12",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2026-01-20", "outcome=cease", 0},
+            {"mediation_requested", "2026-02-02", NULL, 0},
+            {"mediation_held", "2026-03-02", NULL, 0},
+            {"mediation_agreement", "2026-03-02", NULL, 0},
+            {"mediation_certificate_issued", "2026-03-06", NULL, 0},
+            {"mediation_agreement_carried_out", "2026-03-16", NULL, 0}},
+     .today = "2026-03-17",
+     .state = "ceasing",
+     .status = "active",
+     .partial = true,
+     .dl = {{"mediation_meeting", "2026-03-04", "met", "2026-03-02", NULL, "", X_NO},
+            {"certificate_after_mediation", "2026-03-05", "late", "2026-03-06", NULL, "", X_NO},
+            {"mediation_agreement", "2026-03-16", "met", "2026-03-16", NULL, "", X_NO},
+            {"appeal_window", "2026-04-07", "pending", NULL, NULL, "", X_NO}}},
+};
+
 static void test_appeals(void)
 {
     for (size_t i = 0; i < sizeof appeal_scenarios / sizeof appeal_scenarios[0]; i++)
         run_scenario(&appeal_scenarios[i]);
+    for (size_t i = 0; i < sizeof mediation_scenarios / sizeof mediation_scenarios[0]; i++)
+        run_scenario(&mediation_scenarios[i]);
 }
 
 /* ---- re-assessment (§2: regs. 24-27) ----------------------------------- */
