@@ -790,6 +790,13 @@ static const bad_case bad_cases[] = {
      "\"nope\" is not a reason of any \"exception: start\" event (expected one of: "
      "school_closure, x, closure)"},
     {D1_WITH("    excused_by: closure\n"), 35, "\"excused_by\": expected a list, got a string"},
+    /* or_later: its own keys and exactly one due rule. */
+    {D1_WITH("    or_later: {from: start, within: 2 weeks, withn: 1}\n"), 35,
+     "deadline \"d1\": \"or_later\": unknown key \"withn\" (expected one of: from, within, "
+     "beginning_with, anchor_label)"},
+    {D1_WITH("    or_later: {from: start}\n"), 31, "\"or_later\": missing a due rule"},
+    {D1_WITH("    or_later: {from: {event: nope}, within: 1 month}\n"), 35,
+     "\"or_later\": \"from\": unknown event \"nope\""},
 
     /* Deadlines: names must be unique. */
     {BASE L_D1 "  d2:\n    name: d1\n    from: start\n    within: 6 weeks\n    basis: x\n", 36,
