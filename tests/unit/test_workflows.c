@@ -2265,6 +2265,11 @@ static void test_shipped_set(void)
     CHECK(wf_set_find(set, EH) != NULL);
     CHECK(wf_set_find(set, AR) != NULL);
     CHECK(wf_set_find(set, PT) != NULL);
+    /* Issue 10's processes, by their canonical names. */
+    CHECK(wf_set_find(set, RA) != NULL);
+    CHECK(wf_set_find(set, TO) != NULL);
+    CHECK(wf_set_find(set, LT) != NULL);
+    CHECK(wf_set_find(set, CP) != NULL);
     CHECK(hol_has_terms(calendar));
     /* The reference's example window (§1): closed 23 Jul, reopening 3 Sep 2025. */
     hol_closure cl;
