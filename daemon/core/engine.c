@@ -251,6 +251,8 @@ static int replay_run(replay *r, const wf_workflow *wf, const eng_event *events,
             set_err(err, "the %s workflow has no event \"%s\"", wf->name, ev->type);
             return -ENG_ENOT_ALLOWED;
         }
+        if (r->state->final != WF_OPEN && et->after_end)
+            continue; /* taken by the ended process without a change (an appeal's events) */
         if (r->state->final != WF_OPEN) {
             r->fail_idx = i;
             set_err(err, "%s on %s is not allowed: the process ended on %s (%s)", ev->type,
@@ -472,7 +474,19 @@ static void recognise_closures(replay *r, const eng_input *in)
 typedef struct instance {
     cal_day anchor;
     const char *value; /* borrowed; NULL without per */
+    const char *type;  /* borrowed: the event type that started the clock; NULL if not an event */
 } instance;
+
+/* Does ev start the clock of dl (its event, or one of "any_of")? */
+static bool anchor_matches(const wf_deadline *dl, const eng_event *ev)
+{
+    if (!dl->nanchor_any)
+        return match_event(&dl->anchor, ev);
+    for (size_t i = 0; i < dl->nanchor_any; i++)
+        if (match_event(&dl->anchor_any[i], ev))
+            return true;
+    return false;
+}
 
 static int cmp_instances(const void *a, const void *b)
 {
@@ -549,7 +563,7 @@ static char *explain(const wf_workflow *wf, const wf_deadline *dl, const instanc
     if (dl->anchor_label)
         sb_add(&label, dl->anchor_label);
     else if (dl->anchor_kind == WF_ANCHOR_EVENT)
-        sb_add(&label, event_title(wf, dl->anchor.event));
+        sb_add(&label, event_title(wf, in->type ? in->type : dl->anchor.event));
     else if (dl->anchor_kind == WF_ANCHOR_ATTRIBUTE)
         sb_add(&label, dl->anchor_attr);
     else
@@ -756,6 +770,68 @@ static void apply_tribunal_closures(eng_deadline *out, const eng_input *in, cons
     out->due = moved;
 }
 
+/*
+ * "or_later": a second clock with its own anchor; the due date is the later
+ * of the two. An event anchor counts only on or after the deadline's own (a
+ * mediation certificate after the decision it concerns: the appeal window is
+ * the later of 2 months from the decision and 1 month from the certificate,
+ * r. 20(1)(c)); the latest such event with "use: latest". No anchor yet: no
+ * change. The explanation names both.
+ */
+static void apply_or_later(eng_deadline *out, const eng_input *in, const replay *r,
+                           const wf_deadline *dl, const attrs_eff *eff)
+{
+    const wf_deadline *o = dl->or_later;
+    if (!o)
+        return;
+    instance inst = {CAL_NONE, NULL, NULL};
+    switch (o->anchor_kind) {
+    case WF_ANCHOR_START:
+        inst.anchor = in->start;
+        break;
+    case WF_ANCHOR_ATTRIBUTE: {
+        const char *sv = o->anchor_attr ? kv_get(eff->kv, eff->n, o->anchor_attr) : NULL;
+        cal_day d;
+        if (sv && cal_parse(sv, &d) == 0)
+            inst.anchor = d;
+        break;
+    }
+    case WF_ANCHOR_EVENT:
+        for (size_t i = 0; i < r->n; i++) {
+            const eng_event *ev = r->ev[i];
+            if (ev->on < out->anchor_on || !anchor_matches(o, ev))
+                continue;
+            cal_day on = ev->on;
+            if (o->anchor_event_attr) {
+                const char *ds = kv_get(ev->attrs, ev->nattrs, o->anchor_event_attr);
+                if (!ds || cal_parse(ds, &on) != 0)
+                    continue;
+            }
+            inst.anchor = on;
+            inst.type = ev->type;
+            if (!o->anchor_latest)
+                break;
+        }
+        break;
+    }
+    if (inst.anchor == CAL_NONE)
+        return;
+    cal_day due = due_date(&o->due, inst.anchor, in->cal);
+    char *second = explain(in->wf, o, &inst, NULL);
+    char d1[CAL_DATE_LEN];
+    char *was = out->explain;
+    if (due > out->due) {
+        out->explain =
+            xasprintf("%s; the later date applies: %s, ending %s", was, second, day_str(due, d1));
+        out->due = due;
+    } else {
+        out->explain =
+            xasprintf("%s (the later of this and %s, ending %s)", was, second, day_str(due, d1));
+    }
+    free(was);
+    free(second);
+}
+
 static void fill_deadline(eng_deadline *out, const eng_input *in, const replay *r,
                           const wf_deadline *dl, const instance *inst, const attrs_eff *eff)
 {
@@ -776,12 +852,17 @@ static void fill_deadline(eng_deadline *out, const eng_input *in, const replay *
         explain(wf, dl, inst,
                 dl->anchor_kind == WF_ANCHOR_ATTRIBUTE ? find_derived(eff, dl->anchor_attr) : NULL);
     apply_under_5(out, in, dl);
+    apply_or_later(out, in, r, dl, eff);
     apply_tribunal_closures(out, in, dl);
 
     cal_day from = inst->anchor;
     if (dl->anchor_kind == WF_ANCHOR_ATTRIBUTE || out->due < inst->anchor)
         from = CAL_NONE; /* INT32_MIN: every event counts */
 
+    /* A clock started by an event the process takes after its end (a mediation
+     * certificate is due after a decision that ended it) is not ended by that end. */
+    const wf_event *anchor_et = inst->type ? wf_find_event(wf, inst->type) : NULL;
+    bool outlives_end = anchor_et && anchor_et->after_end;
     sb note = {0};
     for (size_t i = 0; i < r->n; i++) {
         const eng_event *ev = r->ev[i];
@@ -802,7 +883,7 @@ static void fill_deadline(eng_deadline *out, const eng_input *in, const replay *
                 break;
             }
         }
-        if (i == r->ended_idx) {
+        if (i == r->ended_idx && !outlives_end) {
             if (dl->kind == WF_DEADLINE_PERIOD) {
                 /*
                  * A period is a right of the parent or young person (to make
@@ -810,12 +891,14 @@ static void fill_deadline(eng_deadline *out, const eng_input *in, const replay *
                  * take it away. It runs its course (pending, then met) and
                  * says that the process ended too early.
                  */
-                if (r->ended_on <= out->due)
+                bool opened_by_end = dl->anchor_kind == WF_ANCHOR_EVENT && anchor_matches(dl, ev);
+                if (r->ended_on <= out->due && !opened_by_end)
                     sb_addf(&note,
                             "the process ended on %s (%s) before this period had run: %s "
                             "requires it to run in full",
                             day_str(r->ended_on, d1), event_title(wf, ev->type), dl->basis);
-                break;
+                /* Events taken after the end (an appeal lodged) can still end it early. */
+                continue;
             }
             /* A duty still unmet no longer applies; one already missed says so. */
             out->resolution = ENG_CANCELLED_DL;
@@ -860,21 +943,21 @@ static size_t find_instances(const eng_input *in, const replay *r, const wf_dead
     switch (dl->anchor_kind) {
     case WF_ANCHOR_START:
         v = xmalloc(sizeof *v);
-        v[n++] = (instance){in->start, NULL};
+        v[n++] = (instance){in->start, NULL, NULL};
         break;
     case WF_ANCHOR_ATTRIBUTE: {
         const char *s = dl->anchor_attr ? kv_get(eff->kv, eff->n, dl->anchor_attr) : NULL;
         cal_day d;
         if (s && cal_parse(s, &d) == 0) {
             v = xmalloc(sizeof *v);
-            v[n++] = (instance){d, NULL};
+            v[n++] = (instance){d, NULL, NULL};
         }
         break;
     }
     case WF_ANCHOR_EVENT:
         for (size_t i = 0; i < r->n; i++) {
             const eng_event *ev = r->ev[i];
-            if (!match_event(&dl->anchor, ev))
+            if (!anchor_matches(dl, ev))
                 continue;
             cal_day on = ev->on;
             if (dl->anchor_event_attr) {
@@ -887,7 +970,7 @@ static size_t find_instances(const eng_input *in, const replay *r, const wf_dead
                 /* A rescheduled meeting replaces the earlier date. */
                 if (!v)
                     v = xmalloc(sizeof *v);
-                v[0] = (instance){on, NULL};
+                v[0] = (instance){on, NULL, ev->type};
                 n = 1;
                 continue;
             }
@@ -902,7 +985,7 @@ static size_t find_instances(const eng_input *in, const replay *r, const wf_dead
                     continue;
             }
             v = xrealloc(v, (n + 1) * sizeof *v);
-            v[n++] = (instance){on, value};
+            v[n++] = (instance){on, value, ev->type};
             if (!dl->per)
                 break;
         }
@@ -1163,6 +1246,38 @@ int eng_check_event(const eng_input *in_orig, const eng_event *ev, char err[ENG_
     return rc;
 }
 
+/*
+ * "refused_while_open": the event is refused on a day when one of the named
+ * deadlines of the recorded history has started, has not ended, and is
+ * neither met nor cancelled (a plan is not ceased while its appeal window is
+ * open, CFA 2014 s. 45). 0 or -ENG_ENOT_ALLOWED with the window in err.
+ */
+static int check_refused_while_open(const eng_input *in, const wf_event *et, const eng_event *ev,
+                                    char *err)
+{
+    eng_result *res = NULL;
+    if (eng_evaluate(in, &res, NULL) != 0)
+        return 0; /* the replay above already judged the history */
+    int rc = 0;
+    char d1[CAL_DATE_LEN], d2[CAL_DATE_LEN];
+    for (size_t i = 0; i < res->ndeadlines && rc == 0; i++) {
+        const eng_deadline *d = &res->deadlines[i];
+        if (!in_list(et->refused_while_open, et->nrefused_while_open, d->name))
+            continue;
+        bool open_then =
+            d->anchor_on <= ev->on && ev->on <= d->due &&
+            (d->resolution == ENG_OPEN || (d->resolution == ENG_MET && d->met_on > ev->on) ||
+             (d->resolution == ENG_CANCELLED_DL && d->cancelled_on > ev->on));
+        if (!open_then)
+            continue;
+        set_err(err, "%s on %s is refused: the %s (%s) is open until %s (%s; %s)", ev->type,
+                day_str(ev->on, d1), d->name, d->title, day_str(d->due, d2), d->explain, d->basis);
+        rc = -ENG_ENOT_ALLOWED;
+    }
+    eng_result_free(res);
+    return rc;
+}
+
 static int check_event(const eng_input *in, const eng_event *ev, char *err)
 {
     const wf_workflow *wf = in->wf;
@@ -1218,6 +1333,8 @@ static int check_event(const eng_input *in, const eng_event *ev, char *err)
     }
     replay_free(&r);
     free(all);
+    if (rc == 0 && et->nrefused_while_open)
+        rc = check_refused_while_open(in, et, ev, err);
     return rc;
 }
 

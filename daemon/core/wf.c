@@ -531,9 +531,9 @@ static int wf__parse_starts(wf__ctx *c, const yaml_node_t *v, const char *what, 
 
 static int wf__parse_event(wf__ctx *c, const yaml_node_t *spec, wf_event *ev, int **starts_line)
 {
-    static const char *const keys[] = {"title",          "attributes", "allowed_in",
-                                       "transitions",    "exception",  "starts",
-                                       "minimum_length", "recognises", NULL};
+    static const char *const keys[] = {
+        "title",          "attributes", "allowed_in", "transitions",        "exception", "starts",
+        "minimum_length", "recognises", "after_end",  "refused_while_open", NULL};
     static const char *const rec_keys[] = {"exception", "when", NULL};
     char what[120];
     snprintf(what, sizeof what, "event \"%s\"", ev->name);
@@ -590,6 +590,12 @@ static int wf__parse_event(wf__ctx *c, const yaml_node_t *spec, wf_event *ev, in
             return -1;
         c->wf->uses_calendar = true;
     }
+    if (yml_get_bool(&c->d, spec, "after_end", what, &ev->after_end) < 0)
+        return -1;
+    v = yml_get(&c->d, spec, "refused_while_open");
+    if (v && wf__str_list(c, v, what, "refused_while_open", &ev->refused_while_open,
+                          &ev->nrefused_while_open, NULL) < 0)
+        return -1;
     v = yml_get(&c->d, spec, "allowed_in");
     if (v && wf__state_refs(c, v, what, "allowed_in", &ev->allowed_in, &ev->nallowed_in,
                             &ev->allowed_any) < 0)
@@ -870,8 +876,9 @@ static int wf__check_title(wf__ctx *c, const yaml_node_t *where, const char *wha
 static int wf__parse_anchor(wf__ctx *c, const yaml_node_t *k, const yaml_node_t *spec,
                             const char *what, wf_deadline *d)
 {
-    static const char *const keys[] = {"event", "when", "attribute", "use", NULL};
-    static const char expect[] = "expected start, {event: NAME, when: {...}} or {attribute: NAME}";
+    static const char *const keys[] = {"event", "when", "attribute", "use", "any_of", NULL};
+    static const char expect[] = "expected start, {event: NAME, when: {...}}, {any_of: [...]} or "
+                                 "{attribute: NAME}";
     yaml_node_t *v = yml_get(&c->d, spec, "from");
     char w[200];
     snprintf(w, sizeof w, "%s: \"from\"", what);
@@ -889,6 +896,27 @@ static int wf__parse_anchor(wf__ctx *c, const yaml_node_t *k, const yaml_node_t 
         return -1;
     yaml_node_t *attr = yml_get(&c->d, v, "attribute");
     yaml_node_t *use = yml_get(&c->d, v, "use");
+    if (yml_get(&c->d, v, "any_of")) {
+        /* {any_of: [a, {event: b, when: {...}}], use: latest}: any of several decisions. */
+        if (yml_get(&c->d, v, "event") || yml_get(&c->d, v, "when") || attr)
+            return yml_err(&c->d, v,
+                           "%s: \"any_of\" cannot be combined with \"event\", \"when\" or "
+                           "\"attribute\"",
+                           w);
+        if (use) {
+            if (use->type != YAML_SCALAR_NODE ||
+                (strcmp(yml_s(use), "latest") && strcmp(yml_s(use), "first")))
+                return yml_err(&c->d, use, "%s: \"use\": expected first or latest", w);
+            d->anchor_latest = !strcmp(yml_s(use), "latest");
+        }
+        if (wf__parse_matches(c, v, "any_of", w, &d->anchor_any, &d->nanchor_any) < 0)
+            return -1;
+        if (d->nanchor_any == 0)
+            return yml_err(&c->d, v, "%s: \"any_of\": needs at least one event", w);
+        d->anchor_kind = WF_ANCHOR_EVENT;
+        d->anchor = d->anchor_any[0];
+        return 0;
+    }
     if (yml_get(&c->d, v, "event")) {
         /* {event: x, attribute: date, use: latest}: a date the event carries, e.g. a meeting's. */
         d->anchor_kind = WF_ANCHOR_EVENT;
@@ -1042,6 +1070,10 @@ static bool wf__is_reason(const wf_workflow *wf, const char *reason, bool *any_s
     return found;
 }
 
+static void wf__default_label(wf__ctx *c, wf_deadline *d);
+static int wf__parse_or_later(wf__ctx *c, const yaml_node_t *k, const yaml_node_t *v,
+                              const char *what, wf_deadline *d);
+
 static int wf__parse_deadline(wf__ctx *c, const yaml_node_t *k, const yaml_node_t *spec,
                               wf_deadline *d)
 {
@@ -1064,6 +1096,7 @@ static int wf__parse_deadline(wf__ctx *c, const yaml_node_t *k, const yaml_node_
                                        "unless",
                                        "shorter_under_5",
                                        "tribunal_closures",
+                                       "or_later",
                                        NULL};
     char what[120];
     d->key = yml_strdup(&c->d, yml_s(k));
@@ -1168,14 +1201,50 @@ static int wf__parse_deadline(wf__ctx *c, const yaml_node_t *k, const yaml_node_
                                any_start ? "expected one of: " : "this workflow has none", list);
         }
     }
-    if (!d->anchor_label) {
-        if (d->anchor_kind == WF_ANCHOR_START)
-            d->anchor_label = c->wf->start_label;
-        else if (d->anchor_kind == WF_ANCHOR_EVENT)
-            d->anchor_label = wf_find_event(c->wf, d->anchor.event)->title;
-        else
-            d->anchor_label = d->anchor_attr;
-    }
+    yaml_node_t *ol = yml_get(&c->d, spec, "or_later");
+    if (ol && wf__parse_or_later(c, k, ol, what, d) < 0)
+        return -1;
+    wf__default_label(c, d);
+    return 0;
+}
+
+/* The explanation words for a deadline's anchor when "anchor_label" is not given. With
+ * "any_of", none: the engine names the event that started the clock. */
+static void wf__default_label(wf__ctx *c, wf_deadline *d)
+{
+    if (d->anchor_label || d->nanchor_any)
+        return;
+    if (d->anchor_kind == WF_ANCHOR_START)
+        d->anchor_label = c->wf->start_label;
+    else if (d->anchor_kind == WF_ANCHOR_EVENT)
+        d->anchor_label = wf_find_event(c->wf, d->anchor.event)->title;
+    else
+        d->anchor_label = d->anchor_attr;
+}
+
+/*
+ * "or_later: {from: ..., within: N unit}" (or beginning_with): a second clock;
+ * the deadline falls due on the later of the two dates.
+ */
+static int wf__parse_or_later(wf__ctx *c, const yaml_node_t *k, const yaml_node_t *v,
+                              const char *what, wf_deadline *d)
+{
+    static const char *const keys[] = {"from", "within", "beginning_with", "anchor_label", NULL};
+    char w[200];
+    snprintf(w, sizeof w, "%s: \"or_later\"", what);
+    if (yml_want_map(&c->d, v, w) < 0 || yml_check_keys(&c->d, v, w, keys) < 0)
+        return -1;
+    wf_deadline *o = yml_alloc(&c->d, sizeof *o);
+    memset(o, 0, sizeof *o);
+    o->key = d->key;
+    o->line = yml_line(v);
+    if (yml_get_str(&c->d, v, "anchor_label", w, false, &o->anchor_label) < 0 ||
+        wf__parse_anchor(c, k, v, w, o) < 0 || wf__parse_due(c, v, k, w, &o->due) < 0)
+        return -1;
+    if (o->due.unit == CAL_WORKING_DAYS)
+        c->wf->uses_calendar = true;
+    wf__default_label(c, o);
+    d->or_later = o;
     return 0;
 }
 
@@ -1422,6 +1491,14 @@ static int wf__parse_top(wf__ctx *c, const yaml_node_t *top)
         wf__parse_deadlines(c, top) < 0 || wf__parse_flags(c, top) < 0 ||
         wf__parse_migrate(c, top) < 0)
         return -1;
+    /* "refused_while_open" names deadlines, which come after the events. */
+    for (size_t i = 0; i < wf->nevents; i++)
+        for (size_t j = 0; j < wf->events[i].nrefused_while_open; j++)
+            if (!wf_has_deadline_name(wf, wf->events[i].refused_while_open[j]))
+                return yml_err_at(c->d.err, c->d.file, wf->events[i].line,
+                                  "event \"%s\": \"refused_while_open\": no deadline is called "
+                                  "\"%s\"",
+                                  wf->events[i].name, wf->events[i].refused_while_open[j]);
     return 0;
 }
 

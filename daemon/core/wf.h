@@ -132,6 +132,15 @@ typedef struct wf_event {
     const char *recognises;
     wf_kv *recognises_when;
     size_t nrecognises_when;
+    /* "after_end: true": may still be recorded once the process has ended, without changing its
+     * state (a mediation certificate or an appeal after a decision that ended the process: its
+     * appeal window runs on). */
+    bool after_end;
+    /* "refused_while_open: [appeal_window]": names of deadlines; the event is refused on a day
+     * one of them has started, not yet ended and is neither met nor cancelled (CFA 2014 s. 45: a
+     * plan is kept while its appeal window is open). NULL if none. */
+    const char **refused_while_open;
+    size_t nrefused_while_open;
 } wf_event;
 
 /* What a deadline's clock runs from. */
@@ -206,6 +215,16 @@ typedef struct wf_deadline {
     bool tribunal_closures; /* "tribunal_closures: true": a due date from 25 December to 1 January
                                or in August moves to the next working day after (HESC Tribunal
                                Rules 2008, r. 20 with r. 12(3)) */
+    /* WF_ANCHOR_EVENT "from: {any_of: [a, {event: b, when: {...}}]}": any of these events starts
+     * the clock (anchor is the first of them, for labels); NULL (0) for a single event. */
+    wf_match *anchor_any;
+    size_t nanchor_any;
+    /* "or_later: {from: ..., within: ...}": a second rule with its own anchor; the due date is
+     * the later of the two (a mediation certificate's month, r. 20(1)(c)(ii); a transfer's 15
+     * working days, reg. 15(2)). Its anchor_kind, anchor, anchor_attr, anchor_event_attr,
+     * anchor_latest, anchor_label and due are used; an event anchor counts only on or after this
+     * deadline's own anchor. NULL if none. */
+    struct wf_deadline *or_later;
 } wf_deadline;
 
 /*

@@ -92,7 +92,8 @@ def history_lists_starts_events_and_voids_in_recording_order():
         eq(entries[3]["id"], dr["event"]["id"], "draft")
         # The follow-on process comes right after the event that started it, with its actor.
         eq(entries[5], {"kind": "start", "process": review["id"], "workflow": "annual-review",
-                        "on": "2026-05-01", "attrs": {}, "actor": "carol",
+                        "on": "2026-05-01", "attrs": {"started_after": "plan_issued"},
+                        "actor": "carol",
                         "recorded_at": entries[5]["recorded_at"],
                         "by_event": fp["event"]["id"]}, "follow-on start")
         eq(entries[6], {"kind": "void", "event": a["event"]["id"], "type": "advice_requested",

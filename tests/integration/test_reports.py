@@ -104,6 +104,10 @@ ACTIONS = [
     ("2026-10-28", "R4", "event", "review_meeting_held", {}),                 # due 12-14: on time
     ("2026-11-02", "A02", "event", "draft_plan_issued", {}),  # after notify_no_plan's 10-12: missed
     ("2026-11-02", "A08", "start", ASSESS, {}),
+    # A Tribunal order to make a plan, sent Fri 30 Oct 2026: draft 5 weeks (due 12-04), final 11
+    # weeks (30 Oct + 77 = 2027-01-15). The draft on 11-25: a step carried out on time.
+    ("2026-10-30", "O1", "start", "tribunal-order", {"order": "make_plan"}),
+    ("2026-11-25", "O1", "event", "draft_plan_issued", {}),
     ("2026-11-03", "R2", "event", "review_meeting_held", {}),                 # due 10-19: late
     ("2026-11-04", "A08", "event", "exception_started", {"reason": "exceptional_circumstances"}),
     ("2026-11-05", "A08", "void", "exception_started", "2026-11-04"),         # voided: counts nowhere
@@ -253,6 +257,9 @@ OPS = {
     "reviews_held_within_12_months": (1, 2),
     "review_decisions_made": 2,
     "review_decisions_within_4_weeks": (2, 2),
+    # O1's draft plan, 11-25, due 12-04 (reg. 44): on time.
+    "tribunal_order_steps_met": 1,
+    "tribunal_orders_met_on_time": (1, 1),
     # The round whose 30 March is the first on or after 2026-11-01: 2027. Due 2027-02-14: T1, T4
     # (T3 cancelled 11-10); due 2027-03-30: T2, T5. Met: T2 (11-18, on time). The rest pending,
     # and none due within 20 working days of 11-30.
@@ -340,6 +347,8 @@ STRAT = {
     "reviews_held_within_12_months": (2, 3),
     "review_decisions_made": 3,
     "review_decisions_within_4_weeks": (2, 3),
+    "tribunal_order_steps_met": 1,
+    "tribunal_orders_met_on_time": (1, 1),
     # The same round (2027) and the same state on 12-10: nothing due before 2027-01-08.
     "phase_transfers_due": 4,
     "phase_transfers_due_14_february": 2,

@@ -285,6 +285,10 @@ static const scenario scenarios[] = {
           "cancelled by decision whether to assess on 2026-02-10", NULL},
          {"final_plan", FINAL_DUE, "cancelled", NULL, EX_FINAL,
           "cancelled by decision whether to assess on 2026-02-10", NULL},
+         /* CFA s. 51(2), r. 20(1)(c): Tue 10 Feb 2026 + 2 months = Fri 10 Apr 2026 (a working
+          * day; Easter 2026 is 3-6 Apr). The period outlives the process and has run by 1 Jun. */
+         {"appeal_window", "2026-04-10", "met", NULL,
+          "2 months from decision whether to assess on 2026-02-10", "", NULL},
      }},
     {"decision to assess made late",
      &ehcp_c,
@@ -556,6 +560,13 @@ static const scenario scenarios[] = {
          {"notify_no_plan", NOTIFY_DUE, "met", "2026-04-20", NULL, NULL, NULL},
          {"final_plan", FINAL_DUE, "cancelled", NULL, NULL,
           "cancelled by decision not to issue a plan on 2026-04-20", NULL},
+         /* Mon 20 Apr 2026 + 2 months = Sat 20 Jun 2026, not a working day: r. 12(2) → Mon
+          * 22 Jun 2026; run by 30 Jun. */
+         {"appeal_window", "2026-06-22", "met", NULL,
+          "2 months from decision not to issue a plan on 2026-04-20 ends 2026-06-20, not a working "
+          "day, so the time limit runs to the next working day (HESC Tribunal Rules 2008, "
+          "r. 12(2))",
+          "", NULL},
      }},
     {"withdrawn: process cancelled, every open deadline cancelled",
      &ehcp_c,

@@ -58,8 +58,8 @@ static void test_ehcp_assessment(void)
     CHECK_STR(wf->start_label, "request received");
     CHECK_INT(wf->nattrs, 0);
     CHECK_INT(wf->nstates, 7);
-    CHECK_INT(wf->nevents, 10);
-    CHECK_INT(wf->ndeadlines, 5);
+    CHECK_INT(wf->nevents, 19);    /* 10, appeal 3, responsibility_transferred, mediation 5 */
+    CHECK_INT(wf->ndeadlines, 10); /* 5, appeal_window and the 4 mediation clocks */
 
     const wf_state *init = wf_initial_state(wf);
     CHECK(init != NULL);
@@ -216,11 +216,15 @@ static void test_load_dir_shipped(void)
         fprintf(stderr, "%s\n", err);
         return;
     }
-    CHECK_INT(set->n, 3); /* service.yaml and calendars/ are not workflows */
-    CHECK_STR(set->items[0]->name, "annual-review"); /* sorted by file name */
-    CHECK_STR(set->items[1]->name, "ehcp-assessment");
-    CHECK_STR(set->items[2]->name, "phase-transfer");
-    CHECK(wf_set_find(set, "ehcp-assessment") == set->items[1]);
+    /* service.yaml, escalations.yaml, channels.yaml and calendars/ are not workflows. */
+    static const char *const names[] = {"annual-review", "cease-plan",     "ehcp-assessment",
+                                        "la-transfer",   "phase-transfer", "reassessment",
+                                        "tribunal-order"};
+    size_t nnames = sizeof names / sizeof names[0];
+    CHECK_INT(set->n, nnames);
+    for (size_t i = 0; i < set->n && i < nnames; i++)
+        CHECK_STR(set->items[i]->name, names[i]); /* sorted by file name */
+    CHECK(wf_set_find(set, "ehcp-assessment") == set->items[2]);
     CHECK(wf_set_find(set, "nope") == NULL);
     CHECK_INT(wf_set_check(set, err), 0);
     wf_set_free(set);
@@ -493,7 +497,7 @@ static const bad_case bad_cases[] = {
     /* Events. */
     {L_HEAD L_STATES "events:\n  go:\n    allowed: any\n", 9,
      "event \"go\": unknown key \"allowed\" (expected one of: title, attributes, allowed_in, "
-     "transitions, exception, starts, minimum_length, recognises)"},
+     "transitions, exception, starts, minimum_length, recognises, after_end, refused_while_open)"},
     {L_HEAD L_STATES "events:\n  Go: {}\n", 8, "\"events\": invalid event name \"Go\""},
     {L_HEAD L_STATES "events:\n  go: {}\n  go: {}\n", 9, "duplicate key \"go\""},
     {L_HEAD L_STATES "events:\n  go:\n    transitions:\n      - {from: [open], to: nowhere}\n", 10,
@@ -628,7 +632,7 @@ static const bad_case bad_cases[] = {
     {D1_WITH("    withn: 6 weeks\n"), 35,
      "deadline \"d1\": unknown key \"withn\" (expected one of: name, title, from, per, within, "
      "beginning_with, before, day_of_year, last_day_before, kind, met_by, cancelled_by, "
-     "excused_by, basis, anchor_label, if, unless, shorter_under_5, tribunal_closures)"},
+     "excused_by, basis, anchor_label, if, unless, shorter_under_5, tribunal_closures, or_later)"},
     {D1_WITH("    within: 7 weeks\n"), 35,
      "deadline \"d1\": duplicate key \"within\" (first at line 33)"},
     {BASE "  d1:\n    from: start\n    within: six weeks\n    basis: x\n", 33,
@@ -674,12 +678,13 @@ static const bad_case bad_cases[] = {
     /* Deadlines: anchors. */
     {BASE "  d1:\n    within: 6 weeks\n    basis: x\n", 31, "deadline \"d1\": missing \"from\""},
     {BASE "  d1:\n    from: request\n    within: 6 weeks\n    basis: x\n", 32,
-     "\"from\": expected start, {event: NAME, when: {...}} or {attribute: NAME}, got "
+     "\"from\": expected start, {event: NAME, when: {...}}, {any_of: [...]} or {attribute: NAME}, "
+     "got "
      "\"request\""},
     {BASE "  d1:\n    from: {event: nope}\n    within: 6 weeks\n    basis: x\n", 32,
      "deadline \"d1\": \"from\": unknown event \"nope\""},
     {BASE "  d1:\n    from: {evnt: finish}\n    within: 6 weeks\n    basis: x\n", 32,
-     "\"from\": unknown key \"evnt\" (expected one of: event, when, attribute, use)"},
+     "\"from\": unknown key \"evnt\" (expected one of: event, when, attribute, use, any_of)"},
     {BASE "  d1:\n    from: {when: {outcome: yes}}\n    within: 6 weeks\n    basis: x\n", 32,
      "\"from\": missing \"event\""},
     {BASE "  d1:\n    from: {event: finish, when: {outcome: maybe}}\n    within: 6 weeks\n"
@@ -786,6 +791,13 @@ static const bad_case bad_cases[] = {
      "\"nope\" is not a reason of any \"exception: start\" event (expected one of: "
      "school_closure, x, closure)"},
     {D1_WITH("    excused_by: closure\n"), 35, "\"excused_by\": expected a list, got a string"},
+    /* or_later: its own keys and exactly one due rule. */
+    {D1_WITH("    or_later: {from: start, within: 2 weeks, withn: 1}\n"), 35,
+     "deadline \"d1\": \"or_later\": unknown key \"withn\" (expected one of: from, within, "
+     "beginning_with, anchor_label)"},
+    {D1_WITH("    or_later: {from: start}\n"), 31, "\"or_later\": missing a due rule"},
+    {D1_WITH("    or_later: {from: {event: nope}, within: 1 month}\n"), 35,
+     "\"or_later\": \"from\": unknown event \"nope\""},
 
     /* Deadlines: names must be unique. */
     {BASE L_D1 "  d2:\n    name: d1\n    from: start\n    within: 6 weeks\n    basis: x\n", 36,

@@ -369,7 +369,11 @@ static const scenario review_scenarios[] = {
      .today = "2026-01-12",
      .state = "due",
      .status = "active",
-     .dl = {{"review_meeting", "2027-01-11", "pending", NULL, NULL, "", X_NO}}},
+     /* The final plan's appeal window (CFA s. 51(2), r. 20(1)(c)): Mon 12 Jan 2026 +
+      * 2 months = Thu 12 Mar 2026, a working day. */
+     .dl = {{"review_meeting", "2027-01-11", "pending", NULL, NULL, "", X_NO},
+            {"appeal_window", "2026-03-12", "pending", NULL,
+             "2 months from final plan issued on 2026-01-12", "", X_NO}}},
     /* Regs. 20(3)-(4), 21(3)-(4): at least 2 weeks before the meeting of Mon 2 Mar 2026:
      * 2 Mar - 14 = 16 Feb 2026. */
     {.what = "invitations and advice: meeting date minus 14 days",
@@ -466,7 +470,10 @@ static const scenario review_scenarios[] = {
             {"review_decision", "2026-02-09", "met", "2026-02-05", NULL, "", X_NO},
             {"amendment_representations", "2026-02-19", "met", "2026-02-16", NULL, "", X_NO},
             {"amended_plan", "2026-04-02", "late", "2026-04-03", NULL, "", X_NO},
-            {"amended_plan_devon", "2026-04-06", "met", "2026-04-03", NULL, "", X_NO}}},
+            {"amended_plan_devon", "2026-04-06", "met", "2026-04-03", NULL, "", X_NO},
+            /* The amended plan is appealable: Fri 3 Apr 2026 + 2 months = Wed 3 Jun 2026. */
+            {"appeal_window", "2026-06-03", "pending", NULL,
+             "2 months from final amended plan issued on 2026-04-03", "", X_NO}}},
     /* Proposals without a separate decision, on Tue 10 Feb (a day after 9 Feb):
      *   representations: 10 Feb + 14 = 24 Feb 2026
      *   reg. 22(3): 10 Feb + 56 = 18 (28 Feb) + 31 (31 Mar) + 7 = 7 Apr 2026
@@ -837,6 +844,613 @@ static void test_appeal_window(void)
     }
 }
 
+/* ---- appeals and mediation certificates (§6, CFA s. 51(2), r. 20(1)(c), r. 12) ---- */
+
+static const scenario appeal_scenarios[] = {
+    /* The reference's §9 example. Decision not to assess Wed 1 Oct 2025: 2 months → Mon 1 Dec
+     * 2025. Certificate Sat 29 Nov 2025: 1 month → Mon 29 Dec 2025, later; inside 25 Dec-1 Jan
+     * (r. 12(3)) → first working day after 1 Jan: Fri 2 Jan 2026. The decision ended the
+     * process; the certificate is taken after its end. */
+    {.what = "not to assess 1 Oct 2025, certificate 29 Nov: window 2 Jan 2026",
+     .wf = EH,
+     .start = "2025-09-01",
+     .ev = {{"decision_to_assess", "2025-10-01", "outcome=no", 0},
+            {"mediation_certificate_issued", "2025-11-29", NULL, 0}},
+     .today = "2025-12-02",
+     .state = "not_assessing",
+     .status = "completed",
+     .ended_on = "2025-10-01",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-01-02", "pending", NULL,
+             "the later date applies: 1 month from mediation certificate issued on 2025-11-29, "
+             "ending 2025-12-29",
+             "", X_NO}}},
+    /* Certificate Wed 15 Oct 2025: 1 month → Sat 15 Nov, earlier than Mon 1 Dec: 1 Dec stays. */
+    {.what = "certificate whose month ends first: the 2 months stand",
+     .wf = EH,
+     .start = "2025-09-01",
+     .ev = {{"decision_to_assess", "2025-10-01", "outcome=no", 0},
+            {"mediation_certificate_issued", "2025-10-15", NULL, 0}},
+     .today = "2025-12-01",
+     .state = "not_assessing",
+     .status = "completed",
+     .ended_on = "2025-10-01",
+     .partial = true,
+     .dl = {{"appeal_window", "2025-12-01", "pending", NULL,
+             "(the later of this and 1 month from mediation certificate issued on 2025-10-15, "
+             "ending 2025-11-15)",
+             "", X_NO}}},
+    /* An appeal lodged after the process ended ends the window early (met on 20 Nov). */
+    {.what = "appeal lodged after a decision not to assess: window met",
+     .wf = EH,
+     .start = "2025-09-01",
+     .ev = {{"decision_to_assess", "2025-10-01", "outcome=no", 0},
+            {"appeal_lodged", "2025-11-20", NULL, 0}},
+     .today = "2025-11-21",
+     .state = "not_assessing",
+     .status = "completed",
+     .ended_on = "2025-10-01",
+     .partial = true,
+     .dl = {{"appeal_window", "2025-12-01", "met", "2025-11-20", NULL, "", X_NO}}},
+    /* Month ends. Cease Wed 31 Dec 2025: 2 months → no 31 Feb → Sat 28 Feb 2026. Certificate Sat
+     * 31 Jan 2026: 1 month → 28 Feb 2026 too, not later. Sat → r. 12(2) → Mon 2 Mar 2026. */
+    {.what = "cease 31 Dec, certificate 31 Jan: both 28 Feb, a Saturday -> Mon 2 Mar",
+     .wf = AR,
+     .start = "2025-12-03",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2025-12-31", "outcome=cease", 0},
+            {"mediation_certificate_issued", "2026-01-31", NULL, 0}},
+     .today = "2026-03-02",
+     .state = "ceasing",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-03-02", "pending", NULL, "r. 12(2)", "", X_NO}}},
+    /* 29 February. Cease Wed 1 Dec 2027: 2 months → Tue 1 Feb 2028. Certificate Sat 29 Jan
+     * 2028: 1 month → Tue 29 Feb 2028 (a leap year), later, a working day. */
+    {.what = "certificate 29 Jan 2028: window 29 Feb 2028",
+     .wf = AR,
+     .start = "2027-11-10",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2027-12-01", "outcome=cease", 0},
+            {"mediation_certificate_issued", "2028-01-29", NULL, 0}},
+     .today = "2028-02-01",
+     .state = "ceasing",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2028-02-29", "pending", NULL, "ending 2028-02-29", "", X_NO}}},
+    /* August. Cease Mon 1 Jun 2026: 2 months → Sat 1 Aug. Certificate Mon 20 Jul 2026: 1 month →
+     * Thu 20 Aug 2026, later, in August (r. 12(3)) → first working day after 31 Aug (itself the
+     * summer bank holiday, a Monday) → Tue 1 Sep 2026. */
+    {.what = "certificate 20 Jul 2026: 20 Aug, in August -> Tue 1 Sep 2026",
+     .wf = AR,
+     .start = "2026-05-20",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2026-06-01", "outcome=cease", 0},
+            {"mediation_certificate_issued", "2026-07-20", NULL, 0}},
+     .today = "2026-08-01",
+     .state = "ceasing",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-09-01", "pending", NULL, "in August", "", X_NO}}},
+    /* Cease Sun 1 Feb 2026 (window Wed 1 Apr); appeal lodged Fri 20 Mar: the window is met and
+     * the plan is kept while the appeal is pending (state appealed). */
+    {.what = "appeal against ceasing lodged: window met, appeal pending",
+     .wf = AR,
+     .start = "2026-01-12",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2026-02-01", "outcome=cease", 0},
+            {"appeal_lodged", "2026-03-20", NULL, 0}},
+     .today = "2026-03-21",
+     .state = "appealed",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-04-01", "met", "2026-03-20", NULL, "", X_NO}}},
+    /* Dismissed on Mon 1 Jun: back to ceasing; the plan ceased on 2 Jun. */
+    {.what = "appeal dismissed, then the plan ceased",
+     .wf = AR,
+     .start = "2026-01-12",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2026-02-01", "outcome=cease", 0},
+            {"appeal_lodged", "2026-03-20", NULL, 0},
+            {"appeal_decided", "2026-06-01", "outcome=dismissed", 0},
+            {"plan_ceased", "2026-06-02", NULL, 0}},
+     .today = "2026-06-03",
+     .state = "ceased",
+     .status = "completed",
+     .ended_on = "2026-06-02",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-04-01", "met", "2026-03-20", NULL, "", X_NO}}},
+    /* Upheld: the plan is kept, the cycle is "review due" again. */
+    {.what = "appeal against ceasing upheld: the plan is kept",
+     .wf = AR,
+     .start = "2026-01-12",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2026-02-01", "outcome=cease", 0},
+            {"appeal_lodged", "2026-03-20", NULL, 0},
+            {"appeal_decided", "2026-06-01", "outcome=upheld", 0}},
+     .today = "2026-06-03",
+     .state = "due",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-04-01", "met", "2026-03-20", NULL, "", X_NO}}},
+    /* Decision not to amend Tue 10 Mar 2026 (after proposals on Tue 10 Feb): CFA s. 51(2);
+     * 2 months → Sun 10 May 2026 → r. 12(2) → Mon 11 May 2026. */
+    {.what = "decision not to amend opens the window",
+     .wf = AR,
+     .start = "2026-01-12",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"amendment_proposed", "2026-02-10", NULL, 0},
+            {"decision_not_to_amend", "2026-03-10", NULL, 0}},
+     .today = "2026-03-11",
+     .state = "due",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-05-11", "pending", NULL,
+             "2 months from decision not to amend after all on 2026-03-10", "", X_NO}}},
+};
+
+/* Mediation clocks (regs. 34, 42; 30 days and the certificate after mediation NV). */
+static const scenario mediation_scenarios[] = {
+    /* Decision not to assess Wed 1 Oct 2025 (the process ends). Adviser told Tue 23 Dec 2025 the
+     * family will not mediate: 3 working days, the day excluded: Wed 24 (1), 25-26 Dec bank
+     * holidays, 27-28 weekend, Mon 29 (2), Tue 30 Dec (3) → 2025-12-30. Certificate Wed 31 Dec: on
+     * time; it extends the window: 31 Dec + 1 month = Sat 31 Jan 2026, later than 1 Dec; r. 12(2)
+     * → Mon 2 Feb 2026. */
+    {.what = "not mediating: certificate in 3 working days over Christmas; window extended",
+     .wf = EH,
+     .start = "2025-09-01",
+     .ev = {{"decision_to_assess", "2025-10-01", "outcome=no", 0},
+            {"mediation_adviser_contacted", "2025-12-23", "mediating=no", 0},
+            {"mediation_certificate_issued", "2025-12-31", NULL, 0}},
+     .today = "2026-01-02",
+     .state = "not_assessing",
+     .status = "completed",
+     .ended_on = "2025-10-01",
+     .partial = true,
+     .dl = {{"certificate_not_mediating", "2025-12-30", "late", "2025-12-31", NULL, "", X_NO},
+            {"appeal_window", "2026-02-02", "pending", NULL, "r. 12(2)", "", X_NO}}},
+    /* Cease Tue 20 Jan 2026 (window Fri 20 Mar). Mediation asked Mon 2 Feb: 30 days → Wed 4
+     * Mar; held Mon 2 Mar (met). Certificate within 3 working days of it: Thu 5 Mar; issued Fri
+     * 6 Mar (late); window: 6 Mar + 1 month = Mon 6 Apr 2026, Easter Monday → Tue 7 Apr.
+     * Agreement 2 Mar: 2 weeks → Mon 16 Mar, carried out that day. */
+    {.what = "mediation held: 30 days, certificate, agreement (reg. 42)",
+     .wf = AR,
+     .start = "2026-01-12",
+     .pattrs = AFTER_MEETING,
+     .ev = {{"review_decision", "2026-01-20", "outcome=cease", 0},
+            {"mediation_requested", "2026-02-02", NULL, 0},
+            {"mediation_held", "2026-03-02", NULL, 0},
+            {"mediation_agreement", "2026-03-02", NULL, 0},
+            {"mediation_certificate_issued", "2026-03-06", NULL, 0},
+            {"mediation_agreement_carried_out", "2026-03-16", NULL, 0}},
+     .today = "2026-03-17",
+     .state = "ceasing",
+     .status = "active",
+     .partial = true,
+     .dl = {{"mediation_meeting", "2026-03-04", "met", "2026-03-02", NULL, "", X_NO},
+            {"certificate_after_mediation", "2026-03-05", "late", "2026-03-06", NULL, "", X_NO},
+            {"mediation_agreement", "2026-03-16", "met", "2026-03-16", NULL, "", X_NO},
+            {"appeal_window", "2026-04-07", "pending", NULL, NULL, "", X_NO}}},
+};
+
+static void test_appeals(void)
+{
+    for (size_t i = 0; i < sizeof appeal_scenarios / sizeof appeal_scenarios[0]; i++)
+        run_scenario(&appeal_scenarios[i]);
+    for (size_t i = 0; i < sizeof mediation_scenarios / sizeof mediation_scenarios[0]; i++)
+        run_scenario(&mediation_scenarios[i]);
+}
+
+/* ---- re-assessment (§2: regs. 24-27) ----------------------------------- */
+
+#define RA "reassessment"
+
+static const scenario reassessment_scenarios[] = {
+    /* Request Mon 5 Jan 2026: decision "within 15 days" (reg. 25(1)) → Tue 20 Jan 2026.
+     * Decided yes Thu 15 Jan: outcome 14 weeks (reg. 27(2)) → 15 Jan + 98 = Thu 23 Apr 2026.
+     * Health asked Mon 19 Jan: + 42 = Mon 2 Mar 2026; received Fri 27 Feb.
+     * Amended plan Mon 20 Apr 2026 (met); its appeal window: 2 months → Sat 20 Jun 2026,
+     * r. 12(2) → Mon 22 Jun 2026. */
+    {.what = "re-assessment: 15 days, advice, 14 weeks, appeal window",
+     .wf = RA,
+     .start = "2026-01-05",
+     .ev = {{"decision_to_reassess", "2026-01-15", "outcome=yes", 0},
+            {"advice_requested", "2026-01-19", "from=health", 0},
+            {"advice_received", "2026-02-27", "from=health", 0},
+            {"amended_plan_issued", "2026-04-20", NULL, 0}},
+     .today = "2026-04-21",
+     .state = "amended",
+     .status = "completed",
+     .ended_on = "2026-04-20",
+     .dl = {{"decide_to_reassess", "2026-01-20", "met", "2026-01-15",
+             "15 days from request received on 2026-01-05", "", X_NO},
+            {"advice_health", "2026-03-02", "met", "2026-02-27", NULL, "", X_NO},
+            {"reassessment_outcome", "2026-04-23", "met", "2026-04-20",
+             "14 weeks from decision to re-assess (the reg. 25(1) notice) on 2026-01-15", "", X_NO},
+            {"appeal_window", "2026-06-22", "pending", NULL, "r. 12(2)", "", X_NO}}},
+    /* Request Sat 14 Feb 2026 → + 15 = Sun 1 Mar 2026 (a weekend does not move it: the SEND
+     * Regulations have no r. 12). Decided no on Mon 2 Mar: late. Window: 2 months → Sat 2 May
+     * 2026; Mon 4 May is the early May bank holiday → Tue 5 May 2026 (r. 12(2)). */
+    {.what = "decision not to re-assess a day late; window over a bank holiday",
+     .wf = RA,
+     .start = "2026-02-14",
+     .ev = {{"decision_to_reassess", "2026-03-02", "outcome=no", 0}},
+     .today = "2026-03-03",
+     .state = "not_reassessing",
+     .status = "completed",
+     .ended_on = "2026-03-02",
+     .dl = {{"decide_to_reassess", "2026-03-01", "late", "2026-03-02", NULL, "", X_NO},
+            {"appeal_window", "2026-05-05", "pending", NULL, NULL, "", X_NO}}},
+    /* 29 February. Request Mon 14 Feb 2028 → + 15 = Tue 29 Feb 2028. Decided yes that day: 29 Feb
+     * + 98 = 31 (31 Mar) + 30 (30 Apr) + 31 (31 May) + 6 = Tue 6 Jun 2028. Exceptional personal
+     * circumstances from 1 Apr, still open: unmet on 7 Jun, excused (reg. 27(3)(c)). */
+    {.what = "request 14 Feb 2028: decision by 29 Feb, outcome by 6 Jun, excused",
+     .wf = RA,
+     .start = "2028-02-14",
+     .ev = {{"decision_to_reassess", "2028-02-29", "outcome=yes", 0},
+            {"exception_started", "2028-04-01", "reason=exceptional_circumstances", 0}},
+     .today = "2028-06-07",
+     .state = "reassessing",
+     .status = "active",
+     .dl = {{"decide_to_reassess", "2028-02-29", "met", "2028-02-29", NULL, "", X_NO},
+            {"reassessment_outcome", "2028-06-06", "excused", NULL, NULL,
+             "exception (exceptional_circumstances) from 2028-04-01, still open", X_YES}}},
+    /* Decided yes Wed 1 Oct 2025: + 98 = 30 (31 Oct) + 30 (30 Nov) + 31 (31 Dec) + 7 = Wed 7 Jan
+     * 2026: the Tribunal's Christmas rule is not the SEND Regulations', nothing moves. A
+     * school closure of 2 weeks excuses nothing (4 weeks needed). */
+    {.what = "14 weeks over Christmas stay 7 Jan 2026; a 2-week closure excuses nothing",
+     .wf = RA,
+     .start = "2025-09-29",
+     .ev = {{"decision_to_reassess", "2025-10-01", "outcome=yes", 0},
+            {"exception_started", "2025-12-19", "reason=school_closure", 0},
+            {"exception_ended", "2026-01-02", "reason=school_closure", 0}},
+     .today = "2026-01-08",
+     .state = "reassessing",
+     .status = "active",
+     .partial = true,
+     .dl = {{"reassessment_outcome", "2026-01-07", "overdue", NULL, NULL, "excuses nothing",
+             X_NO}}},
+};
+
+static void test_reassessment(void)
+{
+    for (size_t i = 0; i < sizeof reassessment_scenarios / sizeof reassessment_scenarios[0]; i++)
+        run_scenario(&reassessment_scenarios[i]);
+}
+
+/* ---- Tribunal orders and unopposed appeals (§7: regs. 44, 45) ---------- */
+
+#define TO "tribunal-order"
+
+static const scenario tribunal_scenarios[] = {
+    /* make_plan, sent Fri 30 Jan 2026: draft 5 weeks → Fri 6 Mar; final 11 weeks → 30 Jan + 77
+     * = 27 Feb + 28 = 27 Mar + 21 = Fri 17 Apr 2026. Draft on 5 Mar (met), final 20 Apr (late). */
+    {.what = "order to make a plan: draft 5 weeks met, final 11 weeks late",
+     .wf = TO,
+     .start = "2026-01-30",
+     .pattrs = "order=make_plan",
+     .ev = {{"draft_plan_issued", "2026-03-05", NULL, 0},
+            {"final_plan_issued", "2026-04-20", NULL, 0}},
+     .today = "2026-04-21",
+     .state = "complied",
+     .status = "completed",
+     .ended_on = "2026-04-20",
+     .dl = {{"draft_plan", "2026-03-06", "met", "2026-03-05",
+             "5 weeks from order sent on 2026-01-30", "", X_NO},
+            {"final_plan", "2026-04-17", "late", "2026-04-20", NULL, "", X_NO}}},
+    /* assess, sent Wed 17 Dec 2025: tell 2 weeks → Wed 31 Dec 2025 (r. 12(3) is the Tribunal's,
+     * not these regulations': nothing moves); no-plan 10 weeks → 17 Dec + 70 = 25 Feb 2026; plan
+     * 14 weeks → 17 Dec + 98 = 25 Mar 2026. Told on 5 Jan: late. */
+    {.what = "order to assess over Christmas: 31 Dec, 25 Feb, 25 Mar",
+     .wf = TO,
+     .start = "2025-12-17",
+     .pattrs = "order=assess",
+     .ev = {{"assessment_notified", "2026-01-05", NULL, 0}},
+     .today = "2026-01-06",
+     .state = "open",
+     .status = "active",
+     .dl = {{"notify_family", "2025-12-31", "late", "2026-01-05", NULL, "", X_NO},
+            {"notify_no_plan", "2026-02-25", "pending", NULL, NULL, "", X_NO},
+            {"final_plan", "2026-03-25", "pending", NULL, NULL, "", X_NO}}},
+    /* Unopposed (reg. 45) school and contents, notice Mon 1 Jun 2026: 5 weeks → Mon 6 Jul. */
+    {.what = "unopposed: school with contents, 5 weeks",
+     .wf = TO,
+     .start = "2026-06-01",
+     .pattrs = "order=name_school,kind=unopposed,with_contents=yes",
+     .today = "2026-06-02",
+     .state = "open",
+     .status = "active",
+     .dl = {{"amended_plan", "2026-07-06", "pending", NULL,
+             "5 weeks from notice to the Tribunal sent on 2026-06-01", "", X_NO}}},
+    /* The same without contents: 2 weeks → Mon 15 Jun 2026. */
+    {.what = "unopposed: school only, 2 weeks",
+     .wf = TO,
+     .start = "2026-06-01",
+     .pattrs = "order=name_school,kind=unopposed",
+     .today = "2026-06-02",
+     .state = "open",
+     .status = "active",
+     .dl = {{"amended_plan", "2026-06-15", "pending", NULL, NULL, "", X_NO}}},
+    /* An order (reg. 44) naming the school: 2 weeks → Mon 15 Jun 2026. */
+    {.what = "order: school only, 2 weeks",
+     .wf = TO,
+     .start = "2026-06-01",
+     .pattrs = "order=name_school",
+     .today = "2026-06-16",
+     .state = "open",
+     .status = "active",
+     .dl = {{"amended_plan", "2026-06-15", "overdue", NULL, "order sent on 2026-06-01", "", X_NO}}},
+    /* Continue: immediately, the day of the order, Tue 10 Mar 2026. */
+    {.what = "order to continue: due the day of the order",
+     .wf = TO,
+     .start = "2026-03-10",
+     .pattrs = "order=continue",
+     .ev = {{"plan_continued", "2026-03-10", NULL, 0}},
+     .today = "2026-03-11",
+     .state = "open",
+     .status = "active",
+     .dl = {{"continue_plan", "2026-03-10", "met", "2026-03-10", NULL, "", X_NO}}},
+    /* Amend, sent Mon 2 Feb 2026: 5 weeks → Mon 9 Mar. Absent from the area 16 Feb-1 Mar: 14
+     * days, the 2 continuous weeks reg. 44 asks: the plan of 12 Mar is late but excused. */
+    {.what = "order to amend: 2 weeks' absence excuses",
+     .wf = TO,
+     .start = "2026-02-02",
+     .pattrs = "order=amend",
+     .ev = {{"exception_started", "2026-02-16", "reason=absent_from_area", 0},
+            {"exception_ended", "2026-03-01", "reason=absent_from_area", 0},
+            {"amended_plan_issued", "2026-03-12", NULL, 0}},
+     .today = "2026-03-13",
+     .state = "complied",
+     .status = "completed",
+     .ended_on = "2026-03-12",
+     .dl = {{"amended_plan", "2026-03-09", "excused", "2026-03-12", NULL, "absent_from_area",
+             X_YES}}},
+    /* 16-28 Feb is 13 days: short of 2 weeks, excuses nothing. */
+    {.what = "order to amend: 13 days' absence excuses nothing",
+     .wf = TO,
+     .start = "2026-02-02",
+     .pattrs = "order=amend",
+     .ev = {{"exception_started", "2026-02-16", "reason=absent_from_area", 0},
+            {"exception_ended", "2026-02-28", "reason=absent_from_area", 0},
+            {"amended_plan_issued", "2026-03-12", NULL, 0}},
+     .today = "2026-03-13",
+     .state = "complied",
+     .status = "completed",
+     .ended_on = "2026-03-12",
+     .dl = {{"amended_plan", "2026-03-09", "late", "2026-03-12", NULL, "excuses nothing", X_NO}}},
+    /* Late comments on the draft excuse under reg. 44 ... (make_plan, 30 Jan → final 17 Apr) */
+    {.what = "reg. 44: late comments on the draft excuse",
+     .wf = TO,
+     .start = "2026-01-30",
+     .pattrs = "order=make_plan",
+     .ev = {{"draft_plan_issued", "2026-03-05", NULL, 0},
+            {"exception_started", "2026-03-25", "reason=late_comments", 0},
+            {"exception_ended", "2026-04-10", "reason=late_comments", 0},
+            {"final_plan_issued", "2026-04-20", NULL, 0}},
+     .today = "2026-04-21",
+     .state = "complied",
+     .status = "completed",
+     .ended_on = "2026-04-20",
+     .partial = true,
+     .dl = {{"final_plan", "2026-04-17", "excused", "2026-04-20", NULL, NULL, X_YES}}},
+    /* ... but not under reg. 45, which does not list them. */
+    {.what = "reg. 45: late comments excuse nothing",
+     .wf = TO,
+     .start = "2026-01-30",
+     .pattrs = "order=make_plan,kind=unopposed",
+     .ev = {{"draft_plan_issued", "2026-03-05", NULL, 0},
+            {"exception_started", "2026-03-25", "reason=late_comments", 0},
+            {"exception_ended", "2026-04-10", "reason=late_comments", 0},
+            {"final_plan_issued", "2026-04-20", NULL, 0}},
+     .today = "2026-04-21",
+     .state = "complied",
+     .status = "completed",
+     .ended_on = "2026-04-20",
+     .partial = true,
+     .dl = {{"final_plan", "2026-04-17", "late", "2026-04-20", NULL, NULL, X_NO}}},
+    /* Unopposed amendment, notice Tue 25 Jan 2028: 5 weeks → Tue 29 Feb 2028 (leap year). */
+    {.what = "unopposed amendment: 5 weeks to 29 Feb 2028",
+     .wf = TO,
+     .start = "2028-01-25",
+     .pattrs = "order=amend,kind=unopposed",
+     .today = "2028-02-29",
+     .state = "open",
+     .status = "active",
+     .dl = {{"amended_plan", "2028-02-29", "pending", NULL, NULL, "", X_NO}}},
+    /* A cease appeal dismissed: no duty; the plan may be ceased. */
+    {.what = "cease appeal dismissed: no deadline, plan ceased",
+     .wf = TO,
+     .start = "2026-05-04",
+     .pattrs = "order=cease",
+     .ev = {{"plan_ceased", "2026-05-05", NULL, 0}},
+     .today = "2026-05-06",
+     .state = "ceased",
+     .status = "completed",
+     .ended_on = "2026-05-05"},
+};
+
+static void test_tribunal_orders(void)
+{
+    for (size_t i = 0; i < sizeof tribunal_scenarios / sizeof tribunal_scenarios[0]; i++)
+        run_scenario(&tribunal_scenarios[i]);
+}
+
+/* ---- transfer between authorities (§8: reg. 15) ------------------------- */
+
+#define LT "la-transfer"
+
+static const scenario la_transfer_scenarios[] = {
+    /* The reference's example: aware Mon 15 Dec 2025, move Sat 20 Dec. 15 working days beginning
+     * with 15 Dec: 15-19 (5), 22-24 (8), 25-26 Dec bank holidays, 29-31 (11), 1 Jan holiday, 2
+     * (12), 5-7 Jan (15) → Wed 7 Jan 2026, later than the move. Transferred Tue 6 Jan (met).
+     * Family: 6 Jan + 42 = Tue 17 Feb 2026. Review: 12 months beginning with 1 Jun 2025 → 31 May
+     * 2026; 3 months beginning with 6 Jan 2026 → 5 Apr 2026; the later: 31 May 2026. */
+    {.what = "aware 15 Dec 2025, move 20 Dec: transfer by 7 Jan 2026",
+     .wf = LT,
+     .start = "2025-12-15",
+     .pattrs = "move_date=2025-12-20,last_review=2025-06-01",
+     .ev = {{"plan_transferred", "2026-01-06", NULL, 0}},
+     .today = "2026-01-07",
+     .state = "transferred",
+     .status = "active",
+     .dl = {{"transfer_plan", "2026-01-07", "met", "2026-01-06",
+             "the later date applies: 15 working days beginning with old authority became aware "
+             "of the move on 2025-12-15, ending 2026-01-07",
+             "", X_NO},
+            {"inform_family", "2026-02-17", "pending", NULL, NULL, "", X_NO},
+            {"transfer_review", "2026-05-31", "pending", NULL, NULL, "", X_NO}}},
+    /* Aware Mon 2 Mar 2026: day 15 is Fri 20 Mar; the move on Wed 1 Apr is later: on the day of
+     * the move. Transferred 1 Apr. Review: 12 months beginning with 10 Apr 2025 → 9 Apr 2026; 3
+     * months beginning with 1 Apr 2026 → 30 Jun 2026, the later. */
+    {.what = "aware early: on the day of the move; review 3 months from the transfer",
+     .wf = LT,
+     .start = "2026-03-02",
+     .pattrs = "move_date=2026-04-01,last_review=2025-04-10",
+     .ev = {{"plan_transferred", "2026-04-01", NULL, 0}},
+     .today = "2026-04-02",
+     .state = "transferred",
+     .status = "active",
+     .dl = {{"transfer_plan", "2026-04-01", "met", "2026-04-01", "ending 2026-03-20", "", X_NO},
+            {"inform_family", "2026-05-13", "pending", NULL, NULL, "", X_NO},
+            {"transfer_review", "2026-06-30", "pending", NULL, NULL, "", X_NO}}},
+    /* Aware Thu 26 Mar 2026, move Sat 28 Mar: 26-27 (2), 30 Mar-2 Apr (6), Good Friday 3 Apr and
+     * Easter Monday 6 Apr skipped, 7-10 (10), 13-17 (15) → Fri 17 Apr 2026; not transferred by
+     * 20 Apr: overdue. */
+    {.what = "aware over Easter: 15 working days to 17 Apr 2026",
+     .wf = LT,
+     .start = "2026-03-26",
+     .pattrs = "move_date=2026-03-28,last_review=2025-09-01",
+     .today = "2026-04-20",
+     .state = "aware",
+     .status = "active",
+     .dl = {{"transfer_plan", "2026-04-17", "overdue", NULL, NULL, "", X_NO},
+            {"transfer_review", "2026-08-31", "pending", NULL, NULL, "", X_NO}}},
+    /* Last reviewed 29 Feb 2024: 12 months beginning with it end 28 Feb 2025; transfer 15 Jun
+     * 2024 + 3 months (beginning with) → 14 Sep 2024; the later: 28 Feb 2025. */
+    {.what = "last review 29 Feb 2024: review by 28 Feb 2025",
+     .wf = LT,
+     .start = "2024-06-01",
+     .pattrs = "move_date=2024-06-15,last_review=2024-02-29",
+     .ev = {{"plan_transferred", "2024-06-15", NULL, 0}},
+     .today = "2024-06-16",
+     .state = "transferred",
+     .status = "active",
+     .partial = true,
+     .dl = {{"transfer_review", "2025-02-28", "pending", NULL, "ending 2024-09-14", "", X_NO}}},
+    /* A move during an assessment. Request Mon 5 Jan 2026; the new authority responsible from Mon
+     * 2 Feb: its 6 weeks → Mon 16 Mar, 16 weeks → 2 Feb + 112 = Mon 25 May, 20 weeks → 2 Feb +
+     * 140 = Mon 22 Jun 2026 (the old 16 Feb, 27 Apr, 25 May no longer bind). */
+    {.what = "move during an assessment: 6/16/20 weeks from the new authority's responsibility",
+     .wf = EH,
+     .start = "2026-01-05",
+     .ev = {{"responsibility_transferred", "2026-02-02", NULL, 0}},
+     .today = "2026-02-17",
+     .state = "requested",
+     .status = "active",
+     .dl = {{"decide_to_assess", "2026-03-16", "pending", NULL,
+             "6 weeks from new authority became responsible after a move on 2026-02-02", "", X_NO},
+            {"notify_no_plan", "2026-05-25", "pending", NULL, NULL, "", X_NO},
+            {"final_plan", "2026-06-22", "pending", NULL, NULL, "", X_NO}}},
+};
+
+static void test_la_transfer(void)
+{
+    for (size_t i = 0; i < sizeof la_transfer_scenarios / sizeof la_transfer_scenarios[0]; i++)
+        run_scenario(&la_transfer_scenarios[i]);
+}
+
+/* ---- ceasing outside a review (§5: regs. 29-31, CFA s. 45) ------------- */
+
+#define CP "cease-plan"
+
+static const scenario cease_scenarios[] = {
+    /* Notice sent Fri 30 Oct 2026: 2 months → Wed 30 Dec 2026, inside 25 Dec-1 Jan (r. 12(3))
+     * → first working day after Fri 1 Jan 2027: Mon 4 Jan 2027 (2-3 Jan a weekend). */
+    {.what = "notice 30 Oct 2026: window to Mon 4 Jan 2027",
+     .wf = CP,
+     .start = "2026-09-14",
+     .pattrs = "ground=no_longer_needed",
+     .ev = {{"consulted", "2026-10-01", NULL, 0},
+            {"decision_to_cease", "2026-10-26", "outcome=cease", 0},
+            {"cease_notice_sent", "2026-10-30", NULL, 0}},
+     .today = "2027-01-04",
+     .state = "notified",
+     .status = "active",
+     .dl = {{"appeal_window", "2027-01-04", "pending", NULL,
+             "2 months from notice of the decision to cease sent", "", X_NO}}},
+    /* Notice Mon 4 May 2026 (a bank holiday; the date is the notice's): 2 months → Sat 4 Jul →
+     * Mon 6 Jul 2026 (r. 12(2)); ceased Tue 7 Jul. */
+    {.what = "ceased the working day after the window",
+     .wf = CP,
+     .start = "2026-03-02",
+     .ev = {{"consulted", "2026-03-20", NULL, 0},
+            {"decision_to_cease", "2026-04-27", "outcome=cease", 0},
+            {"cease_notice_sent", "2026-05-04", NULL, 0},
+            {"plan_ceased", "2026-07-07", NULL, 0}},
+     .today = "2026-07-08",
+     .state = "ceased",
+     .status = "completed",
+     .ended_on = "2026-07-07",
+     .dl = {{"appeal_window", "2026-07-06", "met", NULL, "r. 12(2)", "", X_NO}}},
+    /* Decided to keep the plan: no notice, no window. */
+    {.what = "decided to maintain: plan kept",
+     .wf = CP,
+     .start = "2026-03-02",
+     .ev = {{"consulted", "2026-03-20", NULL, 0},
+            {"decision_to_cease", "2026-04-27", "outcome=maintain", 0}},
+     .today = "2026-04-28",
+     .state = "kept",
+     .status = "completed",
+     .ended_on = "2026-04-27"},
+};
+
+static void test_cease_plan(void)
+{
+    for (size_t i = 0; i < sizeof cease_scenarios / sizeof cease_scenarios[0]; i++)
+        run_scenario(&cease_scenarios[i]);
+
+    /* CFA s. 45: refused before the notice (state), inside the window (the window named), while
+     * an appeal is pending (state); allowed after the window. */
+    static const ev_spec noticed[] = {{"consulted", "2026-03-20", NULL, 0},
+                                      {"decision_to_cease", "2026-04-27", "outcome=cease", 0},
+                                      {"cease_notice_sent", "2026-05-04", NULL, 0},
+                                      {0}};
+    static const ev_spec decided[] = {{"consulted", "2026-03-20", NULL, 0},
+                                      {"decision_to_cease", "2026-04-27", "outcome=cease", 0},
+                                      {0}};
+    static const ev_spec appealed[] = {{"consulted", "2026-03-20", NULL, 0},
+                                       {"decision_to_cease", "2026-04-27", "outcome=cease", 0},
+                                       {"cease_notice_sent", "2026-05-04", NULL, 0},
+                                       {"appeal_lodged", "2026-06-20", NULL, 0},
+                                       {0}};
+    static const struct {
+        const ev_spec *history;
+        const char *on;
+        int rc;
+        const char *msg;
+    } rows[] = {
+        {decided, "2026-05-01", -ENG_ENOT_ALLOWED, "not allowed while the process is \"decided"},
+        {noticed, "2026-07-06", -ENG_ENOT_ALLOWED, "is open until 2026-07-06"},
+        {noticed, "2026-07-07", 0, NULL},
+        {appealed, "2026-09-01", -ENG_ENOT_ALLOWED, "appeal against the decision to cease lodged"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        fixture fx, cand;
+        build(&fx, find_wf(CP), "2026-03-02", NULL, NULL, SV_DEFAULTS, CAL_SHIPPED,
+              rows[i].history);
+        ev_spec one[2] = {{"plan_ceased", rows[i].on, NULL, 0}, {0}};
+        build(&cand, find_wf(CP), "2026-03-02", NULL, NULL, SV_DEFAULTS, CAL_SHIPPED, one);
+        cand.ev[0].seq = 0;
+        char err[ENG_ERR_LEN] = "";
+        int rc = eng_check_event(&fx.in, &cand.ev[0], err);
+        if (rc != rows[i].rc)
+            fprintf(stderr, "cease row %zu: %d \"%s\"\n", i, rc, err);
+        CHECK_INT(rc, rows[i].rc);
+        if (rows[i].msg)
+            CHECK_SUBSTR(err, rows[i].msg);
+    }
+}
+
 /* ---- phase transfer (§4, §10) ------------------------------------------ */
 
 static const scenario transfer_scenarios[] = {
@@ -1012,7 +1626,9 @@ static const scenario transfer_scenarios[] = {
      .state = "amended",
      .status = "completed",
      .ended_on = "2027-02-14",
-     .dl = {{"phase_transfer_plan", "2027-02-14", "met", "2027-02-14", NULL, "", X_NO}}},
+     /* The amended plan's appeal window: Sun 14 Feb 2027 + 2 months = Wed 14 Apr 2027. */
+     .dl = {{"phase_transfer_plan", "2027-02-14", "met", "2027-02-14", NULL, "", X_NO},
+            {"appeal_window", "2027-04-14", "pending", NULL, NULL, "", X_NO}}},
     {.what = "amended plan issued on 15 Feb: late",
      .wf = PT,
      .start = "2026-09-01",
@@ -1022,7 +1638,9 @@ static const scenario transfer_scenarios[] = {
      .state = "amended",
      .status = "completed",
      .ended_on = "2027-02-15",
-     .dl = {{"phase_transfer_plan", "2027-02-14", "late", "2027-02-15", NULL, "", X_NO}}},
+     /* Mon 15 Feb 2027 + 2 months = Thu 15 Apr 2027. */
+     .dl = {{"phase_transfer_plan", "2027-02-14", "late", "2027-02-15", NULL, "", X_NO},
+            {"appeal_window", "2027-04-15", "pending", NULL, NULL, "", X_NO}}},
     /* Born 2 Oct 2015 → 14 Feb 2027 (above): no amended plan by then, overdue on 15 Feb. */
     {.what = "derived date: overdue the day after",
      .wf = PT,
@@ -1149,6 +1767,18 @@ static void test_check_event(void)
     static const ev_spec cease[] = {{"review_decision", "2026-02-01", "outcome=cease", 0}, {0}};
     static const ev_spec held[] = {{"review_meeting_held", "2027-01-05", NULL, 0}, {0}};
     static const ev_spec issued[] = {{"amended_plan_issued", "2027-01-01", NULL, 0}, {0}};
+    static const ev_spec cease_cert[] = {{"review_decision", "2026-02-01", "outcome=cease", 0},
+                                         {"mediation_certificate_issued", "2026-03-12", NULL, 0},
+                                         {0}};
+    static const ev_spec cease_appeal[] = {{"review_decision", "2026-02-01", "outcome=cease", 0},
+                                           {"appeal_lodged", "2026-03-20", NULL, 0},
+                                           {0}};
+    static const ev_spec cease_dismissed[] = {
+        {"review_decision", "2026-02-01", "outcome=cease", 0},
+        {"appeal_lodged", "2026-03-20", NULL, 0},
+        {"appeal_decided", "2026-06-01", "outcome=dismissed", 0},
+        {0}};
+
     static const struct {
         const char *wf, *pattrs;
         const ev_spec *history;
@@ -1204,7 +1834,42 @@ static void test_check_event(void)
          -ENG_ENOT_ALLOWED,
          "not allowed while the process is"},
         {AR, AFTER_MEETING, cease, {"review_report_received", "2026-02-02", NULL, 0}, 0, NULL},
-        {AR, AFTER_MEETING, cease, {"plan_ceased", "2026-04-01", NULL, 0}, 0, NULL},
+        /* CFA s. 45: decision to cease Sun 1 Feb 2026, window 2 months → Wed 1 Apr 2026 (a
+         * working day). Ceasing on its last day is refused, naming the window; the day after,
+         * allowed. */
+        {AR,
+         AFTER_MEETING,
+         cease,
+         {"plan_ceased", "2026-04-01", NULL, 0},
+         -ENG_ENOT_ALLOWED,
+         "is refused: the appeal_window (appeal window after the decision (a plan to be ceased is "
+         "kept meanwhile)) is open until 2026-04-01"},
+        {AR, AFTER_MEETING, cease, {"plan_ceased", "2026-04-02", NULL, 0}, 0, NULL},
+        /* Certificate Thu 12 Mar 2026: 1 month → Sun 12 Apr, later than 1 Apr; r. 12(2) → Mon
+         * 13 Apr 2026. Ceasing on 2 Apr is now refused, on 14 Apr allowed. */
+        {AR,
+         AFTER_MEETING,
+         cease_cert,
+         {"plan_ceased", "2026-04-02", NULL, 0},
+         -ENG_ENOT_ALLOWED,
+         "open until 2026-04-13"},
+        {AR, AFTER_MEETING, cease_cert, {"plan_ceased", "2026-04-14", NULL, 0}, 0, NULL},
+        /* An appeal lodged ends the window, but the appeal is pending: refused by the state. */
+        {AR,
+         AFTER_MEETING,
+         cease_appeal,
+         {"plan_ceased", "2026-06-01", NULL, 0},
+         -ENG_ENOT_ALLOWED,
+         "not allowed while the process is \"appeal against the decision to cease lodged"},
+        /* Dismissed: back to ceasing, and the plan may be ceased. */
+        {AR, AFTER_MEETING, cease_dismissed, {"plan_ceased", "2026-06-02", NULL, 0}, 0, NULL},
+        /* Appeal events are taken after the process ended (the amended plan ended it). */
+        {PT,
+         "transfer=primary_to_secondary,transfer_date=2027-09-01",
+         issued,
+         {"mediation_certificate_issued", "2027-02-10", NULL, 0},
+         0,
+         NULL},
         {AR,
          AFTER_MEETING,
          held,
@@ -1297,7 +1962,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .dl = {{"decide_to_assess", "2025-07-14", "met", "2025-06-20", NULL, "", X_ANY},
             /* 16 Jul + 42 = 27 Aug 2025; unmet when the process completed 61 days later
              * (27 Aug → 27 Oct: 4 + 30 + 27). */
@@ -1314,7 +1979,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "excused", "2025-10-27", NULL,
              "advice requested on 2025-07-16", X_YES},
@@ -1328,7 +1993,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "late", "2025-10-27", NULL, "", X_NO}}},
     {.what = "education asked the day before the window: late",
@@ -1339,7 +2004,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "late", "2025-10-27", NULL, "", X_NO}}},
     {.what = "education asked on 27 Aug 2025, last day of the window: excusable",
@@ -1350,7 +2015,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "excused", "2025-10-27", NULL, "reg. 10(4)(a)", X_YES}}},
     {.what = "education asked on 28 Aug 2025, the day after the window: late",
@@ -1361,7 +2026,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "late", "2025-10-27", NULL, "", X_NO}}},
     {.what = "without a calendar no closure is known: late",
@@ -1373,7 +2038,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-27",
-     .starts = AR "@2025-10-27",
+     .starts = AR "@2025-10-27{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "late", "2025-10-27", NULL, "", X_NO}}},
     /* A plan issued in time carries no exception note (notes only on a missed duty). */
@@ -1388,7 +2053,7 @@ static const scenario closure_scenarios[] = {
      .state = "plan_issued",
      .status = "completed",
      .ended_on = "2025-10-20",
-     .starts = AR "@2025-10-20",
+     .starts = AR "@2025-10-20{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2025-10-20", "met", "2025-10-20", NULL, "", X_ANY}}},
     /* Request Mon 1 Jun 2026: final plan 1 Jun + 140 = 29 (30 Jun) + 31 + 31 + 30 + 19 =
@@ -1467,7 +2132,10 @@ static void test_plan_starts_review(void)
     if (r->nstarts == 1) {
         CHECK_STR(r->starts[0].workflow, AR);
         CHECK_STR(F(r->starts[0].on), "2025-10-27");
-        CHECK_INT(r->starts[0].nattrs, 0);
+        /* started_after=plan_issued: the first cycle holds the final plan's appeal window. */
+        CHECK_INT(r->starts[0].nattrs, 1);
+        if (r->starts[0].nattrs == 1)
+            CHECK_STR(r->starts[0].attrs[0].value, "plan_issued");
         CHECK(wf_set_find(set, r->starts[0].workflow) != NULL);
     }
     eng_result_free(r);
@@ -1598,6 +2266,11 @@ static void test_shipped_set(void)
     CHECK(wf_set_find(set, EH) != NULL);
     CHECK(wf_set_find(set, AR) != NULL);
     CHECK(wf_set_find(set, PT) != NULL);
+    /* Issue 10's processes, by their canonical names. */
+    CHECK(wf_set_find(set, RA) != NULL);
+    CHECK(wf_set_find(set, TO) != NULL);
+    CHECK(wf_set_find(set, LT) != NULL);
+    CHECK(wf_set_find(set, CP) != NULL);
     CHECK(hol_has_terms(calendar));
     /* The reference's example window (§1): closed 23 Jul, reopening 3 Sep 2025. */
     hol_closure cl;
@@ -1642,6 +2315,11 @@ int main(void)
     RUN(test_shipped_set);
     RUN(test_annual_review);
     RUN(test_appeal_window);
+    RUN(test_appeals);
+    RUN(test_reassessment);
+    RUN(test_tribunal_orders);
+    RUN(test_la_transfer);
+    RUN(test_cease_plan);
     RUN(test_phase_transfer);
     RUN(test_check_start);
     RUN(test_check_event);
