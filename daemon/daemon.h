@@ -32,9 +32,7 @@ typedef struct sf_daemon {
     struct scheduler *scheduler; /* owned: the escalation scheduler */
     struct watch *watch;         /* owned: the clients streaming notices (sendflow watch) */
     struct listener *listener;   /* owned: LISTEN for other daemons' changes */
-    struct writer *writer;       /* owned: group commit of events (handlers_start) */
-    struct writer *starter;      /* owned: group commit of starts (handlers_start) */
-    struct writer *reader;       /* owned: batched reads of the cases of starts and events */
+    struct op_batches *batches;  /* owned: the ops' batched reads and writes (handlers_start) */
     store *store;                /* owned: the clients' requests, recompute, reports */
     store *work_store;           /* owned: the scheduler's and the outbox worker's (--work-pool) */
     server *server;              /* owned */

@@ -45,7 +45,7 @@ static const op_def ops[] = {
     {PROTO_OP_REPORT, op_report, NULL, NULL, false},
     {PROTO_OP_OUTBOX, op_outbox, NULL, NULL, false},
     {PROTO_OP_WATCH, op_watch, NULL, NULL, false},
-    {PROTO_OP_CASE_OPEN, NULL, op_case_open_parse, op_case_open_begin, false},
+    {PROTO_OP_CASE_OPEN, NULL, op_case_open_parse, op_case_open_begin, true},
     {PROTO_OP_START, NULL, op_start_parse, op_start_begin, true},
     {PROTO_OP_EVENT, NULL, op_event_parse, op_event_begin, true},
     {PROTO_OP_VOID, NULL, op_void_parse, op_void_begin, false},

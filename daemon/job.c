@@ -171,6 +171,25 @@ void job_fail_no_connection(job *j)
                             : "the database is unavailable; nothing was recorded, retry");
 }
 
+static void job_connected(store_tx *tx, void *arg)
+{
+    job *j = arg;
+    if (!tx) {
+        job_fail_no_connection(j);
+        return;
+    }
+    j->tx = tx;
+    void (*then)(job *) = j->retry;
+    j->retry = NULL;
+    then(j);
+}
+
+void job_connect(job *j, void (*then)(job *j))
+{
+    j->retry = then;
+    store_submit(j->d->store, job_connected, j);
+}
+
 void job_query(job *j, const store_stmt *stmt, int n, const char *const *params, job_step next)
 {
     j->next = next;

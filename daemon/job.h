@@ -13,7 +13,8 @@
  * (job_lost_race). A write is a single statement, so it commits as a whole or
  * not at all, and the reply goes out only after it has committed. Start and
  * event run their read and their write in batches with other requests'
- * (op_batch.c) and hold no connection; void and case_open hold one.
+ * (op_batch.c) and hold no connection; so does case_open's insert. Void
+ * holds one.
  *
  * The mapping of a failed statement to a protocol error (job_db_code) is
  * shared with the modules that answer requests without a job (reports, the
@@ -107,6 +108,9 @@ void job_query(job *j, const store_stmt *stmt, int n, const char *const *params,
 /* A write that may lose a race: on a unique violation, retry (from the read). */
 void job_write(job *j, const store_stmt *stmt, int n, const char *const *params, job_step next,
                void (*retry)(job *j));
+
+/* Get a connection for a job that ran batched without one, then then(j) (or fail the job). */
+void job_connect(job *j, void (*then)(job *j));
 
 /* The protocol error for a failed statement (res NULL: the connection was lost). */
 proto_err job_db_code(const PGresult *res);

@@ -2,14 +2,15 @@
  * op_batch: the batched reads and writes of start and event (ops.h).
  *
  * A start or an event holds no connection of its own: its case is read with
- * the other cases queued meanwhile, in one statement (d->reader), and its
- * write goes with the others queued meanwhile, in one transaction (d->writer
- * for events, d->starter for starts). Each request is answered only after
- * its batch has committed; see writer.h for how one bad item is kept from
- * failing its neighbours.
+ * the other cases queued meanwhile, in one statement, and its write goes with
+ * the others queued meanwhile, in one transaction; a case_open's insert goes
+ * with the other case_opens'. Each request is answered only after its batch
+ * has committed; see writer.h for how one bad item is kept from failing its
+ * neighbours.
  */
 #include "ops.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "evalio.h"
@@ -43,7 +44,8 @@
       " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY r(item, n)"                           \
       " LEFT JOIN cases c ON c.ref = r.item->>'case'")                                             \
     X(EVENTS_WRITE, "SELECT sf_record_events($1::jsonb)")                                          \
-    X(STARTS_WRITE, "SELECT sf_start_processes($1::jsonb)")
+    X(STARTS_WRITE, "SELECT sf_start_processes($1::jsonb)")                                        \
+    X(OPENS_WRITE, "SELECT sf_open_cases($1::jsonb)")
 
 typedef enum stmt_id {
 #define X(id, sql) STMT_##id,
@@ -63,19 +65,35 @@ const store_stmts op_batch_statements = {statements, sizeof statements / sizeof 
 #define BATCH_MAX      256
 #define BATCH_INFLIGHT 2
 
+struct op_batches {
+    writer *reader;            /* the cases of starts and events */
+    writer *write[OP_BATCH_N]; /* by op_batch_kind */
+};
+
 void op_batch_start(sf_daemon *d)
 {
-    d->reader = writer_new(d->store, &statements[STMT_CASES_READ], BATCH_MAX, BATCH_INFLIGHT);
-    d->writer = writer_new(d->store, &statements[STMT_EVENTS_WRITE], BATCH_MAX, BATCH_INFLIGHT);
-    d->starter = writer_new(d->store, &statements[STMT_STARTS_WRITE], BATCH_MAX, BATCH_INFLIGHT);
+    static const stmt_id write_stmt[OP_BATCH_N] = {
+        [OP_BATCH_EVENTS] = STMT_EVENTS_WRITE,
+        [OP_BATCH_STARTS] = STMT_STARTS_WRITE,
+        [OP_BATCH_OPENS] = STMT_OPENS_WRITE,
+    };
+    op_batches *b = xcalloc(1, sizeof *b);
+    b->reader = writer_new(d->store, &statements[STMT_CASES_READ], BATCH_MAX, BATCH_INFLIGHT);
+    for (int k = 0; k < OP_BATCH_N; k++)
+        b->write[k] = writer_new(d->store, &statements[write_stmt[k]], BATCH_MAX, BATCH_INFLIGHT);
+    d->batches = b;
 }
 
 void op_batch_free(sf_daemon *d)
 {
-    writer_free(d->reader);
-    writer_free(d->writer);
-    writer_free(d->starter);
-    d->reader = d->writer = d->starter = NULL;
+    op_batches *b = d->batches;
+    if (!b)
+        return;
+    writer_free(b->reader);
+    for (int k = 0; k < OP_BATCH_N; k++)
+        writer_free(b->write[k]);
+    free(b);
+    d->batches = NULL;
 }
 
 /* The batch read holding the job's case answered: fill the job, or fail it. */
@@ -114,7 +132,7 @@ void op_batch_read_case(job *j, bool start, void (*have)(job *j))
     json_t *item = json_pack("{s:s,s:s?}", "case", j->case_ref, "key", j->key);
     if (start)
         json_object_set_new(item, "start", json_true());
-    writer_submit(j->d->reader, item, case_read, j);
+    writer_submit(j->d->batches->reader, item, case_read, j);
 }
 
 /* The batch holding the job's write answered: written, or read again, or fail. */
@@ -153,10 +171,10 @@ static void written(PGresult *res, json_t *answer, void *arg)
     done(j, answer);
 }
 
-void op_batch_write(job *j, writer *w, json_t *item, void (*again)(job *j),
+void op_batch_write(job *j, op_batch_kind kind, json_t *item, void (*again)(job *j),
                     void (*done)(job *j, json_t *answer))
 {
     j->retry = again;
     j->written = done;
-    writer_submit(w, item, written, j);
+    writer_submit(j->d->batches->write[kind], item, written, j);
 }

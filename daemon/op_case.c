@@ -14,9 +14,7 @@
 
 #define OP_STATEMENTS(X)                                                                           \
     X(CASE_COMPARE, "SELECT (dob IS NOT DISTINCT FROM $2::date) AND attrs = $3::jsonb,"            \
-                    " to_char(dob, 'YYYY-MM-DD'), attrs::text FROM cases WHERE ref = $1")          \
-    X(CASE_INSERT, "INSERT INTO cases (ref, dob, attrs) VALUES ($1, $2, $3::jsonb)"                \
-                   " ON CONFLICT (ref) DO NOTHING RETURNING id")
+                    " to_char(dob, 'YYYY-MM-DD'), attrs::text FROM cases WHERE ref = $1")
 
 typedef enum stmt_id {
 #define X(id, sql) STMT_##id,
@@ -47,36 +45,48 @@ static void case_open_compared(job *j, PGresult *res)
                  PQgetvalue(res, 0, 2));
         return;
     }
-    json_object_set_new(j->reply, "created", json_false());
     job_reply(j);
 }
 
-static void case_open_inserted(job *j, PGresult *res)
+/* The reply's case: what was asked for. */
+static json_t *case_open_reply(job *j, bool created)
+{
+    return json_pack("{s:{s:s,s:o,s:o},s:b}", "case", "ref", j->case_ref, "dob",
+                     eio_date(j->has_dob ? j->dob : CAL_NONE), "attrs",
+                     eio_attrs_json(j->attrs, j->nattrs), "created", created);
+}
+
+/* The case existed already (with a connection now): the same, or refused. */
+static void case_open_compare(job *j)
 {
     char dob[CAL_DATE_LEN];
     char *attrs = eio_attrs_text(j->attrs, j->nattrs);
-    j->reply = json_pack("{s:{s:s,s:o,s:o}}", "case", "ref", j->case_ref, "dob",
-                         eio_date(j->has_dob ? j->dob : CAL_NONE), "attrs",
-                         eio_attrs_json(j->attrs, j->nattrs));
-    if (PQntuples(res) == 1) {
-        log_info("conn %" PRIu64 ": case %s opened", j->req->conn_id, j->case_ref);
-        json_object_set_new(j->reply, "created", json_true());
-        free(attrs);
-        job_reply(j);
-        return;
-    }
+    j->reply = case_open_reply(j, false);
     const char *p[3] = {j->case_ref, j->has_dob ? cal_format(j->dob, dob) : NULL, attrs};
     job_query(j, &statements[STMT_CASE_COMPARE], 3, p, case_open_compared);
     free(attrs);
 }
 
+static void case_open_exists(job *j)
+{
+    job_connect(j, case_open_compare);
+}
+
+static void case_open_created(job *j, json_t *answer)
+{
+    (void)answer;
+    log_info("conn %" PRIu64 ": case %s opened", j->req->conn_id, j->case_ref);
+    j->reply = case_open_reply(j, true);
+    job_reply(j);
+}
+
+/* Inserted with the other case_opens queued meanwhile (op_batch.c). */
 void op_case_open_begin(job *j)
 {
-    char dob[CAL_DATE_LEN];
-    char *attrs = eio_attrs_text(j->attrs, j->nattrs);
-    const char *p[3] = {j->case_ref, j->has_dob ? cal_format(j->dob, dob) : NULL, attrs};
-    job_query(j, &statements[STMT_CASE_INSERT], 3, p, case_open_inserted);
-    free(attrs);
+    json_t *item = json_pack("{s:s,s:o,s:o}", "ref", j->case_ref, "dob",
+                             eio_date(j->has_dob ? j->dob : CAL_NONE), "attrs",
+                             eio_attrs_json(j->attrs, j->nattrs));
+    op_batch_write(j, OP_BATCH_OPENS, item, case_open_exists, case_open_created);
 }
 
 /* ---- start ---- */
@@ -155,7 +165,7 @@ static void start_have_case(job *j)
                              eng_proc_status_name(j->result->status), "state", j->result->state,
                              "ended_on", eio_date(j->result->ended_on), "deadlines",
                              eio_deadlines(j->d, j->result), "actor", j->actor);
-    op_batch_write(j, j->d->starter, item, start_read, start_written);
+    op_batch_write(j, OP_BATCH_STARTS, item, start_read, start_written);
 }
 
 static void start_read(job *j)

@@ -154,7 +154,7 @@ static void event_apply(job *j)
         "ended_on", eio_date(j->result->ended_on), "deadlines", changed, "gone", gone, "plan", plan,
         "children", children_json(j));
     /* Group commit: written with whatever else is queued; a lost race reads again. */
-    op_batch_write(j, j->d->writer, item, event_read, event_written);
+    op_batch_write(j, OP_BATCH_EVENTS, item, event_read, event_written);
 }
 
 /* Is the event the same request as the one already recorded under its key? */

@@ -20,7 +20,6 @@
 #define SF_OPS_H
 
 #include "job.h"
-#include "writer.h"
 
 /* The statements of each group (static storage). */
 extern const store_stmts op_batch_statements;
@@ -40,15 +39,24 @@ void op_start_begin(job *j);
 int op_event_parse(job *j, proto_err *code, sb *err);
 void op_event_begin(job *j);
 
-/* Make the batched case reader and the group-commit writers (d->reader, writer, starter). */
+/* The group commits: what each batches. */
+typedef enum op_batch_kind {
+    OP_BATCH_EVENTS, /* sf_record_events: events and their recomputed processes */
+    OP_BATCH_STARTS, /* sf_start_processes: processes started by hand */
+    OP_BATCH_OPENS,  /* sf_open_cases: new cases ({"created": true}, else null) */
+    OP_BATCH_N
+} op_batch_kind;
+typedef struct op_batches op_batches;
+
+/* Make the batched case reader and the group commits (d->batches). */
 void op_batch_start(sf_daemon *d);
 /* Free them, once the loop has ended. */
 void op_batch_free(sf_daemon *d);
 /* Read j's case (start: what its key names is a process) with others queued, then have(j). */
 void op_batch_read_case(job *j, bool start, void (*have)(job *j));
-/* Write item (stolen) through w with others queued: done(j, answer) once committed; again(j)
- * when the case changed since it was read or a key was taken meanwhile. */
-void op_batch_write(job *j, writer *w, json_t *item, void (*again)(job *j),
+/* Write item (stolen) with others of its kind queued: done(j, answer) once committed; again(j)
+ * when the answer is null (the case changed since it was read) or a key was taken meanwhile. */
+void op_batch_write(job *j, op_batch_kind kind, json_t *item, void (*again)(job *j),
                     void (*done)(job *j, json_t *answer));
 
 /* void: void an event posted by mistake and recompute. */

@@ -151,6 +151,29 @@ def concurrent_retries_through_two_daemons_record_one_event():
 
 
 @test
+def concurrent_case_opens_create_each_case_once():
+    """case_opens are inserted in batches: the same case opened from eight
+    connections at once (one batch or several, one daemon or two) is created
+    once, the others hear "created": false; a different date of birth among
+    them is refused as case_exists."""
+    with Database() as db, Daemon(db, clock=CLOCK) as a, Daemon(db, clock=CLOCK) as b:
+        for n in range(3):
+            ref = "C-OPEN%d" % n
+            same = {"op": "case_open", "case": ref, "dob": "2015-04-01"}
+            replies = race([a.socket, b.socket] * 4, lambda i: same)
+            for r in replies:
+                if r.get("ok") is not True:
+                    raise TestError("a concurrent case_open failed: %s" % r)
+            eq(sorted(r["created"] for r in replies), [False] * 7 + [True], "created flags")
+            eq(int(db.sql("SELECT count(*) FROM cases WHERE ref = '%s'" % ref)), 1, "rows")
+            other = dict(same, dob="2016-04-01")
+            replies = race([a.socket, b.socket], lambda i: other)
+            for r in replies:
+                eq((r.get("ok"), r.get("error", {}).get("code")), (False, "case_exists"),
+                   "a different date of birth")
+
+
+@test
 def a_batch_that_loses_a_key_race_still_records_its_neighbours():
     """Group commit: daemon a's clients post events on their own cases while
     one of them, and every client of daemon b, retries one keyed event on a
