@@ -82,7 +82,7 @@ def recompute_log(d):
 # the calendar files, the escalation policy (its escalations are planned with its
 # deadlines) and the service settings it reads.
 STAMP = (r"^v%d #[0-9a-f]{16}; calendar bank-holidays v1; terms \(Example Council\) v1 "
-         r"#[0-9a-f]{16}; escalations v1 #[0-9a-f]{16}; service v1 #[0-9a-f]{16}$")
+         r"#[0-9a-f]{16}; escalations v2 #[0-9a-f]{16}; service v1 #[0-9a-f]{16}$")
 
 
 def count(db, sql):
