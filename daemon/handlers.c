@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "audit.h"
 #include "delivery.h"
 #include "log.h"
 #include "ops.h"
@@ -66,6 +67,7 @@ static const op_def ops[] = {
     {PROTO_OP_HISTORY, R_READ, NULL, op_history_parse, op_history_begin, false},
     {PROTO_OP_ESCALATIONS, R_READ, NULL, op_escalations_parse, op_escalations_begin, false},
     {PROTO_OP_ACK, R_STAFF, NULL, op_ack_parse, op_ack_begin, false},
+    {PROTO_OP_AUDIT, R_AUDIT, NULL, op_audit_parse, op_audit_begin, false},
 };
 
 static const op_def *op_find(proto_op op)
@@ -78,12 +80,13 @@ static const op_def *op_find(proto_op op)
 
 const store_stmts *handlers_statement_tables(size_t *n)
 {
-    static store_stmts tables[5];
+    static store_stmts tables[6];
     tables[0] = op_case_statements;
     tables[1] = op_event_statements;
     tables[2] = op_void_statements;
     tables[3] = op_read_statements;
     tables[4] = op_escalations_statements;
+    tables[5] = audit_statements;
     *n = sizeof tables / sizeof tables[0];
     return tables;
 }
@@ -169,6 +172,10 @@ void handlers_dispatch(srv_req *req, void *arg)
     if (!(def->roles & ACCESS_BIT(id->role))) {
         log_info("conn %" PRIu64 ": %s refused: forbidden (%s, %s)", req->conn_id, req->op, id->via,
                  access_role_name(id->role));
+        /* Refusals are recorded too (not waited for): nothing else changes. */
+        json_t *cref = json_object_get(req->msg, "case"), *key = json_object_get(req->msg, "key");
+        audit_note(d, req, json_is_string(cref) ? json_string_value(cref) : NULL,
+                   json_is_string(key) ? json_string_value(key) : NULL, "forbidden");
         srv_reply_error(req, proto_err_code(PROTO_ERR_FORBIDDEN), "a%s %s may not %s",
                         id->role == ACCESS_ADMIN || id->role == ACCESS_INTEGRATION ||
                                 id->role == ACCESS_AUDITOR

@@ -248,6 +248,14 @@ BEGIN
     IF jsonb_array_length(won) = 0 THEN
         RETURN (SELECT json_agg(NULL::json) FROM jsonb_array_elements(p_items));
     END IF;
+    -- The audit trail, in the same transaction as the events (items of older daemons
+    -- carry no "audit").
+    INSERT INTO audit_log (clock, who, role, via, on_behalf, op, case_ref, idem_key, result,
+                           detail)
+    SELECT a->>'clock', a->>'who', a->>'role', a->>'via', a->>'on_behalf', 'event',
+           a->>'case', i->>'key', 'ok', 'event ' || (i->>'event_id')
+      FROM jsonb_array_elements(won) i, LATERAL (SELECT i->'audit' AS a) x
+     WHERE i ? 'audit';
     UPDATE processes p SET status = i.status, state = i.state, ended_on = i.ended_on,
                            updated_at = now()
       FROM jsonb_to_recordset(won) AS i(process bigint, status text, state text, ended_on date)

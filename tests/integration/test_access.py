@@ -12,7 +12,7 @@ import socket
 import stat
 import subprocess
 
-from sfharness import test, main, Database, Daemon, RawClient, eq, TestError, tempdir, timeout
+from sfharness import test, main, Database, Daemon, RawClient, eq, TestError, timeout, wait_for
 
 CLOCK = "2026-06-01T09:00"
 GROUP = "sf_sock"
@@ -37,14 +37,15 @@ REQ = {
     "ack": {"op": "ack", "escalation": "1", "note": "seen"},
     "clock_set": {"op": "clock_set", "to": "2026-07-01T09:00"},
     "recompute": {"op": "recompute"},
+    "audit": {"op": "audit"},
 }
 
 # design.md's table: the cells that say no, per role.
 NO = {
-    "manager": ["clock_set", "recompute"],
-    "caseworker": ["clock_set", "recompute"],
+    "manager": ["clock_set", "recompute", "audit"],
+    "caseworker": ["clock_set", "recompute", "audit"],
     "integration": ["void", "show", "due", "history", "escalations", "report", "outbox", "watch",
-                    "ack", "clock_set", "recompute"],
+                    "ack", "clock_set", "recompute", "audit"],
     "auditor": ["case_open", "start", "event", "void", "ack", "clock_set", "recompute"],
 }
 
@@ -157,6 +158,14 @@ def every_no_cell_is_forbidden_and_changes_nothing():
                     raise TestError("%s: the refusal names no role: %r" % (op, r))
             eq(state(db), before, "state after %s's refusals" % role)
         eq(c.ok({"op": "clock"})["now"], clock["now"], "clock after the refusals")
+        # Each refusal is in the audit trail, with who was refused.
+        want = sum(len(v) for v in NO.values())
+        q = "SELECT count(*) FROM audit_log WHERE result = 'forbidden'"
+        wait_for(lambda: db.sql(q).strip() == str(want), 20, "%d forbidden rows" % want)
+        eq(db.sql("SELECT who || ' ' || role || ' ' || via FROM audit_log WHERE"
+                  " result = 'forbidden' AND op = 'recompute' ORDER BY who").split("\n")[:4],
+           ["sf_aud auditor unix:sf_aud", "sf_cw caseworker unix:sf_cw",
+            "sf_int integration unix:sf_int", "sf_mgr manager unix:sf_mgr"], "refusal rows")
 
 
 @test
