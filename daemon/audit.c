@@ -90,6 +90,14 @@ static void audit_params(const char *p[9], char now[CLOCK_STR_LEN], sf_daemon *d
     p[8] = result;
 }
 
+void audit_job_params(const job *j, const char *p[8], char now[CLOCK_STR_LEN])
+{
+    const char *all[9];
+    audit_params(all, now, j->d, j->req, j->actor, j->case_ref, j->key, "ok");
+    for (int i = 0; i < 8; i++)
+        p[i] = all[i];
+}
+
 typedef struct audit_wait {
     job *j;
     void (*then)(job *j);

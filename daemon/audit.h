@@ -7,9 +7,10 @@
  * Where the rows are written:
  *   - events: by sf_record_events, in the transaction that records them (the
  *     item carries audit_event_item's object: no extra round trip);
- *   - the other jobs (case_open, start, void, ack, show, history), and an
- *     event that is refused or replayed: one INSERT on the job's connection
- *     after its work and before its reply (job.c);
+ *   - start and void: by their write statement itself (SQL_AUDITED);
+ *   - the other jobs (case_open, ack, show, history), and any job that is
+ *     refused or replayed: one INSERT on the job's connection after its work
+ *     and before its reply (job.c);
  *   - clock_set, recompute and refusals by role: one INSERT on a connection
  *     of their own, not waited for (audit_note).
  * The audit op (sendflow audit) reads them, a page at a time.
@@ -32,6 +33,17 @@ extern const store_stmts audit_statements;
 bool audit_wanted(proto_op op);
 /* On whose behalf req acts: its "actor" when the caller may name one and it differs; borrowed. */
 const char *audit_on_behalf(const srv_req *req, const char *actor);
+/*
+ * A write that records its own audit row in its statement (so in its
+ * transaction): call, whose result is column r (NULL: the write lost a race,
+ * and no row), then the row from parameters $a.. $a+7 (audit_job_params).
+ */
+#define SQL_AUDITED(call, a1, a2, a3, a4, a5, a6, a7, a8)                                          \
+    "WITH w AS (" call " AS r), a AS (INSERT INTO audit_log (clock, who, role, via, on_behalf,"    \
+    " op, case_ref, idem_key, result) SELECT " a1 ", " a2 ", " a3 ", " a4 ", " a5 ", " a6 ", " a7  \
+    ", " a8 ", 'ok' FROM w WHERE w.r IS NOT NULL) SELECT r FROM w"
+/* The eight parameters SQL_AUDITED takes for j; now is the caller's buffer. */
+void audit_job_params(const job *j, const char *p[8], char now[CLOCK_STR_LEN]);
 /* The "audit" object of an event's group-commit item (new ref). */
 json_t *audit_event_item(const job *j);
 /*

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "evalio.h"
 #include "log.h"
 #include "op_sql.h"
@@ -18,8 +19,9 @@
                     " to_char(dob, 'YYYY-MM-DD'), attrs::text FROM cases WHERE ref = $1")          \
     X(CASE_INSERT, "INSERT INTO cases (ref, dob, attrs) VALUES ($1, $2, $3::jsonb)"                \
                    " ON CONFLICT (ref) DO NOTHING RETURNING id")                                   \
-    X(START_WRITE, "SELECT sf_start_process($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10,"       \
-                   " $11::jsonb, $12)")                                                            \
+    X(START_WRITE, SQL_AUDITED("SELECT sf_start_process($1, $2, $3, $4, $5, $6::jsonb, $7, $8,"    \
+                               " $9, $10, $11::jsonb, $12)",                                       \
+                               "$13", "$14", "$15", "$16", "$17", "$18", "$19", "$20"))            \
     X(START_READ, "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","                             \
                   " (SELECT sf_process_json(p.id) FROM processes p"                                \
                   "  WHERE p.case_id = c.id AND p.idem_key = $2)"                                  \
@@ -95,6 +97,7 @@ static void start_written(job *j, PGresult *res)
 {
     if (job_lost_race(j, res, start_read))
         return;
+    j->audited = true; /* by the write itself (SQL_AUDITED) */
     json_t *proc = job_json(res, 0, 0);
     char on[CAL_DATE_LEN];
     log_info("conn %" PRIu64 ": case %s: process %s %s started on %s", j->req->conn_id, j->case_ref,
@@ -165,7 +168,7 @@ static void start_have_case(job *j, PGresult *res)
     json_t *dls = eio_deadlines(j->d, j->result);
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
-    const char *params[12] = {
+    const char *params[20] = {
         j->case_id,
         j->case_version,
         j->workflow,
@@ -178,7 +181,9 @@ static void start_have_case(job *j, PGresult *res)
         j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended),
         dltext,
         j->actor};
-    job_write(j, &statements[STMT_START_WRITE], 12, params, start_written, start_read);
+    char now[CLOCK_STR_LEN];
+    audit_job_params(j, params + 12, now);
+    job_write(j, &statements[STMT_START_WRITE], 20, params, start_written, start_read);
     free(attrs);
     free(dltext);
 }
