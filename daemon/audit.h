@@ -7,8 +7,8 @@
  * Where the rows are written:
  *   - events: by sf_record_events, in the transaction that records them (the
  *     item carries audit_event_item's object: no extra round trip);
- *   - start and void: by their write statement itself (SQL_AUDITED);
- *   - the other jobs (case_open, ack, show, history), and any job that is
+ *   - case_open, start, void, ack: by their write statement itself;
+ *   - the reads (show, history), and any job that is
  *     refused or replayed: one INSERT on the job's connection after its work
  *     and before its reply (job.c);
  *   - clock_set, recompute and refusals by role: one INSERT on a connection

@@ -17,8 +17,9 @@
 #define OP_STATEMENTS(X)                                                                           \
     X(CASE_COMPARE, "SELECT (dob IS NOT DISTINCT FROM $2::date) AND attrs = $3::jsonb,"            \
                     " to_char(dob, 'YYYY-MM-DD'), attrs::text FROM cases WHERE ref = $1")          \
-    X(CASE_INSERT, "INSERT INTO cases (ref, dob, attrs) VALUES ($1, $2, $3::jsonb)"                \
-                   " ON CONFLICT (ref) DO NOTHING RETURNING id")                                   \
+    X(CASE_INSERT, SQL_AUDITED("INSERT INTO cases (ref, dob, attrs) VALUES ($1, $2, $3::jsonb)"    \
+                               " ON CONFLICT (ref) DO NOTHING RETURNING id",                       \
+                               "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11"))                  \
     X(START_WRITE, SQL_AUDITED("SELECT sf_start_process($1, $2, $3, $4, $5, $6::jsonb, $7, $8,"    \
                                " $9, $10, $11::jsonb, $12)",                                       \
                                "$13", "$14", "$15", "$16", "$17", "$18", "$19", "$20"))            \
@@ -70,6 +71,7 @@ static void case_open_inserted(job *j, PGresult *res)
                          eio_attrs_json(j->attrs, j->nattrs));
     if (PQntuples(res) == 1) {
         log_info("conn %" PRIu64 ": case %s opened", j->req->conn_id, j->case_ref);
+        j->audited = true; /* by the insert itself (SQL_AUDITED) */
         json_object_set_new(j->reply, "created", json_true());
         free(attrs);
         job_reply(j);
@@ -84,8 +86,10 @@ void op_case_open_begin(job *j)
 {
     char dob[CAL_DATE_LEN];
     char *attrs = eio_attrs_text(j->attrs, j->nattrs);
-    const char *p[3] = {j->case_ref, j->has_dob ? cal_format(j->dob, dob) : NULL, attrs};
-    job_query(j, &statements[STMT_CASE_INSERT], 3, p, case_open_inserted);
+    const char *p[11] = {j->case_ref, j->has_dob ? cal_format(j->dob, dob) : NULL, attrs};
+    char now[CLOCK_STR_LEN];
+    audit_job_params(j, p + 3, now);
+    job_query(j, &statements[STMT_CASE_INSERT], 11, p, case_open_inserted);
     free(attrs);
 }
 
