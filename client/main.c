@@ -81,6 +81,7 @@ enum {
     O_FAILED = 1u << 15,
     O_LIMIT = 1u << 16,
     O_CURSOR = 1u << 17,
+    O_SINCE = 1u << 18,
     /* report (bits from 20: room below for other commands' options) */
     O_BOARD = 1u << 20,
     O_PERIOD = 1u << 21,
@@ -114,6 +115,7 @@ static const struct option_spec {
     {"failed", O_FAILED, false},
     {"limit", O_LIMIT, true},
     {"cursor", O_CURSOR, true},
+    {"since", O_SINCE, true},
     {"board", O_BOARD, true},
     {"period", O_PERIOD, true},
     {"format", O_FORMAT, true},
@@ -134,6 +136,7 @@ typedef struct cli {
     const char *within;
     const char *reason;
     const char *note;
+    const char *since;                            /* audit --since */
     const char *board, *period, *format, *output; /* report */
     const char *limit, *cursor;                   /* paged reads */
     json_t *attrs;            /* new ref: the --set pairs as an object; NULL when none given */
@@ -179,6 +182,8 @@ static const char help_text[] =
     "  outbox [--failed]           the newest notices (escalations, digests, board\n"
     "                              packs) and how their delivery went; --failed: only\n"
     "                              those parked after their last attempt\n"
+    "  audit [REF] [--since DATE]  the audit trail, oldest first: who changed or read\n"
+    "                              what (of one case), when, and the result\n"
     "  clock                       the daemon's current time\n"
     "  clock set YYYY-MM-DDTHH:MM  move a simulated clock forward\n"
     "  workflows                   the workflows the daemon loaded\n"
@@ -312,6 +317,9 @@ static int cli_parse(cli *c, int argc, char **argv)
             break;
         case O_CURSOR:
             c->cursor = value;
+            break;
+        case O_SINCE:
+            c->since = value;
             break;
         case O_SET: {
             const char *sep = strchr(value, '=');
@@ -791,6 +799,34 @@ static int cmd_history(const cli *c)
         return rc;
     sb text = {0};
     render_history(&text, reply);
+    add_more(c, reply, &text);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+static int cmd_audit(const cli *c)
+{
+    int rc = check_options(c, O_SINCE | O_LIMIT | O_CURSOR, "audit");
+    if (rc)
+        return rc;
+    if (c->npos > 2)
+        return usage_line("audit [REF] [--since DATE] [--limit N] [--cursor C] [--json]");
+    json_t *req = request(OP_AUDIT);
+    if (c->npos == 2)
+        json_object_set_new(req, "case", json_string(c->pos[1]));
+    if (c->since)
+        json_object_set_new(req, "since", json_string(c->since));
+    if ((rc = add_page(c, req, OP_AUDIT))) {
+        json_decref(req);
+        return rc;
+    }
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_audit(&text, reply);
     add_more(c, reply, &text);
     rc = print_reply(c, reply, &text);
     sb_free(&text);
@@ -1372,6 +1408,8 @@ static int dispatch(const cli *c)
         return cmd_show(c);
     if (!strcmp(cmd, "history"))
         return cmd_history(c);
+    if (!strcmp(cmd, "audit"))
+        return cmd_audit(c);
     if (!strcmp(cmd, "void"))
         return cmd_void(c);
     if (!strcmp(cmd, "due"))

@@ -705,6 +705,40 @@ void render_history(sb *out, const json_t *reply)
                 nvoided == 1 ? "" : "s");
 }
 
+void render_audit(sb *out, const json_t *reply)
+{
+    const json_t *rows = json_object_get(reply, "rows");
+    size_t n = json_array_size(rows);
+    if (n == 0) {
+        sb_add(out, "nothing in the audit trail\n");
+        return;
+    }
+    static const char *const head[] = {"AT (UTC)", "CLOCK", "WHO", "ROLE",
+                                       "OP",       "CASE",  "KEY", "RESULT"};
+    tbl t;
+    tbl_init(&t, 8);
+    tbl_header(&t, head);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *r = json_array_get(rows, i);
+        char *cells[8];
+        sb who = {0};
+        sb_add(&who, jstr_or(r, "via", "?"));
+        if (jstr(r, "on_behalf"))
+            sb_addf(&who, " for %s", jstr(r, "on_behalf"));
+        cells[0] = scalar_dup(r, "at");
+        cells[1] = scalar_dup(r, "clock");
+        cells[2] = sb_steal(&who);
+        cells[3] = scalar_dup(r, "role");
+        cells[4] = scalar_dup(r, "op");
+        cells[5] = scalar_dup(r, "case");
+        cells[6] = scalar_dup(r, "key");
+        cells[7] = scalar_dup(r, "result");
+        tbl_add(&t, cells, NULL);
+    }
+    tbl_print(&t, out, "");
+    tbl_free(&t);
+}
+
 void render_void(sb *out, const json_t *reply, const char *case_ref, const char *event_id,
                  const char *reason, const char *key)
 {

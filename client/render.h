@@ -56,6 +56,8 @@ void render_due(sb *out, const json_t *reply, long within, bool overdue);
  * events are marked VOIDED and each void shows its reason.
  */
 void render_history(sb *out, const json_t *reply);
+/* sendflow audit: one line per row of the audit trail. */
+void render_audit(sb *out, const json_t *reply);
 
 /*
  * The confirmation of a void reply ("voided event 12 (advice_requested on

@@ -40,6 +40,11 @@ static const cfg_option options[] = {
             "libpq connection string or URI (default: PG* environment)"),
     OPT_STR("socket", socket, "./var/sendflowd.sock", "Unix socket to listen on"),
     OPT_STR("listen", listen, NULL, "also listen on TCP HOST:PORT"),
+    OPT_STR("access", access, NULL,
+            "YAML file of users: {UNIX_USER: ROLE}; without it only the daemon's own user "
+            "(and root) is admitted, as admin"),
+    OPT_STR("socket-group", socket_group, NULL,
+            "group owning the Unix socket (mode 0660), for the users of --access"),
     OPT_STR("workflows", workflows, "./workflows", "directory of workflow definitions (*.yaml)"),
     OPT_STR("schema", schema, "./schema", "directory of SQL migrations"),
     OPT_STR("clock", clock, "real", "real, or simulated:YYYY-MM-DDTHH:MM (Europe/London)"),

@@ -16,6 +16,8 @@ typedef struct sf_config {
     char *database;            /* libpq conninfo; NULL = libpq's defaults (PG* environment) */
     char *socket;              /* Unix socket path */
     char *listen;              /* "HOST:PORT" for TCP, or NULL */
+    char *access;              /* --access YAML file (users: {UNIX_USER: ROLE}), or NULL */
+    char *socket_group;        /* group owning the Unix socket, or NULL */
     char *workflows;           /* workflow definitions directory */
     char *schema;              /* migrations directory */
     char *clock;               /* "real" or "simulated:YYYY-MM-DDTHH:MM" */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "access.h"
 #include "clock.h"
 #include "config.h"
 #include "hol.h"
@@ -36,6 +37,7 @@ typedef struct sf_daemon {
     store *store;                /* owned: the clients' requests, recompute, reports */
     store *work_store;           /* owned: the scheduler's and the outbox worker's (--work-pool) */
     server *server;              /* owned */
+    access_map *access;          /* owned: who may connect, with which role (--access) */
     bool stopping;
 } sf_daemon;
 

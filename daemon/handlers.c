@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "audit.h"
 #include "delivery.h"
 #include "log.h"
 #include "ops.h"
@@ -15,6 +16,7 @@
 /* How one operation is served: directly, or parsed into a job that runs on the store. */
 typedef struct op_def {
     proto_op op;
+    unsigned roles; /* who may run it (ACCESS_BIT of each role), checked before anything else */
     void (*direct)(sf_daemon *d, srv_req *req);     /* answered without a job */
     int (*parse)(job *j, proto_err *code, sb *err); /* read and check the fields */
     void (*begin)(job *j);                          /* run with a connection */
@@ -36,24 +38,36 @@ static void op_watch(sf_daemon *d, srv_req *req)
     watch_add(d, req);
 }
 
+/* The roles of design.md's table; ops it does not name are placed in the nearest group. */
+#define R_ANY                                                                                      \
+    (ACCESS_BIT(ACCESS_ADMIN) | ACCESS_BIT(ACCESS_MANAGER) | ACCESS_BIT(ACCESS_CASEWORKER) |       \
+     ACCESS_BIT(ACCESS_INTEGRATION) | ACCESS_BIT(ACCESS_AUDITOR))
+#define R_STAFF                                                                                    \
+    (ACCESS_BIT(ACCESS_ADMIN) | ACCESS_BIT(ACCESS_MANAGER) | ACCESS_BIT(ACCESS_CASEWORKER))
+#define R_WRITE (R_STAFF | ACCESS_BIT(ACCESS_INTEGRATION)) /* case open, start, event */
+#define R_READ  (R_STAFF | ACCESS_BIT(ACCESS_AUDITOR))     /* show, due, history, ... */
+#define R_ADMIN ACCESS_BIT(ACCESS_ADMIN)
+#define R_AUDIT (ACCESS_BIT(ACCESS_ADMIN) | ACCESS_BIT(ACCESS_AUDITOR))
+
 static const op_def ops[] = {
-    {PROTO_OP_PING, op_ping, NULL, NULL, false},
-    {PROTO_OP_CLOCK, op_clock, NULL, NULL, false},
-    {PROTO_OP_CLOCK_SET, op_clock_set, NULL, NULL, false},
-    {PROTO_OP_WORKFLOWS, op_workflows, NULL, NULL, false},
-    {PROTO_OP_RECOMPUTE, op_recompute, NULL, NULL, false},
-    {PROTO_OP_REPORT, op_report, NULL, NULL, false},
-    {PROTO_OP_OUTBOX, op_outbox, NULL, NULL, false},
-    {PROTO_OP_WATCH, op_watch, NULL, NULL, false},
-    {PROTO_OP_CASE_OPEN, NULL, op_case_open_parse, op_case_open_begin, true},
-    {PROTO_OP_START, NULL, op_start_parse, op_start_begin, true},
-    {PROTO_OP_EVENT, NULL, op_event_parse, op_event_begin, true},
-    {PROTO_OP_VOID, NULL, op_void_parse, op_void_begin, false},
-    {PROTO_OP_SHOW, NULL, op_show_parse, op_show_begin, false},
-    {PROTO_OP_DUE, NULL, op_due_parse, op_due_begin, false},
-    {PROTO_OP_HISTORY, NULL, op_history_parse, op_history_begin, false},
-    {PROTO_OP_ESCALATIONS, NULL, op_escalations_parse, op_escalations_begin, false},
-    {PROTO_OP_ACK, NULL, op_ack_parse, op_ack_begin, false},
+    {PROTO_OP_PING, R_ANY, op_ping, NULL, NULL, false},
+    {PROTO_OP_CLOCK, R_ANY, op_clock, NULL, NULL, false},
+    {PROTO_OP_CLOCK_SET, R_ADMIN, op_clock_set, NULL, NULL, false},
+    {PROTO_OP_WORKFLOWS, R_ANY, op_workflows, NULL, NULL, false},
+    {PROTO_OP_RECOMPUTE, R_ADMIN, op_recompute, NULL, NULL, false},
+    {PROTO_OP_REPORT, R_READ, op_report, NULL, NULL, false},
+    {PROTO_OP_OUTBOX, R_READ, op_outbox, NULL, NULL, false},
+    {PROTO_OP_WATCH, R_READ, op_watch, NULL, NULL, false},
+    {PROTO_OP_CASE_OPEN, R_WRITE, NULL, op_case_open_parse, op_case_open_begin, true},
+    {PROTO_OP_START, R_WRITE, NULL, op_start_parse, op_start_begin, true},
+    {PROTO_OP_EVENT, R_WRITE, NULL, op_event_parse, op_event_begin, true},
+    {PROTO_OP_VOID, R_STAFF, NULL, op_void_parse, op_void_begin, false},
+    {PROTO_OP_SHOW, R_READ, NULL, op_show_parse, op_show_begin, false},
+    {PROTO_OP_DUE, R_READ, NULL, op_due_parse, op_due_begin, false},
+    {PROTO_OP_HISTORY, R_READ, NULL, op_history_parse, op_history_begin, false},
+    {PROTO_OP_ESCALATIONS, R_READ, NULL, op_escalations_parse, op_escalations_begin, false},
+    {PROTO_OP_ACK, R_STAFF, NULL, op_ack_parse, op_ack_begin, false},
+    {PROTO_OP_AUDIT, R_AUDIT, NULL, op_audit_parse, op_audit_begin, false},
 };
 
 static const op_def *op_find(proto_op op)
@@ -66,12 +80,13 @@ static const op_def *op_find(proto_op op)
 
 const store_stmts *handlers_statement_tables(size_t *n)
 {
-    static store_stmts tables[5];
+    static store_stmts tables[6];
     tables[0] = op_case_statements;
     tables[1] = op_batch_statements;
     tables[2] = op_void_statements;
     tables[3] = op_read_statements;
     tables[4] = op_escalations_statements;
+    tables[5] = audit_statements;
     *n = sizeof tables / sizeof tables[0];
     return tables;
 }
@@ -102,9 +117,29 @@ static void job_got_connection(store_tx *tx, void *arg)
     def->begin(j);
 }
 
-/* Checks every operation's fields share; 0, or -1 with *code and err set. */
-static int check_common(const job *j, proto_err *code, sb *err)
+/*
+ * The request's actor. A manager or caseworker is the connection's user,
+ * whatever the request claims: a different "actor" is not trusted, and is
+ * replaced (and logged), so `SENDFLOW_ACTOR` or a stale $USER cannot make
+ * them someone else. An integration (or admin) may name the caseworker it
+ * acts for: kept as given, beside the connection's identity in the audit
+ * trail.
+ */
+static void settle_actor(job *j)
 {
+    const access_ident *id = j->req->ident;
+    if (id->role != ACCESS_MANAGER && id->role != ACCESS_CASEWORKER)
+        return;
+    if (j->actor && strcmp(j->actor, id->who) != 0)
+        log_info("conn %" PRIu64 ": %s: \"actor\" %s ignored: a %s acts as %s", j->req->conn_id,
+                 j->req->op, j->actor, access_role_name(id->role), id->who);
+    j->actor = id->who;
+}
+
+/* Checks every operation's fields share; 0, or -1 with *code and err set. */
+static int check_common(job *j, proto_err *code, sb *err)
+{
+    settle_actor(j);
     if (j->key && (!*j->key || strlen(j->key) > 200)) {
         sb_add(err, "\"key\" must be 1 to 200 characters");
         *code = PROTO_ERR_BAD_REQUEST;
@@ -123,7 +158,33 @@ void handlers_dispatch(srv_req *req, void *arg)
                         proto_op_list());
         return;
     }
-    log_debug("conn %" PRIu64 ": %s", req->conn_id, req->op);
+    /* Who may do this, before reading anything else of the request. */
+    const access_ident *id = req->ident;
+    if (id->role == ACCESS_NONE) {
+        log_info("conn %" PRIu64 ": %s refused: unauthenticated (%s)", req->conn_id, req->op,
+                 id->via);
+        srv_reply_error(req, proto_err_code(PROTO_ERR_UNAUTHENTICATED), "%s",
+                        !strcmp(id->via, "tcp")
+                            ? "TCP clients are not identified yet (no tokens): use the Unix socket"
+                            : "this user is not in the daemon's access file");
+        return;
+    }
+    if (!(def->roles & ACCESS_BIT(id->role))) {
+        log_info("conn %" PRIu64 ": %s refused: forbidden (%s, %s)", req->conn_id, req->op, id->via,
+                 access_role_name(id->role));
+        /* Refusals are recorded too (not waited for): nothing else changes. */
+        json_t *cref = json_object_get(req->msg, "case"), *key = json_object_get(req->msg, "key");
+        audit_note(d, req, json_is_string(cref) ? json_string_value(cref) : NULL,
+                   json_is_string(key) ? json_string_value(key) : NULL, "forbidden");
+        srv_reply_error(req, proto_err_code(PROTO_ERR_FORBIDDEN), "a%s %s may not %s",
+                        id->role == ACCESS_ADMIN || id->role == ACCESS_INTEGRATION ||
+                                id->role == ACCESS_AUDITOR
+                            ? "n"
+                            : "",
+                        access_role_name(id->role), req->op);
+        return;
+    }
+    log_debug("conn %" PRIu64 ": %s (%s)", req->conn_id, req->op, id->via);
     if (def->direct) {
         def->direct(d, req);
         return;

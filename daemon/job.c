@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "evalio.h"
 #include "log.h"
 
@@ -88,9 +89,38 @@ static void job_free(job *j)
     free(j);
 }
 
-/* Release the connection and reply: the last thing a job does. */
+static void job_audited(job *j)
+{
+    job_reply(j);
+}
+
+static void job_audit_got_tx(store_tx *tx, void *arg)
+{
+    job *j = arg;
+    j->tx = tx;
+    if (!tx) {
+        log_error("conn %" PRIu64 ": %s: the audit row was not written: no database connection",
+                  j->req->conn_id, j->req->op);
+        job_reply(j);
+        return;
+    }
+    audit_job(j, j->err_msg ? proto_err_code(j->err) : "ok", job_audited);
+}
+
+/* Release the connection and reply: the last thing a job does. Its outcome goes into the
+ * audit trail first (audit.h), on its connection, or one of its own when it holds none;
+ * not when the database is out of reach (the row could not be written either). */
 void job_reply(job *j)
 {
+    if (!j->audited && audit_wanted(j->op) &&
+        !(j->err_msg && (j->err == PROTO_ERR_UNAVAILABLE || j->err == PROTO_ERR_SHUTTING_DOWN))) {
+        j->audited = true;
+        if (j->tx)
+            audit_job(j, j->err_msg ? proto_err_code(j->err) : "ok", job_audited);
+        else
+            store_submit(j->d->store, job_audit_got_tx, j);
+        return;
+    }
     if (j->tx)
         store_release(j->tx);
     if (j->err_msg) {

@@ -57,6 +57,7 @@ struct job {
     json_t *reply; /* success reply */
     proto_err err; /* failure code, with err_msg */
     char *err_msg;
+    bool audited; /* the outcome is in the audit trail (or is not to be) */
 
     /* Request fields: strings borrowed from req->msg. */
     const char *case_ref, *workflow, *type, *key, *actor, *process;

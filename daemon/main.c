@@ -306,8 +306,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "sendflowd: %s\n", err);
         exit(1);
     }
-    if (server_start(&d->server, loop, d->cfg.socket, d->cfg.listen, d->cfg.max_clients,
-                     handlers_dispatch, d, err, sizeof err) != 0) {
+    if (access_load(&d->access, d->cfg.access, err, sizeof err) != 0) {
+        fprintf(stderr, "sendflowd: %s\n", err);
+        exit(1);
+    }
+    if (server_start(&d->server, loop, d->cfg.socket, d->cfg.listen, d->cfg.socket_group, d->access,
+                     d->cfg.max_clients, handlers_dispatch, d, err, sizeof err) != 0) {
         fprintf(stderr, "sendflowd: %s\n", err);
         exit(1);
     }
@@ -325,6 +329,16 @@ int main(int argc, char **argv)
              d->cfg.listen ? " and " : "", d->cfg.listen ? d->cfg.listen : "",
              d->clock.simulated ? "simulated" : "real", clock_now_str(&d->clock, now), d->cfg.pool,
              d->cfg.work_pool);
+
+    if (d->cfg.access)
+        log_info("access: %zu users from %s; the daemon's own user and root are admin",
+                 access_users(d->access), d->cfg.access);
+    else
+        log_info("access: no --access file: only the daemon's own user (and root) may connect, "
+                 "as admin");
+    if (d->cfg.listen)
+        log_warn("access: TCP clients on %s are refused as unauthenticated until tokens exist",
+                 d->cfg.listen);
 
     /* Definitions changed since processes were last computed: bring them in line. */
     recompute_run(d, false, NULL, NULL);
@@ -350,6 +364,7 @@ int main(int argc, char **argv)
     esc_free(d->esc);
     chan_free(d->chan);
     free(d->defs_json);
+    access_free(d->access);
     config_free(&d->cfg);
     return m.exit_code;
 }

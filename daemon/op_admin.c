@@ -2,6 +2,7 @@
  * op_admin: the operations answered from the daemon's own state (ops.h):
  * ping, the clock, the loaded workflows, and starting a recompute.
  */
+#include "audit.h"
 #include "ops.h"
 
 #include <inttypes.h>
@@ -86,6 +87,7 @@ void op_clock_set(sf_daemon *d, srv_req *req)
     switch (clock_set(&d->clock, to)) {
     case 0:
         log_info("conn %" PRIu64 ": simulated clock set to %s", req->conn_id, to);
+        audit_note(d, req, NULL, NULL, "ok");
         srv_reply(req, clock_reply(d));
         /* Time moved: phase transfers may have opened, escalations fallen due. */
         transfers_sweep(d, NULL);
@@ -123,5 +125,6 @@ void op_recompute(sf_daemon *d, srv_req *req)
         return;
     }
     log_info("conn %" PRIu64 ": recompute%s", req->conn_id, all ? " (all)" : "");
+    audit_note(d, req, NULL, NULL, "started");
     recompute_run(d, all, recompute_replied, req);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "evalio.h"
 #include "log.h"
 #include "transfers.h"
@@ -76,6 +77,7 @@ static void case_open_created(job *j, json_t *answer)
 {
     (void)answer;
     log_info("conn %" PRIu64 ": case %s opened", j->req->conn_id, j->case_ref);
+    j->audited = true; /* by sf_open_cases, with the case */
     j->reply = case_open_reply(j, true);
     job_reply(j);
 }
@@ -86,6 +88,7 @@ void op_case_open_begin(job *j)
     json_t *item = json_pack("{s:s,s:o,s:o}", "ref", j->case_ref, "dob",
                              eio_date(j->has_dob ? j->dob : CAL_NONE), "attrs",
                              eio_attrs_json(j->attrs, j->nattrs));
+    json_object_set_new(item, "audit", audit_item(j));
     op_batch_write(j, OP_BATCH_OPENS, item, case_open_exists, case_open_created);
 }
 
@@ -95,6 +98,7 @@ static void start_read(job *j);
 
 static void start_written(job *j, json_t *answer)
 {
+    j->audited = true; /* by sf_start_processes, with the process */
     json_t *proc = json_deep_copy(answer);
     char on[CAL_DATE_LEN];
     log_info("conn %" PRIu64 ": case %s: process %s %s started on %s", j->req->conn_id, j->case_ref,
@@ -165,6 +169,7 @@ static void start_have_case(job *j)
                              eng_proc_status_name(j->result->status), "state", j->result->state,
                              "ended_on", eio_date(j->result->ended_on), "deadlines",
                              eio_deadlines(j->d, j->result), "actor", j->actor);
+    json_object_set_new(item, "audit", audit_item(j));
     op_batch_write(j, OP_BATCH_STARTS, item, start_read, start_written);
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "evalio.h"
 #include "log.h"
 #include "op_sql.h"
@@ -45,7 +46,11 @@
       " a AS (INSERT INTO escalation_acks (escalation_id, actor, note)"                            \
       "  SELECT id, $2, $3 FROM e WHERE status = 'fired' RETURNING escalation_id, recorded_at),"   \
       " u AS (UPDATE escalations x SET acked_at = a.recorded_at, acked_by = $2, ack_note = $3,"    \
-      "  updated_at = now() FROM a WHERE x.id = a.escalation_id RETURNING x.id)"                   \
+      "  updated_at = now() FROM a WHERE x.id = a.escalation_id RETURNING x.id),"                  \
+      " au AS (INSERT INTO audit_log (clock, who, role, via, on_behalf, op, case_ref, idem_key,"   \
+      "  result, detail) SELECT $4, $5, $6, $7, $8, $9, coalesce($10, (SELECT c.ref FROM"          \
+      "  escalations k JOIN cases c ON c.id = k.case_id WHERE k.id = u.id)), $11, 'ok',"           \
+      "  'escalation ' || u.id FROM u)"                                                            \
       " SELECT (SELECT status FROM e), (SELECT count(*) FROM u)")
 
 typedef enum stmt_id {
@@ -105,6 +110,7 @@ static void ack_done(job *j, PGresult *res)
                  j->event_id, PQgetvalue(res, 0, 0));
         return;
     }
+    j->audited = true; /* by the acknowledgement's statement */
     log_info("conn %" PRIu64 ": escalation %s acknowledged%s%s", j->req->conn_id, j->event_id,
              j->actor ? " by " : "", j->actor ? j->actor : "");
     j->reply = json_pack("{s:s,s:s,s:s?}", "acknowledged", j->event_id, "note", j->reason, "actor",
@@ -114,8 +120,10 @@ static void ack_done(job *j, PGresult *res)
 
 void op_ack_begin(job *j)
 {
-    const char *p[3] = {j->event_id, j->actor, j->reason};
-    job_query(j, &statements[STMT_ACK], 3, p, ack_done);
+    const char *p[11] = {j->event_id, j->actor, j->reason};
+    char now[CLOCK_STR_LEN];
+    audit_job_params(j, p + 3, now);
+    job_query(j, &statements[STMT_ACK], 11, p, ack_done);
 }
 
 int op_escalations_parse(job *j, proto_err *code, sb *err)

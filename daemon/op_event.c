@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "evalio.h"
 #include "log.h"
 #include "esc.h"
@@ -60,6 +61,7 @@ static void event_written(job *j, json_t *out)
                          eio_attrs_json(j->attrs, j->nattrs), "process", proc, "started", started);
     if (json_array_size(started))
         transfers_sweep(j->d, j->case_id);
+    j->audited = true; /* by sf_record_events, with the event */
     job_reply(j);
 }
 
@@ -153,6 +155,7 @@ static void event_apply(job *j)
         j->actor, "status", eng_proc_status_name(j->result->status), "state", j->result->state,
         "ended_on", eio_date(j->result->ended_on), "deadlines", changed, "gone", gone, "plan", plan,
         "children", children_json(j));
+    json_object_set_new(item, "audit", audit_item(j));
     /* Group commit: written with whatever else is queued; a lost race reads again. */
     op_batch_write(j, OP_BATCH_EVENTS, item, event_read, event_written);
 }

@@ -10,12 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "evalio.h"
 #include "log.h"
 #include "op_sql.h"
 
 #define OP_STATEMENTS(X)                                                                           \
-    X(VOID_WRITE, "SELECT sf_void_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)")     \
+    X(VOID_WRITE, SQL_AUDITED("SELECT sf_void_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"      \
+                              " $11::jsonb)",                                                      \
+                              "$12", "$13", "$14", "$15", "$16", "$17", "$18", "$19"))             \
     X(VOID_READ,                                                                                   \
       "SELECT c.id, c.version, " SQL_PROCESSES_OF_CASE ","                                         \
       " (SELECT json_build_object('id', e.id::text, 'process', e.process_id::text,"                \
@@ -131,6 +134,7 @@ static void void_written(job *j, PGresult *res)
 {
     if (job_lost_race(j, res, void_read))
         return;
+    j->audited = true; /* by the write itself (SQL_AUDITED) */
     json_t *out = job_json(res, 0, 0);
     json_t *proc = json_incref(json_object_get(out, "process"));
     json_t *gone = json_object_get(out, "cancelled");
@@ -327,7 +331,7 @@ static void void_apply(job *j)
     json_t *dls = eio_deadlines(j->d, j->result);
     char *dltext = json_dumps(dls, JSON_COMPACT);
     json_decref(dls);
-    const char *params[11] = {
+    const char *params[19] = {
         j->case_id,
         j->case_version,
         j->event_id,
@@ -339,7 +343,9 @@ static void void_apply(job *j)
         j->result->state,
         j->result->ended_on == CAL_NONE ? NULL : cal_format(j->result->ended_on, ended),
         dltext};
-    job_write(j, &statements[STMT_VOID_WRITE], 11, params, void_written, void_read);
+    char now[CLOCK_STR_LEN];
+    audit_job_params(j, params + 11, now);
+    job_write(j, &statements[STMT_VOID_WRITE], 19, params, void_written, void_read);
     free(dltext);
 }
 

@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,8 +39,9 @@ struct srv_conn {
     bool reading;
     bool processing; /* conn_process is on the stack: replies must not re-enter it */
     bool closing;
-    size_t writes; /* uv_write requests not yet completed */
-    int refs;      /* 1 while open, +1 for the in-flight request */
+    size_t writes;      /* uv_write requests not yet completed */
+    int refs;           /* 1 while open, +1 for the in-flight request */
+    access_ident ident; /* who is connected (fixed at accept) */
     srv_conn *prev, *next;
 };
 
@@ -50,6 +52,7 @@ struct server {
     bool has_tcp;
     char *socket_path;
     int max_clients;
+    const access_map *access; /* borrowed */
     srv_dispatch_cb dispatch;
     void *arg;
     srv_conn *conns; /* doubly linked list of open connections */
@@ -276,6 +279,7 @@ static void conn_line(srv_conn *c, const char *line, size_t len)
     req->conn_id = c->id;
     req->msg = msg;
     req->op = json_string_value(op);
+    req->ident = &c->ident;
     c->busy = true;
     c->refs++;
     c->srv->dispatch(req, c->srv->arg);
@@ -374,6 +378,28 @@ static int conn_start_reading(srv_conn *c)
     return rc;
 }
 
+/* Who the client is: its peer uid on the Unix socket (the kernel's word, not the client's). */
+static void conn_identify(srv_conn *c, bool is_unix)
+{
+    memset(&c->ident, 0, sizeof c->ident);
+    c->ident.role = ACCESS_NONE;
+    snprintf(c->ident.who, sizeof c->ident.who, "%s", is_unix ? "unknown" : "tcp");
+    snprintf(c->ident.via, sizeof c->ident.via, "%s", is_unix ? "unix:unknown" : "tcp");
+    if (is_unix) {
+        uv_os_fd_t fd;
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        if (uv_fileno(&c->s.handle, &fd) == 0 &&
+            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+            access_identify_uid(c->srv->access, cred.uid, &c->ident);
+        else
+            log_warn("conn %llu: cannot read the peer's credentials: %s", (unsigned long long)c->id,
+                     strerror(errno));
+    }
+    log_debug("conn %llu: connected (%s, %s)", (unsigned long long)c->id, c->ident.via,
+              access_role_name(c->ident.role));
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     server *s = listener->data;
@@ -408,7 +434,7 @@ static void on_connection(uv_stream_t *listener, int status)
         conn_maybe_finish(c);
         return;
     }
-    log_debug("conn %llu: connected", (unsigned long long)c->id);
+    conn_identify(c, listener == &s->unix_listener.stream);
     if (conn_start_reading(c) != 0)
         conn_close(c);
 }
@@ -480,8 +506,37 @@ static int parse_host_port(const char *hp, struct sockaddr_storage *ss, char *er
     return 0;
 }
 
+/* Only the daemon's user and the socket's group may connect: mode 0660, group chosen. */
+static int socket_bind(uv_pipe_t *pipe, const char *path, const char *group, char *err,
+                       size_t errlen)
+{
+    gid_t gid = (gid_t)-1;
+    if (group) {
+        struct group *g = getgrnam(group);
+        if (!g) {
+            snprintf(err, errlen, "--socket-group: no such group \"%s\"", group);
+            return -1;
+        }
+        gid = g->gr_gid;
+    }
+    /* The umask makes the file 0660 from its creation: no window where others could connect. */
+    mode_t old = umask(0117);
+    int rc = uv_pipe_bind(pipe, path);
+    umask(old);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", path, uv_strerror(rc));
+        return -1;
+    }
+    if (chmod(path, 0660) != 0 || (group && chown(path, (uid_t)-1, gid) != 0)) {
+        snprintf(err, errlen, "cannot set the mode or group of %s: %s", path, strerror(errno));
+        return 1; /* bound: the caller removes the file */
+    }
+    return 0;
+}
+
 int server_start(server **out, uv_loop_t *loop, const char *socket_path, const char *listen,
-                 int max_clients, srv_dispatch_cb dispatch, void *arg, char *err, size_t errlen)
+                 const char *socket_group, const access_map *access, int max_clients,
+                 srv_dispatch_cb dispatch, void *arg, char *err, size_t errlen)
 {
     *out = NULL;
     if (prepare_socket_path(socket_path, err, errlen) != 0)
@@ -491,6 +546,7 @@ int server_start(server **out, uv_loop_t *loop, const char *socket_path, const c
     s->dispatch = dispatch;
     s->arg = arg;
     s->max_clients = max_clients;
+    s->access = access;
     s->socket_path = xstrdup(socket_path);
     uv_timer_init(loop, &s->drain);
     s->drain.data = s;
@@ -498,9 +554,12 @@ int server_start(server **out, uv_loop_t *loop, const char *socket_path, const c
     uv_pipe_init(loop, &s->unix_listener.pipe, 0);
     s->unix_listener.handle.data = s;
     s->open_listeners = 1;
-    if ((rc = uv_pipe_bind(&s->unix_listener.pipe, socket_path)) == 0)
+    int bound = socket_bind(&s->unix_listener.pipe, socket_path, socket_group, err, errlen);
+    if (bound >= 0)
         s->bound = true;
-    if (rc != 0 || (rc = uv_listen(&s->unix_listener.stream, 128, on_connection)) != 0) {
+    if (bound != 0)
+        goto fail;
+    if ((rc = uv_listen(&s->unix_listener.stream, 128, on_connection)) != 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", socket_path, uv_strerror(rc));
         goto fail;
     }

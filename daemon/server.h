@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "access.h"
 #include "util.h"
 
 /* Longest request line accepted (1 MiB); longer lines are answered with line_too_long. */
@@ -30,10 +31,11 @@ typedef struct srv_conn srv_conn;
 
 /* One parsed request. Valid until srv_reply / srv_reply_error. */
 typedef struct srv_req {
-    srv_conn *conn;   /* private to the server */
-    uint64_t conn_id; /* for logs: "conn 7" */
-    json_t *msg;      /* the request object (owned by the request) */
-    const char *op;   /* borrowed from msg */
+    srv_conn *conn;            /* private to the server */
+    uint64_t conn_id;          /* for logs: "conn 7" */
+    json_t *msg;               /* the request object (owned by the request) */
+    const char *op;            /* borrowed from msg */
+    const access_ident *ident; /* who sent it: borrowed from the connection, valid as req */
 } srv_req;
 
 /* Called for every well-formed request; it must eventually reply exactly once. */
@@ -42,11 +44,15 @@ typedef void (*srv_dispatch_cb)(srv_req *req, void *arg);
 /*
  * Listen on socket_path (required) and listen ("HOST:PORT", may be NULL).
  * A stale socket file is replaced; a live one (another daemon) is an error.
- * 0 and a new server, or -1 with a reason in err.
+ * The socket file is mode 0660, its group socket_group when given (else the
+ * daemon's). Each Unix client is identified by its peer uid through access
+ * (borrowed: it must outlive the server); TCP clients are unidentified
+ * (ACCESS_NONE) until tokens exist. 0 and a new server, or -1 with a reason
+ * in err.
  */
 int server_start(server **out, uv_loop_t *loop, const char *socket_path, const char *listen,
-                 int max_clients, srv_dispatch_cb dispatch, void *arg, char *err,
-                 size_t errlen) SF_MUSTCHECK;
+                 const char *socket_group, const access_map *access, int max_clients,
+                 srv_dispatch_cb dispatch, void *arg, char *err, size_t errlen) SF_MUSTCHECK;
 /*
  * Send a reply: steals reply (a JSON object; NULL sends an internal error
  * instead), sets "id" to the request's and adds "ok": true unless present,

@@ -143,7 +143,7 @@ $$;
 -- Group commit of starts: a batch of sf_start_process items in one
 -- transaction (one commit). Items: {"case", "case_version", "workflow",
 -- "version", "started_on", "attrs", "key", "status", "state", "ended_on",
--- "deadlines", "actor"}. Returns a JSON array with each item's process, or
+-- "deadlines", "actor", "audit"}. Returns a JSON array with each item's process, or
 -- NULL for an item whose case changed since it was read (of several items
 -- for one case, all but the first: their daemon reads again). Starts are
 -- few beside events, so each is written by its own statements here; a
@@ -151,16 +151,23 @@ $$;
 CREATE OR REPLACE FUNCTION sf_start_processes(p_items jsonb) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
-    it  jsonb;
-    out json[] := '{}';
+    it   jsonb;
+    proc json;
+    out  json[] := '{}';
 BEGIN
     FOR it IN SELECT value FROM jsonb_array_elements(p_items) LOOP
-        out := out || sf_start_process((it->>'case')::bigint, (it->>'case_version')::bigint,
-                                       it->>'workflow', (it->>'version')::integer,
-                                       (it->>'started_on')::date,
-                                       coalesce(it->'attrs', '{}'::jsonb), it->>'key',
-                                       it->>'status', it->>'state', (it->>'ended_on')::date,
-                                       it->'deadlines', it->>'actor');
+        proc := sf_start_process((it->>'case')::bigint, (it->>'case_version')::bigint,
+                                 it->>'workflow', (it->>'version')::integer,
+                                 (it->>'started_on')::date,
+                                 coalesce(it->'attrs', '{}'::jsonb), it->>'key',
+                                 it->>'status', it->>'state', (it->>'ended_on')::date,
+                                 it->'deadlines', it->>'actor');
+        -- The audit row in the same transaction (items of older daemons carry no "audit").
+        IF proc IS NOT NULL AND it ? 'audit' THEN
+            PERFORM sf_audit_items(jsonb_build_array(it->'audit' || jsonb_build_object(
+                'detail', 'process ' || (proc->>'id'))));
+        END IF;
+        out := out || proc;
     END LOOP;
     RETURN to_json(out);
 END
@@ -274,6 +281,11 @@ BEGIN
     IF jsonb_array_length(won) = 0 THEN
         RETURN (SELECT json_agg(NULL::json) FROM jsonb_array_elements(p_items));
     END IF;
+    -- The audit trail, in the same transaction as the events (items of older daemons
+    -- carry no "audit").
+    PERFORM sf_audit_items((SELECT jsonb_agg(i->'audit' || jsonb_build_object(
+                                   'op', 'event', 'detail', 'event ' || (i->>'event_id')))
+                              FROM jsonb_array_elements(won) i WHERE i ? 'audit'));
     UPDATE processes p SET status = i.status, state = i.state, ended_on = i.ended_on,
                            updated_at = now()
       FROM jsonb_to_recordset(won) AS i(process bigint, status text, state text, ended_on date)

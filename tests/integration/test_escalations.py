@@ -580,6 +580,11 @@ def a_manager_acknowledges_a_fired_escalation():
         eq([(a_["actor"], a_["note"]) for a_ in acks],
            [("mk", "called the school today"), ("hos", "panel booked")], "the audit trail")
         eq(esc1(db, "C-A", "at_risk")["acked_by"], "hos", "the latest acknowledgement")
+        # Each acknowledgement is a row of the audit trail too, written with it (audit_log).
+        eq(db.sql("SELECT op, case_ref, result, on_behalf, detail FROM audit_log"
+                  " WHERE op = 'ack' ORDER BY id").split(),
+           ["ack|C-A|ok|mk|escalation",
+            fid, "ack|C-A|ok|hos|escalation", fid], "ack audit rows")
 
         # Refusals.
         rc, out, err = d.cli("ack", "999999", "--note", "x", check=False)

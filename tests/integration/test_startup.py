@@ -174,18 +174,21 @@ def simulated_clock_only_moves_forward():
 
 
 @test
-def tcp_listen_serves_the_protocol():
+def tcp_listen_frames_the_protocol_but_admits_no_one_yet():
+    """TCP speaks the same protocol, but has no identity until tokens exist
+    (issue 9, stage 1): every request is refused as unauthenticated."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     with Database() as db, Daemon(db, clock=CLOCK, listen="127.0.0.1:%d" % port) as d:
         with RawClient(tcp=("127.0.0.1", port)) as t, d.client() as u:
-            eq(t.ok({"op": "ping", "id": "tcp"})["id"], "tcp", "ping over TCP")
-            t.ok({"op": "case_open", "case": "C-TCP1"})
-            eq(u.ok({"op": "show", "case": "C-TCP1"})["case"], "C-TCP1", "a TCP write seen over Unix")
+            eq(t.error({"op": "ping", "id": "tcp"}, "unauthenticated")["id"], "tcp",
+               "ping over TCP")
+            t.error({"op": "case_open", "case": "C-TCP1"}, "unauthenticated")
+            u.error({"op": "show", "case": "C-TCP1"}, "unknown_case")
             t.error("{nope", "bad_json")
-            t.ok({"op": "ping"})
+            t.error({"op": "ping"}, "unauthenticated")
 
 
 @test

@@ -1,0 +1,52 @@
+/*
+ * access: who a client is and what its role lets it do.
+ *
+ * A Unix-socket client is identified by its peer uid (SO_PEERCRED), mapped
+ * to a role by the --access YAML file (users: {UNIX_USER: ROLE}). The
+ * daemon's own user (and root) is always admin; without --access it is the
+ * only one admitted. A TCP client has no identity until the token stage:
+ * it is unauthenticated.
+ */
+#ifndef SF_ACCESS_H
+#define SF_ACCESS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* The roles of design.md's table; a bit each in a role mask. */
+typedef enum access_role {
+    ACCESS_NONE = 0, /* not identified: every request is refused as unauthenticated */
+    ACCESS_ADMIN,
+    ACCESS_MANAGER,
+    ACCESS_CASEWORKER,
+    ACCESS_INTEGRATION,
+    ACCESS_AUDITOR,
+} access_role;
+
+#define ACCESS_BIT(r) (1u << (r))
+
+/* One connection's identity (fixed when it connects). */
+typedef struct access_ident {
+    access_role role;
+    char who[64]; /* the user name ("uid:N" when it has none) */
+    char via[72]; /* "unix:USER", or "tcp" */
+} access_ident;
+
+typedef struct access_map access_map;
+
+/*
+ * Load path (NULL: no file, only the daemon's own user and root, as admin).
+ * 0 and a new map, or -1 with a reason in err ([file:line] first).
+ */
+int access_load(access_map **out, const char *path, char *err, size_t errlen) SF_MUSTCHECK;
+void access_free(access_map *m);
+/* How many users the file named (for the startup log). */
+size_t access_users(const access_map *m);
+/* Fill id for a Unix client of uid: role ACCESS_NONE if m does not know it. */
+void access_identify_uid(const access_map *m, uid_t uid, access_ident *id);
+/* The role's name ("admin", ...); "none" for ACCESS_NONE. */
+const char *access_role_name(access_role r);
+
+#endif
