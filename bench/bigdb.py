@@ -70,8 +70,9 @@ class Bench:
     Use as a context manager: the daemon and the cluster are always stopped
     (also on SIGINT/SIGTERM)."""
 
-    def __init__(self, daemon_bin, cli_bin, port=PORT):
+    def __init__(self, daemon_bin, cli_bin, port=PORT, profile=False):
         self.daemon_bin, self.cli_bin, self.port = daemon_bin, cli_bin, port
+        self.profile = profile  # pg_stat_statements (track = all): where the time goes
         self.tmp = tempfile.mkdtemp(prefix="sendflow-bench-big.")
         self.proc = None
         self.db = None
@@ -80,12 +81,21 @@ class Bench:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         env = dict(os.environ)
         env.pop("SENDFLOW_PG_FAST", None)  # a benchmark runs with fsync on
-        out = subprocess.run([os.path.join(ROOT, "scripts", "pg"), "start",
-                              os.path.join(self.tmp, "pg"), str(self.port)], env=env,
-                             check=True, capture_output=True, text=True).stdout.strip()
+        pg = [os.path.join(ROOT, "scripts", "pg")]
+        out = subprocess.run(pg + ["start", os.path.join(self.tmp, "pg"), str(self.port)],
+                             env=env, check=True, capture_output=True, text=True).stdout.strip()
+        if self.profile:
+            with open(os.path.join(self.tmp, "pg", "data", "postgresql.conf"), "a") as f:
+                f.write("shared_preload_libraries = 'pg_stat_statements'\n"
+                        "pg_stat_statements.track = all\n")
+            subprocess.run(pg + ["stop", os.path.join(self.tmp, "pg")], check=True)
+            subprocess.run(pg + ["start", os.path.join(self.tmp, "pg"), str(self.port)],
+                           env=env, check=True, capture_output=True)
         self.base = out
         self.psql_base("CREATE DATABASE sf_big")
         self.db = out.replace("dbname=postgres", "dbname=sf_big")
+        if self.profile:
+            self.psql("CREATE EXTENSION pg_stat_statements")
         return self
 
     def __exit__(self, *exc):
@@ -156,6 +166,21 @@ class Bench:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1])
         return 0
+
+    def cpu_seconds(self):
+        """The daemon's user and system CPU time so far."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
+
+    def top_statements(self, n=8):
+        """pg_stat_statements' heaviest statements (total ms, calls, query)."""
+        return self.psql(
+            "SELECT round(total_exec_time)::text || ' ms, ' || calls || ' calls: ' || "
+            "regexp_replace(left(query, 110), '\\s+', ' ', 'g') FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "ORDER BY total_exec_time DESC LIMIT %d" % n)
 
     def stop_daemon(self):
         if self.proc and self.proc.poll() is None:
