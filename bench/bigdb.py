@@ -178,7 +178,7 @@ class Bench:
         """pg_stat_statements' heaviest statements (total ms, calls, query)."""
         return self.psql(
             "SELECT round(total_exec_time)::text || ' ms, ' || calls || ' calls: ' || "
-            "regexp_replace(left(query, 110), '\\s+', ' ', 'g') FROM pg_stat_statements "
+            "regexp_replace(left(query, 160), '\\s+', ' ', 'g') FROM pg_stat_statements "
             "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
             "ORDER BY total_exec_time DESC LIMIT %d" % n)
 
