@@ -10,9 +10,9 @@ processes made quickly but honestly:
    soon, scheduled, overdue, and one with a date of birth whose
    phase-transfer process the daemon opened itself; and, as in a real
    caseload, more processes nowhere near a deadline (reviews through the
-   year, new requests): 20 processes, 7 with an overdue duty. Overdue duties fire
-   their escalations (their notices go to a local port where nothing
-   listens);
+   year, new requests): 18 cases, 20 processes, 4 with an overdue duty.
+   Overdue duties fire their escalations (their notices go to a local port
+   where nothing listens);
 2. those rows are cloned set-based (generate_series) into new cases, every
    id moved on by a stride and every reference suffixed ("A1-7"): cases,
    processes (their definition stamps, follow-on links), events,
