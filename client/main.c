@@ -190,6 +190,8 @@ static const char help_text[] =
     "  workflows validate FILE     check a workflow file without the daemon\n"
     "  ping                        check that the daemon answers\n"
     "  help, --help                this text\n"
+    "  help COMMAND, COMMAND --help\n"
+    "                              that command's part of this text\n"
     "  --version                   the client's version\n"
     "\n"
     "Options:\n"
@@ -1374,9 +1376,48 @@ static int cmd_report(const cli *c)
     return rc;
 }
 
+/*
+ * The help of one command: the entries of help_text's command list whose
+ * first word is cmd ("case" gives every "case ..." entry), with their
+ * continuation lines, so a command's help cannot drift from the whole list.
+ * 0 when printed, EXIT_USAGE when help_text has no such command.
+ */
+static int command_help(const char *cmd)
+{
+    size_t cmdlen = strlen(cmd);
+    bool in_commands = false, printing = false, any = false;
+    for (const char *line = help_text; *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        if (len == 0)
+            in_commands = false;
+        else if (!strncmp(line, "Commands:", len))
+            in_commands = true;
+        else if (in_commands && len > 2 && line[0] == ' ' && line[1] == ' ' && line[2] != ' ')
+            /* An entry's first line: two spaces, then the command. */
+            printing = len >= 2 + cmdlen && !strncmp(line + 2, cmd, cmdlen) &&
+                       (line[2 + cmdlen] == ' ' || line[2 + cmdlen] == '\n');
+        if (in_commands && printing && len > 0) {
+            if (!any)
+                fputs("usage: sendflow [--socket PATH] [--json] COMMAND [ARGS]\n\n", stdout);
+            any = true;
+            fwrite(line, 1, len, stdout);
+            fputc('\n', stdout);
+        }
+        line += len + (eol != NULL);
+    }
+    if (!any)
+        return usage_error("no help for unknown command '%s'", cmd);
+    fputs("\nsendflow --help lists every command and the options they share.\n", stdout);
+    return 0;
+}
+
 static int dispatch(const cli *c)
 {
     if (c->seen & O_HELP) {
+        /* "sendflow show --help" is show's help; "sendflow --help" the whole list. */
+        if (c->npos > 0 && strcmp(c->pos[0], "help") != 0)
+            return command_help(c->pos[0]);
         fputs(help_text, stdout);
         return 0;
     }
@@ -1390,6 +1431,8 @@ static int dispatch(const cli *c)
     }
     const char *cmd = c->pos[0];
     if (!strcmp(cmd, "help")) {
+        if (c->npos >= 2)
+            return command_help(c->pos[1]);
         fputs(help_text, stdout);
         return 0;
     }

@@ -184,6 +184,26 @@ def due_on_is_a_what_if():
 
 
 @test
+def a_commands_help_is_its_part_of_the_list():
+    """sendflow COMMAND --help and sendflow help COMMAND print that command's
+    entries of the usage (not the whole list); an unknown one is a usage error."""
+    for args in (("show", "--help"), ("help", "show")):
+        rc, out, err = cli(*args, socket_path="/nonexistent", check=False)
+        eq((rc, err), (0, ""), " ".join(args))
+        assert "  show REF" in out and "history REF" not in out, out
+    rc, out, _ = cli("case", "--help", socket_path="/nonexistent", check=False)
+    eq(rc, 0, "case --help")
+    assert "case open REF" in out and "show REF" not in out, out
+    rc, out, _ = cli("clock", "--help", socket_path="/nonexistent", check=False)
+    assert "clock set YYYY-MM-DDTHH:MM" in out and "  clock  " in out, out
+    rc, out, err = cli("nosuch", "--help", socket_path="/nonexistent", check=False)
+    eq((rc, out), (2, ""), "unknown command")
+    assert "nosuch" in err, err
+    rc, out, _ = cli("--help", socket_path="/nonexistent", check=False)
+    assert "show REF" in out and "history REF" in out, "the whole list"
+
+
+@test
 def show_prints_flags_and_transfers():
     proc = dict(PROCESS, flags=[{"name": "preparing_for_adulthood",
                                  "title": "preparing-for-adulthood review",
