@@ -86,23 +86,29 @@ BEGIN
                    AND d->>'resolution' <> 'open') x
          WHERE e.id = x.id
         RETURNING e.id, e.case_id, e.process_id, e.deadline, e.level, e.due, e.recipients,
-                  e.superseded, x.res, x.title, x.on_date),
+                  e.superseded, e.fire_on, x.res, x.title, x.on_date),
     nt AS (
-        SELECT ended.id, ended.recipients, ended.superseded, n.subject, n.body, n.payload
+        SELECT ended.id, ended.process_id, ended.deadline, ended.fire_on, ended.recipients,
+               ended.superseded, n.subject, n.body, n.payload
           FROM ended JOIN cases c ON c.id = ended.case_id
           JOIN processes p ON p.id = ended.process_id
           CROSS JOIN LATERAL sf_notice('resolved', ended.id, ended.level, c.ref,
                                        ended.process_id, p.workflow, ended.deadline,
                                        ended.title, ended.due, NULL, NULL, NULL,
                                        ended.on_date, ended.res) n),
+    -- One "resolved" notice per deadline and address, however many of its levels
+    -- told that address: the one of the last level that fired.
     queued AS (
         INSERT INTO outbox (kind, escalation_id, channel, target, subject, body, payload,
                             idem_key)
-        SELECT 'resolved', nt.id, t->>'channel', t->>'target', nt.subject, nt.body,
+        SELECT DISTINCT ON (nt.process_id, nt.deadline, t->>'channel', t->>'target')
+               'resolved', nt.id, t->>'channel', t->>'target', nt.subject, nt.body,
                nt.payload || jsonb_build_object('recipient', t->>'person'),
                format('resolved:%s:%s:%s', nt.id, t->>'channel', t->>'target')
           FROM nt, jsonb_array_elements(coalesce(nt.recipients, '[]'::jsonb)) t
          WHERE coalesce(t->>'channel', '') IN ('webhook', 'email', 'command')
+         ORDER BY nt.process_id, nt.deadline, t->>'channel', t->>'target', nt.fire_on DESC,
+                  nt.id DESC
         ON CONFLICT (idem_key) DO NOTHING)
     SELECT count(*) INTO k
       FROM nt LEFT JOIN LATERAL (SELECT pg_notify('sendflow_watch', sf_watch_text(nt.payload))
@@ -328,8 +334,12 @@ SELECT lv.id, lv.level, lv.ref, lv.deadline, lv.due, jsonb_array_length(m.recipi
 $$;
 
 -- Queue today's digest for every person a digest role names: the open duties
--- of their cases due from p_today to p_until, one notice per channel, once a
--- day (the idempotency key holds the date). Returns how many were queued.
+-- of their cases due by p_until, those already overdue (due before p_today)
+-- first and named so, then those due from p_today, one notice per channel,
+-- once a day (the idempotency key holds the date). An overdue duty stays in
+-- every digest until it is met: the digest replaces the officer's at-risk
+-- notices, so it must not be quieter than they were. Returns how many were
+-- queued.
 CREATE OR REPLACE FUNCTION sf_queue_digests(p_today date, p_until date, p_routing jsonb) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -339,17 +349,22 @@ DECLARE
     k      integer;
 BEGIN
     FOR r IN
-        SELECT rp.person, count(*) AS n,
+        SELECT rp.person, count(*) AS n, count(*) FILTER (WHERE d.due < p_today) AS n_over,
                string_agg(format('%s  %-12s %-28s %s (%s)', d.due, c.ref, d.name, d.title,
-                                 d.basis), E'\n' ORDER BY d.due, c.ref, d.name) AS lines,
+                                 d.basis), E'\n' ORDER BY d.due, c.ref, d.name)
+                   FILTER (WHERE d.due < p_today) AS over_lines,
+               string_agg(format('%s  %-12s %-28s %s (%s)', d.due, c.ref, d.name, d.title,
+                                 d.basis), E'\n' ORDER BY d.due, c.ref, d.name)
+                   FILTER (WHERE d.due >= p_today) AS due_lines,
                jsonb_agg(jsonb_build_object('case', c.ref, 'deadline', d.name,
-                                            'title', d.title, 'due', d.due, 'basis', d.basis)
+                                            'title', d.title, 'due', d.due, 'basis', d.basis,
+                                            'overdue', d.due < p_today)
                          ORDER BY d.due, c.ref, d.name) AS items
           FROM deadlines d JOIN processes p ON p.id = d.process_id
           JOIN cases c ON c.id = p.case_id
          CROSS JOIN LATERAL sf_role_people(p_routing->'digest_roles', c.attrs, p_routing) rp
          WHERE d.resolution = 'open' AND d.kind = 'duty' AND p.status = 'active'
-           AND d.due BETWEEN p_today AND p_until
+           AND d.due <= p_until
          GROUP BY rp.person
     LOOP
         FOR tgt IN SELECT value FROM jsonb_array_elements(
@@ -357,10 +372,16 @@ BEGIN
         LOOP
             INSERT INTO outbox (kind, channel, target, subject, body, payload, idem_key)
             VALUES ('digest', tgt->>'channel', tgt->>'target',
-                    format('Due by %s: %s deadline%s', p_until, r.n,
-                           CASE WHEN r.n = 1 THEN '' ELSE 's' END),
-                    format(E'Deadlines of your cases due from %s to %s:\n\n%s\n\n' ||
-                           E'See a case: sendflow show REF\n', p_today, p_until, r.lines),
+                    format('Due by %s: %s deadline%s%s', p_until, r.n,
+                           CASE WHEN r.n = 1 THEN '' ELSE 's' END,
+                           CASE WHEN r.n_over > 0 THEN format(', %s overdue', r.n_over) END),
+                    CASE WHEN r.n_over > 0
+                         THEN format(E'Overdue deadlines of your cases (due before %s):\n\n%s\n\n',
+                                     p_today, r.over_lines) ELSE '' END ||
+                    CASE WHEN r.n > r.n_over
+                         THEN format(E'Deadlines of your cases due from %s to %s:\n\n%s\n\n',
+                                     p_today, p_until, r.due_lines) ELSE '' END ||
+                    E'See a case: sendflow show REF\n',
                     jsonb_build_object('kind', 'digest', 'recipient', r.person,
                                        'from', p_today, 'to', p_until, 'items', r.items),
                     format('digest:%s:%s:%s:%s', r.person, p_today, tgt->>'channel',

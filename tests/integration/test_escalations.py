@@ -451,6 +451,26 @@ def a_level_due_together_with_a_later_one_is_recorded_superseded_and_not_sent():
            [(mi["id"], "jb"), (mi["id"], "mk")], "resolved notices")
 
 
+@test
+def a_person_two_levels_told_hears_of_the_resolution_once():
+    """At risk told jb, missed later told jb and mk: once met, jb gets one
+    "resolved" notice (the last level's), not one per level."""
+    with Database() as db, Daemon(db, clock=START) as d:
+        open_and_start(d, "C-TWO")
+        clock_set(d, "2026-02-03T09:00")  # at risk: 10 working days before 2026-02-16
+        at = wait_status(db, "C-TWO", "at_risk")
+        eq(recips(at["recipients"]), [JB], "at risk told jb")
+        clock_set(d, "2026-02-17T09:00")
+        mi = wait_status(db, "C-TWO", "missed")
+        eq(recips(mi["recipients"]), sorted([JB, MK]), "missed told jb and mk")
+        d.cli("event", "C-TWO", "decision_to_assess", "--on", "2026-02-17", "--set", "outcome=yes")
+        eq((esc1(db, "C-TWO", "at_risk")["resolved_on"], esc1(db, "C-TWO", "missed")["resolved_on"]),
+           ("2026-02-17", "2026-02-17"), "both levels resolved")
+        res = outbox(db, "C-TWO", kind="resolved")
+        eq(sorted((o["escalation_id"], o["payload"]["recipient"]) for o in res),
+           [(mi["id"], "jb"), (mi["id"], "mk")], "one resolved notice per person")
+
+
 # --------------------------------------------------------------------------
 # (4) Two daemons on one database.
 
@@ -767,6 +787,20 @@ def a_daily_digest_replaces_at_risk_notices_to_officers():
            "the next day's keys")
         eq({o["payload"]["to"] for o in dig if o["payload"]["from"] == "2026-02-03"}, {"2026-02-17"},
            "the next day's window")
+        # jb's overdue C-D3 (due 2026-01-26) is in it, first and named overdue;
+        # sl has nothing overdue.
+        jb = [o for o in dig if o["payload"]["from"] == "2026-02-03"
+              and o["payload"]["recipient"] == "jb"][0]
+        eq([(i["case"], i["deadline"], i["due"], i["overdue"]) for i in jb["payload"]["items"]],
+           [("C-D3", "decide_to_assess", "2026-01-26", True),
+            ("C-D1", "decide_to_assess", "2026-02-16", False)], "jb's digest items")
+        eq(jb["subject"], "Due by 2026-02-17: 2 deadlines, 1 overdue", "jb's digest subject")
+        body = jb["body"]
+        assert body.index("Overdue deadlines") < body.index("C-D3") < body.index("due from") \
+            < body.index("C-D1"), body
+        sl = [o for o in dig if o["payload"]["from"] == "2026-02-03"
+              and o["payload"]["recipient"] == "sl"][0]
+        assert "Overdue" not in sl["body"] and "overdue" not in sl["subject"], sl
 
         # A restart the same day queues none again (the start-up tick ran: the
         # control C-D4, planned after it, fired).
