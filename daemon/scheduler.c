@@ -20,9 +20,12 @@ enum {
 };
 
 static const store_stmt statements[] = {
-    /* One row per level claimed: id, level, case, deadline, due, how many told, superseded. */
+    /*
+     * One row per level claimed: id, level, case, deadline, due, how many
+     * told, superseded, the people named who have no channel.
+     */
     {"sf_sched_fire", "SELECT escalation::text, level, case_ref, deadline,"
-                      " to_char(due, 'YYYY-MM-DD'), recipients::text, superseded"
+                      " to_char(due, 'YYYY-MM-DD'), recipients::text, superseded, unreachable"
                       " FROM sf_fire_escalations($1::date, $2, $3::jsonb, $4::integer)"},
     {"sf_sched_digest", "SELECT sf_queue_digests($1::date, $2::date, $3::jsonb)"},
     {"sf_sched_next", "SELECT to_char(min(fire_on), 'YYYY-MM-DD') FROM escalations"
@@ -192,6 +195,23 @@ static void on_fired(store_tx *tx, PGresult *res, void *arg)
         return;
     }
     size_t n = (size_t)PQntuples(res);
+    for (int i = 0; i < (int)n; i++) {
+        /*
+         * A level whose roles name someone with no channel, or nobody (a
+         * case without its officer or team), tells fewer people than the
+         * policy means to: say so every time, so an operator can fix
+         * channels.yaml or the case.
+         */
+        if (strcmp(PQgetvalue(res, i, 6), "t") != 0 && !PQgetisnull(res, i, 7))
+            log_warn("escalation %s (%s, case %s, %s): %s not told: no channel in channels.yaml",
+                     PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                     PQgetvalue(res, i, 3), PQgetvalue(res, i, 7));
+        else if (strcmp(PQgetvalue(res, i, 6), "t") != 0 && !strcmp(PQgetvalue(res, i, 5), "0"))
+            log_warn("escalation %s (%s, case %s, %s): its roles name nobody: not sent (is the"
+                     " case's officer or team set, and mapped in channels.yaml?)",
+                     PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                     PQgetvalue(res, i, 3));
+    }
     for (int i = 0; i < (int)n && log_enabled(LOG_INFO); i++) {
         if (!strcmp(PQgetvalue(res, i, 6), "t"))
             log_info("escalation %s fired: %s %s %s (due %s) superseded by a later level: not sent",

@@ -227,6 +227,11 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'sf_fire_escalations' AND NOT proretset) THEN
         DROP FUNCTION sf_fire_escalations(date, text, jsonb, integer);
     END IF;
+    -- The table gained "unreachable": a new result type is a new function.
+    IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'sf_fire_escalations' AND proretset
+                  AND NOT 'unreachable' = ANY (coalesce(proargnames, '{}'))) THEN
+        DROP FUNCTION sf_fire_escalations(date, text, jsonb, integer);
+    END IF;
 END
 $$;
 
@@ -252,11 +257,13 @@ $$;
 --
 -- p_routing: {"roles": {...}, "people": {"mk": [{"channel": "email",
 -- "target": "mk@example.org"}]}}. Returns one row per level claimed, in
--- claim order, with how many people and channels it told.
+-- claim order, with how many people and channels it told, and the people
+-- its roles named who have no channel in channels.yaml ("unreachable", NULL
+-- when none: the daemon warns, so nobody is left out silently).
 CREATE OR REPLACE FUNCTION sf_fire_escalations(p_today date, p_daemon text, p_routing jsonb,
                                                p_limit integer)
 RETURNS TABLE (escalation bigint, level text, case_ref text, deadline text, due date,
-               recipients integer, superseded boolean)
+               recipients integer, superseded boolean, unreachable text)
 LANGUAGE sql SET jit = off SET work_mem = '64MB' AS $$
 WITH claimed AS (
     SELECT e.id, e.case_id, e.process_id, e.deadline, e.level, e.due, e.fire_on, e.roles
@@ -321,7 +328,9 @@ marked AS (
       FROM lv LEFT JOIN told ON told.id = lv.id
      WHERE e.id = lv.id
     RETURNING e.id, e.recipients)
-SELECT lv.id, lv.level, lv.ref, lv.deadline, lv.due, jsonb_array_length(m.recipients), lv.sup
+SELECT lv.id, lv.level, lv.ref, lv.deadline, lv.due, jsonb_array_length(m.recipients), lv.sup,
+       (SELECT string_agg(r->>'person', ', ' ORDER BY r->>'person')
+          FROM jsonb_array_elements(m.recipients) r WHERE r->>'channel' = 'none')
   FROM lv
   JOIN marked m ON m.id = lv.id
   LEFT JOIN nt ON nt.id = lv.id

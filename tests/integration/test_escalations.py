@@ -471,6 +471,28 @@ def a_person_two_levels_told_hears_of_the_resolution_once():
            [(mi["id"], "jb"), (mi["id"], "mk")], "one resolved notice per person")
 
 
+@test
+def a_level_that_cannot_reach_someone_says_so():
+    """An officer missing from channels.yaml, or a case with no officer or
+    team, is not told silently: the recipients say "none" and the log warns."""
+    with Database() as db, Daemon(db, clock=START) as d:
+        open_and_start(d, "C-ZZ", officer="zz")
+        d.cli("case", "open", "C-NOBODY")
+        d.cli("start", "C-NOBODY", "ehcp-assessment", "--on", "2026-01-05")
+        clock_set(d, "2026-02-17T09:00")
+        zz = wait_status(db, "C-ZZ", "missed")
+        eq(sorted((r["person"], r["channel"]) for r in zz["recipients"]),
+           [("mk", "email"), ("zz", "none")], "C-ZZ's recipients")
+        nobody = wait_status(db, "C-NOBODY", "missed")
+        eq(nobody["recipients"], [], "C-NOBODY's recipients")
+        wait_for(lambda: re.search(r"escalation %d \(missed, case C-ZZ, decide_to_assess\): zz not"
+                                   r" told: no channel in channels.yaml" % zz["id"], d.stderr()),
+                 10, "the warning for zz")
+        wait_for(lambda: re.search(r"escalation %d \(missed, case C-NOBODY, decide_to_assess\):"
+                                   r" its roles name nobody" % nobody["id"], d.stderr()),
+                 10, "the warning for C-NOBODY")
+
+
 # --------------------------------------------------------------------------
 # (4) Two daemons on one database.
 
