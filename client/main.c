@@ -88,6 +88,10 @@ enum {
     O_FORMAT = 1u << 22,
     O_OUTPUT = 1u << 23,
     O_QUEUE = 1u << 24,
+    /* caseloads: due, caseload, case assign */
+    O_OFFICER = 1u << 25,
+    O_TEAM = 1u << 26,
+    O_MINE = 1u << 27,
 };
 /* Options every command takes. */
 #define O_GLOBAL (O_JSON | O_SOCKET | O_HELP | O_VERSION)
@@ -121,6 +125,9 @@ static const struct option_spec {
     {"format", O_FORMAT, true},
     {"output", O_OUTPUT, true},
     {"queue", O_QUEUE, false},
+    {"officer", O_OFFICER, true},
+    {"team", O_TEAM, true},
+    {"mine", O_MINE, false},
 };
 
 #define MAX_POS 8
@@ -139,6 +146,7 @@ typedef struct cli {
     const char *since;                            /* audit --since */
     const char *board, *period, *format, *output; /* report */
     const char *limit, *cursor;                   /* paged reads */
+    const char *officer, *team;                   /* case assign, due, caseload */
     json_t *attrs;            /* new ref: the --set pairs as an object; NULL when none given */
     const char *pos[MAX_POS]; /* the words that are not options */
     size_t npos;
@@ -163,10 +171,16 @@ static const char help_text[] =
     "  void REF EVENT_ID --reason TEXT [--key KEY]\n"
     "                              void an event posted by mistake: it is kept, marked\n"
     "                              void with the reason, and its process recomputed\n"
-    "  due [--within DAYS] [--overdue] [--on DATE]\n"
+    "  case assign REF --officer NAME [--team NAME]\n"
+    "                              give a case to an officer (and team); its open\n"
+    "                              escalations tell the new officer\n"
+    "  due [--within DAYS] [--overdue] [--on DATE] [--officer NAME | --team NAME | --mine]\n"
     "                              deadlines due within DAYS (default 7), or overdue;\n"
     "                              --on: as they would stand on DATE (what-if: the\n"
-    "                              clock is not moved)\n"
+    "                              clock is not moved); --officer/--team/--mine: only\n"
+    "                              those cases (--mine: whose officer is your user name)\n"
+    "  caseload [--team NAME]      per officer: open processes by workflow, duties due\n"
+    "                              in 10 working days, overdue, escalations open\n"
     "  escalations [--open]        escalations that fired, newest first (--open: whose\n"
     "                              deadline is not yet met), with who was told\n"
     "  ack ID --note TEXT          acknowledge an escalation (kept in the audit trail)\n"
@@ -322,6 +336,12 @@ static int cli_parse(cli *c, int argc, char **argv)
             break;
         case O_SINCE:
             c->since = value;
+            break;
+        case O_OFFICER:
+            c->officer = value;
+            break;
+        case O_TEAM:
+            c->team = value;
             break;
         case O_SET: {
             const char *sep = strchr(value, '=');
@@ -636,6 +656,51 @@ static int cmd_case_open(const cli *c)
     return rc;
 }
 
+static int cmd_case_assign(const cli *c)
+{
+    static const char syn[] = "case assign REF --officer NAME [--team NAME]";
+    int rc = check_options(c, O_OFFICER | O_TEAM, "case assign");
+    if (rc)
+        return rc;
+    if (c->npos != 3 || !c->officer)
+        return usage_line(syn);
+    json_t *req = request(OP_CASE_ASSIGN);
+    json_object_set_new(req, "case", json_string(c->pos[2]));
+    json_object_set_new(req, "officer", json_string(c->officer));
+    if (c->team)
+        json_object_set_new(req, "team", json_string(c->team));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_case_assign(&text, reply);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+static int cmd_caseload(const cli *c)
+{
+    int rc = check_options(c, O_TEAM, "caseload");
+    if (rc)
+        return rc;
+    if (c->npos != 1)
+        return usage_line("caseload [--team NAME] [--json]");
+    json_t *req = request(OP_CASELOAD);
+    if (c->team)
+        json_object_set_new(req, "team", json_string(c->team));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    render_caseload(&text, reply);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
 static int cmd_start(const cli *c)
 {
     static const char syn[] = "start REF WORKFLOW --on DATE [--set KEY=VALUE]... [--key KEY]";
@@ -728,12 +793,15 @@ static int cmd_show(const cli *c)
 
 static int cmd_due(const cli *c)
 {
-    int rc = check_options(c, O_WITHIN | O_OVERDUE | O_ON | O_LIMIT | O_CURSOR, "due");
+    int rc = check_options(
+        c, O_WITHIN | O_OVERDUE | O_ON | O_LIMIT | O_CURSOR | O_OFFICER | O_TEAM | O_MINE, "due");
     if (rc)
         return rc;
     if (c->npos != 1)
-        return usage_line("due [--within DAYS] [--overdue] [--on DATE] [--limit N] [--cursor C] "
-                          "[--json]");
+        return usage_line("due [--within DAYS] [--overdue] [--on DATE] [--officer NAME | --team "
+                          "NAME | --mine] [--limit N] [--cursor C] [--json]");
+    if (c->officer && (c->seen & O_MINE))
+        return usage_error("--mine and --officer both name the officer: give one");
     if (c->on && (rc = check_date(c->on, "--on")))
         return rc;
     long within = 7;
@@ -757,6 +825,12 @@ static int cmd_due(const cli *c)
         json_object_set_new(req, "overdue", json_true());
     if (c->on)
         json_object_set_new(req, "on", json_string(c->on));
+    if (c->officer)
+        json_object_set_new(req, "officer", json_string(c->officer));
+    if (c->team)
+        json_object_set_new(req, "team", json_string(c->team));
+    if (c->seen & O_MINE)
+        json_object_set_new(req, "mine", json_true());
     if ((rc = add_page(c, req, OP_DUE))) {
         json_decref(req);
         return rc;
@@ -1439,10 +1513,14 @@ static int dispatch(const cli *c)
     if (!strcmp(cmd, "case")) {
         if (c->npos >= 2 && !strcmp(c->pos[1], "open"))
             return cmd_case_open(c);
+        if (c->npos >= 2 && !strcmp(c->pos[1], "assign"))
+            return cmd_case_assign(c);
         if (c->npos >= 2)
             return usage_error("unknown command 'case %s'", c->pos[1]);
-        return usage_line("case open REF [--dob DATE] [--set KEY=VALUE]...");
+        return usage_line("case open|assign REF ... (see sendflow case --help)");
     }
+    if (!strcmp(cmd, "caseload"))
+        return cmd_caseload(c);
     if (!strcmp(cmd, "start"))
         return cmd_start(c);
     if (!strcmp(cmd, "event"))

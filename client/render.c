@@ -457,6 +457,9 @@ void render_show(sb *out, const json_t *reply)
         add_attrs(out, attrs);
         sb_add(out, "\n");
     }
+    /* Nobody's case is nobody's work: say so (sendflow case assign). */
+    if (!jstr(attrs, "officer"))
+        sb_add(out, "  unassigned: no officer (sendflow case assign REF --officer NAME)\n");
     add_transfers(out, json_object_get(reply, "transfers"));
 
     const json_t *procs = json_object_get(reply, "processes");
@@ -520,31 +523,44 @@ void render_due(sb *out, const json_t *reply, long within, bool overdue)
     else
         sb_addf(out, "Due within %ld day%s", within, within == 1 ? "" : "s");
     if (on)
-        sb_addf(out, " as on %s (what-if; the clock is not moved)\n", on);
+        sb_addf(out, " as on %s (what-if; the clock is not moved)", on);
     else
-        sb_addf(out, "%s %s (today)\n", overdue ? " on" : " of", jstr_or(reply, "today", "?"));
+        sb_addf(out, "%s %s (today)", overdue ? " on" : " of", jstr_or(reply, "today", "?"));
+    if (jstr(reply, "officer"))
+        sb_addf(out, ", officer %s", jstr(reply, "officer"));
+    if (jstr(reply, "team"))
+        sb_addf(out, ", team %s", jstr(reply, "team"));
+    sb_add(out, "\n");
 
     const json_t *items = json_object_get(reply, "items");
     if (json_array_size(items) == 0) {
         sb_add(out, overdue ? "nothing overdue\n" : "nothing due\n");
         return;
     }
-    static const char *const head[] = {"CASE", "DEADLINE", "DUE", "STATUS", "WHEN", "BASIS"};
+    /* An OFFICER column when the daemon names them (an older one does not). */
+    bool officers = json_object_get(json_array_get(items, 0), "officer") != NULL;
+    static const char *const head[] = {"CASE",   "OFFICER", "DEADLINE", "DUE",
+                                       "STATUS", "WHEN",    "BASIS"};
+    static const char *const head_old[] = {"CASE", "DEADLINE", "DUE", "STATUS", "WHEN", "BASIS"};
+    size_t ncols = officers ? 7 : 6;
     tbl t;
-    tbl_init(&t, 6);
-    tbl_header(&t, head);
+    tbl_init(&t, ncols);
+    tbl_header(&t, officers ? head : head_old);
     for (size_t i = 0; i < json_array_size(items); i++) {
         const json_t *it = json_array_get(items, i);
         sb c = {0};
-        char *cells[6];
-        cells[0] = scalar_dup(it, "case");
-        cells[1] = xstrdup(jstr_or(it, "deadline", "-"));
+        char *cells[7];
+        size_t k = 0;
+        cells[k++] = scalar_dup(it, "case");
+        if (officers)
+            cells[k++] = xstrdup(jstr_or(it, "officer", "unassigned"));
+        cells[k++] = xstrdup(jstr_or(it, "deadline", "-"));
         add_due(&c, jstr(it, "due"));
-        cells[2] = sb_steal(&c);
-        cells[3] = xstrdup(jstr_or(it, "status", "-"));
+        cells[k++] = sb_steal(&c);
+        cells[k++] = xstrdup(jstr_or(it, "status", "-"));
         add_when(&c, it);
-        cells[4] = sb_steal(&c);
-        cells[5] = xstrdup(jstr_or(it, "basis", ""));
+        cells[k++] = sb_steal(&c);
+        cells[k++] = xstrdup(jstr_or(it, "basis", ""));
         tbl_add(&t, cells, NULL);
     }
     tbl_print(&t, out, "");
@@ -1109,4 +1125,61 @@ void render_more(sb *out, const char *const *words, size_t n)
         sb_add(out, "'");
     }
     sb_add(out, "\n");
+}
+
+void render_case_assign(sb *out, const json_t *reply)
+{
+    const char *was = jstr(reply, "was_officer");
+    sb_addf(out, "case %s assigned to %s", jstr_or(reply, "case", "?"),
+            jstr_or(reply, "officer", "?"));
+    if (jstr(reply, "team"))
+        sb_addf(out, " (team %s)", jstr(reply, "team"));
+    sb_addf(out, "; was %s\n", was ? was : "unassigned");
+    json_int_t told = json_integer_value(json_object_get(reply, "told"));
+    if (told)
+        sb_addf(out,
+                "%" JSON_INTEGER_FORMAT " notice%s of open escalations queued for the new "
+                "officer\n",
+                told, told == 1 ? "" : "s");
+}
+
+void render_caseload(sb *out, const json_t *reply)
+{
+    sb_addf(out, "Caseload on %s%s%s (due soon: by %s)\n", jstr_or(reply, "today", "?"),
+            jstr(reply, "team") ? ", team " : "", jstr_or(reply, "team", ""),
+            jstr_or(reply, "due_by", "?"));
+    const json_t *officers = json_object_get(reply, "officers");
+    if (json_array_size(officers) == 0) {
+        sb_add(out, "no open processes\n");
+        return;
+    }
+    static const char *const head[] = {"OFFICER",  "TEAMS",   "CASES",       "PROCESSES",
+                                       "DUE SOON", "OVERDUE", "ESCALATIONS", "BY WORKFLOW"};
+    tbl t;
+    tbl_init(&t, 8);
+    tbl_header(&t, head);
+    for (size_t i = 0; i < json_array_size(officers); i++) {
+        const json_t *o = json_array_get(officers, i);
+        char *cells[8];
+        sb c = {0};
+        const json_t *teams = json_object_get(o, "teams");
+        for (size_t k = 0; k < json_array_size(teams); k++)
+            sb_addf(&c, "%s%s", k ? "," : "", json_string_value(json_array_get(teams, k)));
+        cells[0] = xstrdup(jstr_or(o, "officer", "unassigned"));
+        cells[1] = json_array_size(teams) ? sb_steal(&c) : xstrdup("-");
+        cells[2] = scalar_dup(o, "cases");
+        cells[3] = scalar_dup(o, "open_processes");
+        cells[4] = scalar_dup(o, "due_soon");
+        cells[5] = scalar_dup(o, "overdue");
+        cells[6] = scalar_dup(o, "escalations_open");
+        const char *wf;
+        const json_t *n;
+        json_object_foreach((json_t *)json_object_get(o, "processes"), wf, n)
+            sb_addf(&c, "%s%s %" JSON_INTEGER_FORMAT, c.len ? ", " : "", wf, json_integer_value(n));
+        cells[7] = c.len ? sb_steal(&c) : xstrdup("-");
+        sb_free(&c);
+        tbl_add(&t, cells, NULL);
+    }
+    tbl_print(&t, out, "");
+    tbl_free(&t);
 }

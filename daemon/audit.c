@@ -42,6 +42,7 @@ bool audit_wanted(proto_op op)
 {
     switch (op) {
     case PROTO_OP_CASE_OPEN:
+    case PROTO_OP_CASE_ASSIGN:
     case PROTO_OP_START:
     case PROTO_OP_EVENT:
     case PROTO_OP_VOID:

@@ -68,6 +68,8 @@ static const op_def ops[] = {
     {PROTO_OP_ESCALATIONS, R_READ, NULL, op_escalations_parse, op_escalations_begin, false},
     {PROTO_OP_ACK, R_STAFF, NULL, op_ack_parse, op_ack_begin, false},
     {PROTO_OP_AUDIT, R_AUDIT, NULL, op_audit_parse, op_audit_begin, false},
+    {PROTO_OP_CASE_ASSIGN, R_STAFF, NULL, op_case_assign_parse, op_case_assign_begin, false},
+    {PROTO_OP_CASELOAD, R_READ, NULL, op_caseload_parse, op_caseload_begin, false},
 };
 
 static const op_def *op_find(proto_op op)

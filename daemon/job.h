@@ -62,6 +62,8 @@ struct job {
     /* Request fields: strings borrowed from req->msg. */
     const char *case_ref, *workflow, *type, *key, *actor, *process;
     const char *event_id, *reason; /* void, ack */
+    const char *officer, *team;    /* case_assign; due and caseload: only these cases */
+    bool mine;                     /* due: only the caller's own cases (officer = who) */
     cal_day on, dob;
     bool has_on, has_dob;
     wf_kv *attrs; /* array owned, strings borrowed */

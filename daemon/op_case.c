@@ -10,12 +10,16 @@
 
 #include "audit.h"
 #include "evalio.h"
+#include "delivery.h"
 #include "log.h"
+#include "scheduler.h"
 #include "transfers.h"
 
 #define OP_STATEMENTS(X)                                                                           \
     X(CASE_COMPARE, "SELECT (dob IS NOT DISTINCT FROM $2::date) AND attrs = $3::jsonb,"            \
-                    " to_char(dob, 'YYYY-MM-DD'), attrs::text FROM cases WHERE ref = $1")
+                    " to_char(dob, 'YYYY-MM-DD'), attrs::text FROM cases WHERE ref = $1")          \
+    X(CASE_ASSIGN, SQL_AUDITED("SELECT sf_assign_case($1, $2, $3, $4::jsonb, $5::date)", "$6",     \
+                               "$7", "$8", "$9", "$10", "$11", "$12", "$13"))
 
 typedef enum stmt_id {
 #define X(id, sql) STMT_##id,
@@ -226,4 +230,51 @@ int op_start_parse(job *j, proto_err *code, sb *err)
 void op_start_begin(job *j)
 {
     start_read(j);
+}
+
+/* ---- case_assign ---- */
+
+static void case_assigned(job *j, PGresult *res)
+{
+    if (PQgetisnull(res, 0, 0)) {
+        job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s (open it first: sendflow case open %s)",
+                 j->case_ref, j->case_ref);
+        return;
+    }
+    j->audited = true; /* by the assignment's statement (SQL_AUDITED) */
+    json_t *out = job_json(res, 0, 0);
+    if (!out) {
+        job_fail(j, PROTO_ERR_INTERNAL, "case_assign: the database's answer was not JSON");
+        return;
+    }
+    json_int_t told = json_integer_value(json_object_get(out, "told"));
+    const char *was = json_string_value(json_object_get(out, "was_officer"));
+    log_info("conn %" PRIu64 ": case %s assigned to %s (was %s)%s", j->req->conn_id, j->case_ref,
+             j->officer, was ? was : "unassigned",
+             told ? ": open escalations told the new officer" : "");
+    if (told)
+        delivery_kick(j->d);
+    json_object_set_new(out, "case", json_string(j->case_ref));
+    j->reply = out;
+    job_reply(j);
+}
+
+void op_case_assign_begin(job *j)
+{
+    char today[CAL_DATE_LEN];
+    const char *p[13] = {j->case_ref, j->officer, j->team, scheduler_routing(j->d),
+                         cal_format(j->today, today)};
+    char now[CLOCK_STR_LEN];
+    audit_job_params(j, p + 5, now);
+    job_query(j, &statements[STMT_CASE_ASSIGN], 13, p, case_assigned);
+}
+
+int op_case_assign_parse(job *j, proto_err *code, sb *err)
+{
+    json_t *m = j->req->msg;
+    return proto_case_ref(m, "case", &j->case_ref, code, err) ||
+                   proto_name(m, "officer", true, &j->officer, code, err) ||
+                   proto_name(m, "team", false, &j->team, code, err)
+               ? -1
+               : 0;
 }

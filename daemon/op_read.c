@@ -78,6 +78,10 @@
     "(SELECT k.due, k.process_id, k.name"                                                          \
     "  FROM deadlines k WHERE k.resolution = 'open' AND k.kind = 'duty' AND k.due <= $1::date"     \
     "  AND (k.due, k.process_id, k.name) > ($3::date, $4::bigint, $5::text)"                       \
+    "  AND ($7::text IS NULL AND $8::text IS NULL OR EXISTS (SELECT 1 FROM processes fp"           \
+    "   JOIN cases fc ON fc.id = fp.case_id WHERE fp.id = k.process_id"                            \
+    "   AND ($7::text IS NULL OR fc.attrs->>'officer' = $7)"                                       \
+    "   AND ($8::text IS NULL OR fc.attrs->>'team' = $8)))"                                        \
     "  ORDER BY k.due, k.process_id, k.name LIMIT $6::integer)"
 #define SQL_DUE_PERIODS                                                                            \
     "(SELECT k.due, k.process_id, k.name"                                                          \
@@ -86,7 +90,44 @@
     "   CASE WHEN $3::date >= $2::date THEN $4::bigint ELSE 0 END,"                                \
     "   CASE WHEN $3::date >= $2::date THEN $5::text ELSE '' END)"                                 \
     "  AND (k.due, k.process_id, k.name) <> ($3::date, $4::bigint, $5::text)"                      \
+    "  AND ($7::text IS NULL AND $8::text IS NULL OR EXISTS (SELECT 1 FROM processes fp"           \
+    "   JOIN cases fc ON fc.id = fp.case_id WHERE fp.id = k.process_id"                            \
+    "   AND ($7::text IS NULL OR fc.attrs->>'officer' = $7)"                                       \
+    "   AND ($8::text IS NULL OR fc.attrs->>'team' = $8)))"                                        \
     "  ORDER BY k.due, k.process_id, k.name LIMIT $6::integer)"
+
+/*
+ * Per officer (NULL: unassigned) of the cases with an active process, of
+ * team $1 (NULL: every team): active processes by workflow, open duties
+ * overdue (due before $2, today) and due from $2 to $3, fired escalations
+ * not resolved. One row of JSON, officers by name, unassigned first.
+ */
+#define SQL_CASELOAD                                                                               \
+    "WITH oc AS (SELECT c.id, c.attrs->>'officer' AS officer, c.attrs->>'team' AS team"            \
+    "   FROM cases c WHERE ($1::text IS NULL OR c.attrs->>'team' = $1)"                            \
+    "    AND EXISTS (SELECT 1 FROM processes p WHERE p.case_id = c.id AND p.status = 'active')),"  \
+    " pr AS (SELECT oc.officer, p.workflow, count(*) AS n FROM oc"                                 \
+    "   JOIN processes p ON p.case_id = oc.id AND p.status = 'active' GROUP BY 1, 2),"             \
+    " dl AS (SELECT oc.officer, count(*) FILTER (WHERE d.due < $2::date) AS overdue,"              \
+    "   count(*) FILTER (WHERE d.due >= $2::date) AS due_soon FROM oc"                             \
+    "   JOIN processes p ON p.case_id = oc.id AND p.status = 'active'"                             \
+    "   JOIN deadlines d ON d.process_id = p.id AND d.resolution = 'open' AND d.kind = 'duty'"     \
+    "  WHERE d.due <= $3::date GROUP BY 1),"                                                       \
+    " es AS (SELECT oc.officer, count(*) AS n FROM oc JOIN escalations e ON e.case_id = oc.id"     \
+    "  WHERE e.status = 'fired' AND e.resolved_on IS NULL AND NOT e.superseded GROUP BY 1),"       \
+    " cs AS (SELECT oc.officer, count(*) AS cases,"                                                \
+    "   array_to_json(array_agg(DISTINCT oc.team) FILTER (WHERE oc.team IS NOT NULL)) AS teams"    \
+    "   FROM oc GROUP BY 1)"                                                                       \
+    " SELECT coalesce(json_agg(json_build_object('officer', cs.officer,"                           \
+    "   'teams', coalesce(cs.teams, '[]'::json), 'cases', cs.cases,"                               \
+    "   'processes', (SELECT json_object_agg(pr.workflow, pr.n ORDER BY pr.workflow) FROM pr"      \
+    "                  WHERE pr.officer IS NOT DISTINCT FROM cs.officer),"                         \
+    "   'open_processes', (SELECT sum(pr.n) FROM pr WHERE pr.officer IS NOT DISTINCT FROM"         \
+    "                       cs.officer),"                                                          \
+    "   'due_soon', coalesce(dl.due_soon, 0), 'overdue', coalesce(dl.overdue, 0),"                 \
+    "   'escalations_open', coalesce(es.n, 0)) ORDER BY cs.officer NULLS FIRST), '[]'::json)"      \
+    " FROM cs LEFT JOIN dl ON dl.officer IS NOT DISTINCT FROM cs.officer"                          \
+    " LEFT JOIN es ON es.officer IS NOT DISTINCT FROM cs.officer"
 
 #define OP_STATEMENTS(X)                                                                           \
     X(HISTORY, "SELECT h.entry::text, to_char(h.at AT TIME ZONE 'UTC', " SQL_ISO_UTC_US "),"       \
@@ -101,11 +142,13 @@
             "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id))"              \
             " FROM cases c WHERE c.ref = $1")                                                      \
     X(DUE, "SELECT c.ref, p.id::text, p.workflow, d.name, d.title, d.kind,"                        \
-           " to_char(d.due, 'YYYY-MM-DD'), d.excusable, d.basis, d.explain"                        \
+           " to_char(d.due, 'YYYY-MM-DD'), d.excusable, d.basis, d.explain,"                       \
+           " c.attrs->>'officer', c.attrs->>'team'"                                                \
            " FROM (" SQL_DUE_DUTIES " UNION ALL " SQL_DUE_PERIODS ") k"                            \
            " JOIN deadlines d ON d.process_id = k.process_id AND d.name = k.name"                  \
            " JOIN processes p ON p.id = d.process_id JOIN cases c ON c.id = p.case_id"             \
-           " ORDER BY k.due, k.process_id, k.name LIMIT $6::integer")
+           " ORDER BY k.due, k.process_id, k.name LIMIT $6::integer")                              \
+    X(CASELOAD, SQL_CASELOAD)
 
 typedef enum stmt_id {
 #define X(id, sql) STMT_##id,
@@ -302,6 +345,14 @@ static void due_loaded(job *j, PGresult *res)
                              PQgetvalue(res, r, 6), "status", eng_status_name(st), "days",
                              (json_int_t)(due - j->on), "basis", PQgetvalue(res, r, 8), "explain",
                              PQgetvalue(res, r, 9)));
+        /* The case's officer and team: null when it has none (unassigned). */
+        json_t *item = json_array_get(items, json_array_size(items) - 1);
+        json_object_set_new(item, "officer",
+                            PQgetisnull(res, r, 10) ? json_null()
+                                                    : json_string(PQgetvalue(res, r, 10)));
+        json_object_set_new(item, "team",
+                            PQgetisnull(res, r, 11) ? json_null()
+                                                    : json_string(PQgetvalue(res, r, 11)));
     }
     /* The next page starts after the last row read for this one, listed or not. */
     if (n > j->limit) {
@@ -315,9 +366,10 @@ static void due_loaded(job *j, PGresult *res)
     }
     char today[CAL_DATE_LEN], on[CAL_DATE_LEN];
     j->reply =
-        json_pack("{s:s,s:s,s:b,s:I,s:b,s:o,s:o}", "today", cal_format(j->today, today), "on",
-                  cal_format(j->on, on), "truncated", !json_is_null(next), "within",
-                  (json_int_t)j->within, "overdue", j->overdue, "items", items, "next", next);
+        json_pack("{s:s,s:s,s:b,s:I,s:b,s:o,s:o,s:s?,s:s?}", "today", cal_format(j->today, today),
+                  "on", cal_format(j->on, on), "truncated", !json_is_null(next), "within",
+                  (json_int_t)j->within, "overdue", j->overdue, "items", items, "next", next,
+                  "officer", j->officer, "team", j->team);
     job_reply(j);
 }
 
@@ -327,14 +379,15 @@ void op_due_begin(job *j)
     cal_format(j->overdue ? j->on - 1 : cal_add_days(j->on, (int)j->within), horizon);
     cal_format(j->on, on);
     char fetch[24];
-    const char *p[6] = {horizon, on, "-infinity", "0", "", job_page_fetch(j, fetch)};
+    const char *p[8] = {horizon,    on,     "-infinity", "0", "", job_page_fetch(j, fetch),
+                        j->officer, j->team};
     if (j->cursor.n) {
         p[2] = j->cursor.field[0];
         p[3] = j->cursor.field[1];
         p[4] = j->cursor.field[2];
     }
     /* The partial indexes deadlines_open_{duty,period}_due (006) serve each kind in order. */
-    job_query(j, &statements[STMT_DUE], 6, p, due_loaded);
+    job_query(j, &statements[STMT_DUE], 8, p, due_loaded);
 }
 
 int op_show_parse(job *j, proto_err *code, sb *err)
@@ -358,8 +411,18 @@ int op_due_parse(job *j, proto_err *code, sb *err)
     if (proto_uint(m, "within", 7, 3660, &j->within, code, err) ||
         proto_bool(m, "overdue", false, &j->overdue, code, err) ||
         proto_date(m, "on", false, &j->on, &j->has_on, code, err) ||
+        proto_name(m, "officer", false, &j->officer, code, err) ||
+        proto_name(m, "team", false, &j->team, code, err) ||
+        proto_bool(m, "mine", false, &j->mine, code, err) ||
         proto_page(m, j->page = page_spec_of(j->op), &j->limit, &j->cursor, code, err))
         return -1;
+    if (j->mine && j->officer) {
+        sb_add(err, "\"mine\" and \"officer\" name the officer twice: give one");
+        *code = PROTO_ERR_BAD_REQUEST;
+        return -1;
+    }
+    if (j->mine)
+        j->officer = j->req->ident->who; /* the caller's own cases: officer = their user name */
     /* A what-if looks ahead only: what was due on a past day depends on what had
      * been recorded by then, which today's deadlines no longer say. */
     if (j->has_on && j->on < j->today) {
@@ -372,5 +435,36 @@ int op_due_parse(job *j, proto_err *code, sb *err)
     }
     if (!j->has_on)
         j->on = j->today;
+    return 0;
+}
+
+/* ---- caseload ---- */
+
+static void caseload_loaded(job *j, PGresult *res)
+{
+    json_t *officers = job_json(res, 0, 0);
+    if (!officers) {
+        job_fail(j, PROTO_ERR_INTERNAL, "caseload: the database's answer was not JSON");
+        return;
+    }
+    char today[CAL_DATE_LEN], until[CAL_DATE_LEN];
+    j->reply = json_pack("{s:s,s:s,s:s?,s:o}", "today", cal_format(j->today, today), "due_by",
+                         cal_format(j->on, until), "team", j->team, "officers", officers);
+    job_reply(j);
+}
+
+void op_caseload_begin(job *j)
+{
+    char today[CAL_DATE_LEN], until[CAL_DATE_LEN];
+    const char *p[3] = {j->team, cal_format(j->today, today), cal_format(j->on, until)};
+    job_query(j, &statements[STMT_CASELOAD], 3, p, caseload_loaded);
+}
+
+int op_caseload_parse(job *j, proto_err *code, sb *err)
+{
+    if (proto_name(j->req->msg, "team", false, &j->team, code, err))
+        return -1;
+    /* "Due soon": the next 10 working days, as the digest's default window. */
+    j->on = hol_add_working_days(j->d->cal, j->today, CASELOAD_DUE_SOON_WORKING_DAYS);
     return 0;
 }

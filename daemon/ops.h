@@ -9,10 +9,10 @@
  * the store through handlers_statement_tables.
  *
  *   op_batch.c       the batched case reads and writes of start and event
- *   op_case.c        case_open, start
+ *   op_case.c        case_open, start, case_assign
  *   op_event.c       event
  *   op_void.c        void
- *   op_read.c        show, due, history
+ *   op_read.c        show, due, history, caseload
  *   op_escalations.c escalations, ack
  *   op_admin.c       ping, clock, clock_set, workflows, recompute
  */
@@ -34,6 +34,9 @@ void op_case_open_begin(job *j);
 /* start: start a workflow for a case. */
 int op_start_parse(job *j, proto_err *code, sb *err);
 void op_start_begin(job *j);
+/* case_assign: a case's officer (and team); fired open escalations tell the new people. */
+int op_case_assign_parse(job *j, proto_err *code, sb *err);
+void op_case_assign_begin(job *j);
 
 /* event: record an event and recompute its process; begin needs no connection (batched). */
 int op_event_parse(job *j, proto_err *code, sb *err);
@@ -70,6 +73,11 @@ int op_due_parse(job *j, proto_err *code, sb *err);
 void op_due_begin(job *j);
 int op_history_parse(job *j, proto_err *code, sb *err);
 void op_history_begin(job *j);
+/* caseload: per officer, open processes, duties due soon and overdue, open escalations. */
+int op_caseload_parse(job *j, proto_err *code, sb *err);
+void op_caseload_begin(job *j);
+/* How far ahead caseload's "due soon" looks, in working days. */
+#define CASELOAD_DUE_SOON_WORKING_DAYS 10
 
 /* escalations, ack: fired escalations and their acknowledgements. */
 int op_escalations_parse(job *j, proto_err *code, sb *err);

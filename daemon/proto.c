@@ -108,6 +108,25 @@ int proto_case_ref(json_t *msg, const char *field, const char **out, proto_err *
     return 0;
 }
 
+int proto_name(json_t *msg, const char *field, bool required, const char **out, proto_err *code,
+               sb *err)
+{
+    *out = NULL;
+    if (proto_str(msg, field, required, out, code, err) != 0)
+        return -1;
+    if (!*out)
+        return 0;
+    size_t n = strlen(*out);
+    if (n == 0 || n > 64 ||
+        strspn(*out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789._-@") != n)
+        return fail(code, PROTO_ERR_BAD_REQUEST, err,
+                    "\"%s\" must be a name of 1 to 64 letters, digits or . _ - @ (as in "
+                    "channels.yaml)",
+                    field);
+    return 0;
+}
+
 int proto_date(json_t *msg, const char *field, bool required, cal_day *out, bool *present,
                proto_err *code, sb *err)
 {

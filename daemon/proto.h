@@ -46,6 +46,9 @@ int proto_str(json_t *msg, const char *field, bool required, const char **out, p
 /* A case reference: 1-64 characters of A-Z a-z 0-9 . _ / - */
 int proto_case_ref(json_t *msg, const char *field, const char **out, proto_err *code,
                    sb *err) SF_MUSTCHECK;
+/* A person's or team's name (officer, team): 1-64 letters, digits or . _ - @; absent: NULL. */
+int proto_name(json_t *msg, const char *field, bool required, const char **out, proto_err *code,
+               sb *err) SF_MUSTCHECK;
 /* A YYYY-MM-DD date (real dates only). *present is false when optional and absent. */
 int proto_date(json_t *msg, const char *field, bool required, cal_day *out, bool *present,
                proto_err *code, sb *err) SF_MUSTCHECK;

@@ -338,3 +338,8 @@ void scheduler_stop(sf_daemon *d)
         uv_close((uv_handle_t *)&s->timer, on_closed);
     s->again = false;
 }
+
+const char *scheduler_routing(const sf_daemon *d)
+{
+    return d->scheduler ? d->scheduler->routing : "{}";
+}

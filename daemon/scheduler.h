@@ -34,5 +34,7 @@ void scheduler_kick(sf_daemon *d);
 void scheduler_planned(sf_daemon *d, const char *day);
 /* Stop the timer; a tick in flight finishes. */
 void scheduler_stop(sf_daemon *d);
+/* The routing JSON the escalation SQL takes (roles, people, digest roles): borrowed, as d. */
+const char *scheduler_routing(const sf_daemon *d);
 
 #endif

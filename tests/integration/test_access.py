@@ -38,6 +38,8 @@ REQ = {
     "clock_set": {"op": "clock_set", "to": "2026-07-01T09:00"},
     "recompute": {"op": "recompute"},
     "audit": {"op": "audit"},
+    "case_assign": {"op": "case_assign", "case": "C-A1", "officer": "zz"},
+    "caseload": {"op": "caseload"},
 }
 
 # design.md's table: the cells that say no, per role.
@@ -45,8 +47,9 @@ NO = {
     "manager": ["clock_set", "recompute", "audit"],
     "caseworker": ["clock_set", "recompute", "audit"],
     "integration": ["void", "show", "due", "history", "escalations", "report", "outbox", "watch",
-                    "ack", "clock_set", "recompute", "audit"],
-    "auditor": ["case_open", "start", "event", "void", "ack", "clock_set", "recompute"],
+                    "ack", "clock_set", "recompute", "audit", "case_assign", "caseload"],
+    "auditor": ["case_open", "start", "event", "void", "ack", "clock_set", "recompute",
+                "case_assign"],
 }
 
 
