@@ -1486,8 +1486,20 @@ static int command_help(const char *cmd)
     return 0;
 }
 
+/*
+ * Colour only for a person at a terminal: never in --json, a pipe or a file,
+ * nor with NO_COLOR set to anything (no-color.org) or TERM=dumb.
+ */
+static bool want_colour(const cli *c)
+{
+    const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+    return !(c->seen & O_JSON) && isatty(STDOUT_FILENO) && !(no && *no) &&
+           !(term && !strcmp(term, "dumb"));
+}
+
 static int dispatch(const cli *c)
 {
+    render_set_colour(want_colour(c));
     if (c->seen & O_HELP) {
         /* "sendflow show --help" is show's help; "sendflow --help" the whole list. */
         if (c->npos > 0 && strcmp(c->pos[0], "help") != 0)

@@ -224,14 +224,63 @@ static void tbl_header(tbl *t, const char *const *names)
     tbl_add(t, cells, NULL);
 }
 
-/* Display width of a UTF-8 string: its code points (continuation bytes do not count). */
+/*
+ * Display width of a UTF-8 string: its code points (continuation bytes do
+ * not count), leaving out colour sequences (ESC [ ... m), which take none.
+ */
 static size_t text_width(const char *s)
 {
     size_t w = 0;
-    for (; *s; s++)
+    for (; *s; s++) {
+        if (*s == '\033' && s[1] == '[') {
+            for (s += 2; *s && *s != 'm'; s++)
+                ;
+            if (!*s)
+                break;
+            continue;
+        }
         if (((unsigned char)*s & 0xC0) != 0x80)
             w++;
+    }
     return w;
+}
+
+/* ---- colour ------------------------------------------------------------- */
+
+static bool colour;
+
+void render_set_colour(bool on)
+{
+    colour = on;
+}
+
+/* Days from which a pending duty counts as "at risk" in colour (the policy's at-risk is >= 10
+ * working days: the client does not know it). */
+#define AT_RISK_DAYS 14
+
+/*
+ * A status for a table cell (caller frees): overdue (and excused: still
+ * unmet) in red, a pending duty due within AT_RISK_DAYS in yellow, when
+ * colour is on; the plain word otherwise.
+ */
+static char *status_cell(const json_t *dl)
+{
+    const char *status = jstr_or(dl, "status", "-");
+    const char *on = NULL;
+    if (colour) {
+        const json_t *days = json_object_get(dl, "days");
+        if (!strcmp(status, "overdue") || !strcmp(status, "excused"))
+            on = "\033[31m";
+        else if (!strcmp(status, "pending") && json_is_integer(days) &&
+                 json_integer_value(days) <= AT_RISK_DAYS &&
+                 strcmp(jstr_or(dl, "kind", "duty"), "period") != 0)
+            on = "\033[33m";
+    }
+    if (!on)
+        return xstrdup(status);
+    sb c = {0};
+    sb_addf(&c, "%s%s\033[0m", on, status);
+    return sb_steal(&c);
 }
 
 static void tbl_print(const tbl *t, sb *out, const char *indent)
@@ -292,7 +341,7 @@ void render_deadlines(sb *out, const json_t *deadlines, const char *indent)
         cells[0] = xstrdup(jstr_or(dl, "name", "-"));
         add_due(&c, jstr(dl, "due"));
         cells[1] = sb_steal(&c);
-        cells[2] = xstrdup(jstr_or(dl, "status", "-"));
+        cells[2] = status_cell(dl);
         add_when(&c, dl);
         cells[3] = sb_steal(&c);
 
@@ -557,7 +606,7 @@ void render_due(sb *out, const json_t *reply, long within, bool overdue)
         cells[k++] = xstrdup(jstr_or(it, "deadline", "-"));
         add_due(&c, jstr(it, "due"));
         cells[k++] = sb_steal(&c);
-        cells[k++] = xstrdup(jstr_or(it, "status", "-"));
+        cells[k++] = status_cell(it);
         add_when(&c, it);
         cells[k++] = sb_steal(&c);
         cells[k++] = xstrdup(jstr_or(it, "basis", ""));

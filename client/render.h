@@ -49,6 +49,8 @@ void render_event(sb *out, const json_t *reply, const char *case_ref, const char
  * list is judged on that date and that the clock did not move.
  */
 void render_due(sb *out, const json_t *reply, long within, bool overdue);
+/* Colour statuses (overdue red, pending within two weeks yellow) from now on: for a terminal. */
+void render_set_colour(bool on);
 /* case_assign's reply: who has the case now, who had it, and who was told. */
 void render_case_assign(sb *out, const json_t *reply);
 /* caseload's reply: one row per officer ("unassigned" first), then the processes by workflow. */

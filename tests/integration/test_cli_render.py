@@ -183,6 +183,79 @@ def due_on_is_a_what_if():
     eq(rc, 2, "a date that does not exist")
 
 
+def run_on_a_terminal(path, *args, env=None):
+    """Run the CLI with its stdout on a pseudo-terminal; what it printed there."""
+    import pty
+    import subprocess
+    from sfharness import SENDFLOW
+    master, slave = pty.openpty()
+    e = dict(os.environ, TERM="xterm")
+    e.pop("NO_COLOR", None)
+    e.update(env or {})
+    p = subprocess.Popen([SENDFLOW, "--socket", path] + list(args), stdout=slave,
+                         stderr=subprocess.PIPE, env=e)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO once the child has closed its end
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    eq(p.wait(timeout=30), 0, "exit status on a terminal")
+    return out.decode()
+
+
+@test
+def overdue_and_soon_due_are_in_colour_only_on_a_terminal():
+    item = {"case": "C-1", "officer": "jb", "team": "north", "process": "1",
+            "workflow": "ehcp-assessment", "kind": "duty", "title": "t", "basis": "b",
+            "explain": "e"}
+    reply = {"ok": True, "today": "2026-03-02", "on": "2026-03-02", "truncated": False,
+             "next": None, "items": [
+                 dict(item, deadline="decide_to_assess", due="2026-02-16", status="overdue",
+                      days=-14),
+                 dict(item, deadline="advice_health", due="2026-03-05", status="pending", days=3),
+                 dict(item, deadline="final_plan", due="2026-06-21", status="pending", days=111)]}
+    red, yellow, reset = "\033[31m", "\033[33m", "\033[0m"
+    with FakeDaemon(reply) as f:
+        out = run_on_a_terminal(f.path, "due", "--within", "200")
+        lines = out.splitlines()
+        assert red + "overdue" + reset in lines[2], lines
+        assert yellow + "pending" + reset in lines[3], lines
+        assert "\033" not in lines[4], "far off: plain: %r" % lines[4]
+        # The columns still line up: the colour takes no width.
+        plain = [l.replace(red, "").replace(yellow, "").replace(reset, "") for l in lines[1:5]]
+        eq(len({l.index("DUE") if i == 0 else l.index("2026-") for i, l in enumerate(plain)}), 1,
+           "aligned: %r" % plain)
+        # NO_COLOR, a pipe, --json: none.
+        assert "\033" not in run_on_a_terminal(f.path, "due", env={"NO_COLOR": "1"}), "NO_COLOR"
+        _, out, _ = f.run("due")
+        assert "\033" not in out, "piped"
+        assert "\033" not in run_on_a_terminal(f.path, "due", "--json"), "--json"
+
+
+@test
+def bash_completes_commands_and_options_from_the_client():
+    """client/sendflow-completion.bash asks the client for its words."""
+    import subprocess
+    from sfharness import SENDFLOW
+    src = os.path.join(os.environ["SENDFLOW_SOURCE_DIR"], "client", "sendflow-completion.bash")
+    script = ('source %s; t() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); '
+              '_sendflow; echo "${COMPREPLY[*]}"; }; '
+              't sendflow ca; t sendflow case ""; t sendflow due --mi; t sendflow --socket /x sho; '
+              't sendflow clock ""' % src)
+    env = dict(os.environ, PATH=os.path.dirname(SENDFLOW) + ":" + os.environ["PATH"])
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
+                         timeout=60)
+    eq((out.returncode, out.stderr), (0, ""), "bash")
+    eq(out.stdout.splitlines(), ["case caseload", "assign open", "--mine", "show", "set"],
+       "completions")
+
+
 @test
 def a_commands_help_is_its_part_of_the_list():
     """sendflow COMMAND --help and sendflow help COMMAND print that command's
