@@ -92,6 +92,7 @@ enum {
     O_OFFICER = 1u << 25,
     O_TEAM = 1u << 26,
     O_MINE = 1u << 27,
+    O_DRY_RUN = 1u << 28,
 };
 /* Options every command takes. */
 #define O_GLOBAL (O_JSON | O_SOCKET | O_HELP | O_VERSION)
@@ -128,6 +129,7 @@ static const struct option_spec {
     {"officer", O_OFFICER, true},
     {"team", O_TEAM, true},
     {"mine", O_MINE, false},
+    {"dry-run", O_DRY_RUN, false},
 };
 
 #define MAX_POS 8
@@ -190,9 +192,11 @@ static const char help_text[] =
     "                              a board report (operations: a month, strategic: a\n"
     "                              quarter), printed or written to FILE; --queue also\n"
     "                              queues the board's pack (once per member and channel)\n"
-    "  recompute [--all]           recompute the active processes computed under other\n"
+    "  recompute [--all] [--dry-run]\n"
+    "                              recompute the active processes computed under other\n"
     "                              definitions (--all: every active process) and list\n"
-    "                              the deadlines that moved\n"
+    "                              the deadlines that moved (--dry-run: that would move;\n"
+    "                              nothing is written)\n"
     "  outbox [--failed]           the newest notices (escalations, digests, board\n"
     "                              packs) and how their delivery went; --failed: only\n"
     "                              those parked after their last attempt\n"
@@ -984,14 +988,16 @@ static int cmd_void(const cli *c)
 
 static int cmd_recompute(const cli *c)
 {
-    int rc = check_options(c, O_ALL, "recompute");
+    int rc = check_options(c, O_ALL | O_DRY_RUN, "recompute");
     if (rc)
         return rc;
     if (c->npos != 1)
-        return usage_line("recompute [--all] [--json]");
+        return usage_line("recompute [--all] [--dry-run] [--json]");
 
     json_t *req = request(OP_RECOMPUTE);
     json_object_set_new(req, "all", json_boolean(c->seen & O_ALL));
+    if (c->seen & O_DRY_RUN)
+        json_object_set_new(req, "dry_run", json_true());
     json_t *reply;
     if ((rc = call(c, req, &reply)))
         return rc;

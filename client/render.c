@@ -848,7 +848,8 @@ void render_recompute(sb *out, const json_t *reply)
 {
     const json_t *np = json_object_get(reply, "processes");
     const json_t *nb = json_object_get(reply, "batches");
-    sb_add(out, "recomputed ");
+    bool dry = json_is_true(json_object_get(reply, "dry_run"));
+    sb_add(out, dry ? "dry run, nothing written: would recompute " : "recomputed ");
     add_scalar(out, np);
     sb_addf(out, " process%s in ", json_integer_value(np) == 1 ? "" : "es");
     add_scalar(out, nb);
@@ -856,12 +857,12 @@ void render_recompute(sb *out, const json_t *reply)
     add_scalar(out, json_object_get(reply, "ms"));
     sb_add(out, " ms): ");
     add_scalar(out, json_object_get(reply, "changed"));
-    sb_add(out, " changed\n");
+    sb_add(out, dry ? " would change\n" : " changed\n");
 
     const json_t *moved = json_object_get(reply, "moved");
     size_t n = json_array_size(moved);
     if (n == 0) {
-        sb_add(out, "no deadline moved\n");
+        sb_add(out, dry ? "no deadline would move\n" : "no deadline moved\n");
         return;
     }
     tbl t;

@@ -112,10 +112,11 @@ void op_clock_set(sf_daemon *d, srv_req *req)
 
 void op_recompute(sf_daemon *d, srv_req *req)
 {
-    bool all = false;
+    bool all = false, dry = false;
     proto_err code;
     sb err = {0};
-    if (proto_bool(req->msg, "all", false, &all, &code, &err) != 0) {
+    if (proto_bool(req->msg, "all", false, &all, &code, &err) != 0 ||
+        proto_bool(req->msg, "dry_run", false, &dry, &code, &err) != 0) {
         srv_reply_error(req, proto_err_code(code), "%s", sb_str(&err));
         sb_free(&err);
         return;
@@ -124,7 +125,12 @@ void op_recompute(sf_daemon *d, srv_req *req)
         srv_reply_error(req, "shutting_down", "the daemon is stopping; nothing was recomputed");
         return;
     }
-    log_info("conn %" PRIu64 ": recompute%s", req->conn_id, all ? " (all)" : "");
+    log_info("conn %" PRIu64 ": recompute%s%s", req->conn_id, all ? " (all)" : "",
+             dry ? " (dry run)" : "");
+    if (dry) {
+        recompute_dry_run(d, all, recompute_replied, req); /* reads only: not audited */
+        return;
+    }
     audit_note(d, req, NULL, NULL, "started");
     recompute_run(d, all, recompute_replied, req);
 }

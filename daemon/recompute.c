@@ -73,6 +73,7 @@ typedef struct waiter {
  */
 typedef struct recompute {
     sf_daemon *d;
+    bool dry; /* a dry run: compute and report, write nothing (not d->recompute) */
     bool all;
     bool then_all; /* --all was asked while a run of the stale ones was going: run again, all */
     int passes;    /* runs so far: a run that skipped processes goes round again */
@@ -122,29 +123,31 @@ static void finish(recompute *rc, const char *why)
      * recomputed by that change (an event rewrites only its own process): go
      * round again for the stale ones, a few times at most.
      */
-    if (!why && rc->skipped && rc->passes < RECOMPUTE_MAX_PASSES && !d->stopping) {
+    if (!why && !rc->dry && rc->skipped && rc->passes < RECOMPUTE_MAX_PASSES && !d->stopping) {
         log_info("recompute: %zu processes skipped (their case changed meanwhile): again",
                  rc->skipped);
         rc->skipped = 0;
         restart(rc, false);
         return;
     }
-    d->recompute = NULL;
+    if (!rc->dry)
+        d->recompute = NULL;
     uint64_t ms = uv_now(d->loop) - rc->t0;
     json_t *summary = NULL;
     if (!why) {
         summary = json_pack(
-            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:O,s:b,s:O}", "processes", (json_int_t)rc->processes,
+            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:O,s:b,s:O,s:b}", "processes", (json_int_t)rc->processes,
             "changed", (json_int_t)rc->changed, "unchanged", (json_int_t)rc->unchanged, "skipped",
             (json_int_t)rc->skipped, "failed", (json_int_t)rc->failed, "batches",
             (json_int_t)rc->batches, "ms", (json_int_t)ms, "moved", rc->moved, "moved_truncated",
-            rc->nmoved > json_array_size(rc->moved), "failures", rc->failures);
-        log_info("recompute: %zu processes in %zu batches (%" PRIu64 " ms), %.0f/s: %zu saved "
+            rc->nmoved > json_array_size(rc->moved), "failures", rc->failures, "dry_run", rc->dry);
+        log_info("recompute%s: %zu processes in %zu batches (%" PRIu64 " ms), %.0f/s: %zu %s "
                  "(%zu with nothing to rewrite but their stamp), %zu moved deadlines, %zu skipped "
                  "(changed meanwhile), %zu failed",
-                 rc->processes, rc->batches, ms,
-                 ms ? (double)rc->processes * 1000.0 / (double)ms : 0.0, rc->changed, rc->unchanged,
-                 rc->nmoved, rc->skipped, rc->failed);
+                 rc->dry ? " (dry run)" : "", rc->processes, rc->batches, ms,
+                 ms ? (double)rc->processes * 1000.0 / (double)ms : 0.0, rc->changed,
+                 rc->dry ? "would be saved" : "saved", rc->unchanged, rc->nmoved, rc->skipped,
+                 rc->failed);
     } else {
         log_warn("recompute stopped after %zu processes: %s", rc->processes, why);
     }
@@ -429,6 +432,21 @@ static void pump(recompute *rc)
         }
         return;
     }
+    if (rc->ready && rc->dry) {
+        /* Nothing is written: what would have been saved and moved is counted as it is. */
+        rc->changed += json_array_size(rc->ready);
+        size_t i;
+        json_t *m;
+        json_array_foreach(rc->ready_moved, i, m)
+        {
+            rc->nmoved++;
+            if (json_array_size(rc->moved) < RECOMPUTE_MAX_MOVED)
+                json_array_append(rc->moved, m);
+        }
+        json_decref(rc->ready);
+        json_decref(rc->ready_moved);
+        rc->ready = rc->ready_moved = NULL;
+    }
     if (rc->ready && rc->writing == 0) {
         rc_write *w = xcalloc(1, sizeof *w);
         w->rc = rc;
@@ -447,17 +465,33 @@ static void pump(recompute *rc)
         finish(rc, NULL);
 }
 
+/* A new run (its pipeline not yet started). */
+static recompute *run_new(sf_daemon *d, bool all, bool dry)
+{
+    recompute *rc = xcalloc(1, sizeof *rc);
+    rc->d = d;
+    rc->all = all;
+    rc->dry = dry;
+    snprintf(rc->cursor, sizeof rc->cursor, "0");
+    rc->moved = json_array();
+    rc->failures = json_array();
+    rc->t0 = rc->last_progress = uv_now(d->loop);
+    return rc;
+}
+
+void recompute_dry_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg)
+{
+    recompute *rc = run_new(d, all, true);
+    rc->waiters = xcalloc(1, sizeof *rc->waiters);
+    rc->waiters[rc->nwaiters++] = (waiter){done, arg};
+    pump(rc);
+}
+
 void recompute_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg)
 {
     recompute *rc = d->recompute;
     if (!rc) {
-        rc = xcalloc(1, sizeof *rc);
-        rc->d = d;
-        rc->all = all;
-        snprintf(rc->cursor, sizeof rc->cursor, "0");
-        rc->moved = json_array();
-        rc->failures = json_array();
-        rc->t0 = rc->last_progress = uv_now(d->loop);
+        rc = run_new(d, all, false);
         d->recompute = rc;
         pump(rc);
     }

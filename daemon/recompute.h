@@ -41,5 +41,11 @@ const store_stmt *recompute_statements(size_t *n);
  * going already, done joins it. done may be NULL (a run at start, logged).
  */
 void recompute_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg);
+/*
+ * The same reads and computation, writing nothing: done gets the summary a
+ * run would give ("changed": would be saved; "moved": would move; "dry_run":
+ * true). A dry run is on its own, never joined to a real one.
+ */
+void recompute_dry_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg);
 
 #endif

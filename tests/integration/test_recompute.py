@@ -172,6 +172,44 @@ def a_changed_workflow_moves_the_deadlines_at_start():
 
 
 @test
+def a_dry_run_lists_what_would_move_and_writes_nothing():
+    clk = "2026-03-20T09:00"
+    with Database() as db, Daemon(db, clock=clk) as d:
+        d.cli("case", "open", "D1")
+        start(d, "D1", "ehcp-assessment", "2026-01-05")
+        d.cli("case", "open", "D2")
+        start(d, "D2", "ehcp-assessment", "2026-02-02")
+        # What older definitions would have left: D1's final plan stored a week later, and
+        # stale stamps on both.
+        db.sql("UPDATE deadlines SET due = due + 7, sig = 'older' WHERE name = 'final_plan'"
+               " AND process_id = (SELECT p.id FROM processes p JOIN cases c ON c.id = p.case_id"
+               " WHERE c.ref = 'D1')")
+        db.sql("UPDATE processes SET defs = NULL")
+        state = lambda: db.sql("SELECT string_agg(p.id || p.defs::text || d.name || d.due || d.sig"
+                               " || d.updated_at, ',' ORDER BY p.id, d.name) FROM processes p"
+                               " LEFT JOIN deadlines d ON d.process_id = p.id")
+        before = state()
+        r = d.cli("recompute", "--dry-run", json=True)
+        eq((r["dry_run"], r["processes"], r["changed"], r["failed"]), (True, 2, 2, 0), "dry run")
+        eq([(m["case"], m["deadline"], m["from"], m["to"], m["days"]) for m in r["moved"]],
+           [("D1", "final_plan", "2026-06-01", "2026-05-25", -7)], "would move")
+        eq(state(), before, "nothing written by the dry run")
+        out = d.cli("recompute", "--dry-run")[1]
+        assert out.startswith("dry run, nothing written: would recompute 2 processes") and \
+            "2 would change" in out and "final_plan" in out, out
+        # The real run then does what the dry run said.
+        r = d.cli("recompute", json=True)
+        eq((r.get("dry_run"), r["processes"], r["changed"]), (False, 2, 2), "the run")
+        eq([(m["case"], m["deadline"], m["from"], m["to"]) for m in r["moved"]],
+           [("D1", "final_plan", "2026-06-01", "2026-05-25")], "moved")
+        r = d.cli("recompute", "--dry-run", json=True)
+        eq((r["processes"], r["moved"]), (0, []), "nothing stale left")
+        # Read-only: not in the audit trail as a change.
+        eq(count(db, "SELECT count(*) FROM audit_log WHERE op = 'recompute'"), 1,
+           "one audit row: the real run")
+
+
+@test
 def a_new_school_closure_excuses_an_assessment_at_start():
     """Reg. 10(4)(a): advice asked of a school from one week before a closure
     of at least 4 weeks to one week before it reopens excuses the 16- and
