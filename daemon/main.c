@@ -3,7 +3,9 @@
  * (settings, workflows, migrations, then sockets), so a misconfiguration stops
  * it with one clear line before it accepts any work; after that everything
  * runs on one libuv loop. SIGTERM / SIGINT stop it cleanly: no new requests,
- * in-flight ones finish and are answered, connections close, then exit 0.
+ * in-flight ones finish and are answered; the outbox worker claims nothing
+ * more, lets its transfers finish (DELIVERY_STOP_GRACE_MS), records them and
+ * hands back those still running; only then the connections close; exit 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
