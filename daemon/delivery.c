@@ -514,8 +514,11 @@ static void record_submit(delivery *dl, record_kind kind, const char *id, int at
     r->attempts = attempts;
     r->ms = ms;
     if (error) {
-        sb e = {0};
-        dl_oneline(&e, error, DL_ERROR_MAX);
+        /* last_error is listed by the outbox op: no credential of a URL in it either. */
+        sb clean = {0}, e = {0};
+        sb_add_redacted(&clean, error);
+        dl_oneline(&e, sb_str(&clean), DL_ERROR_MAX);
+        sb_free(&clean);
         r->error = sb_steal(&e);
     }
     snprintf(r->desc, sizeof r->desc, "outbox %s (%s, %s %.60s)", id, what, channel, target);
