@@ -13,7 +13,7 @@ import threading
 import time
 
 from sfharness import (test, main, Database, Daemon, WORKFLOWS_DIR, tempdir, wait_for, timeout,
-                       eq, TestError)
+                       eq)
 
 CLOCK = "2026-01-05T09:00"
 SECRET_ENV = "SENDFLOW_TEST_WEBHOOK_SECRET"
