@@ -37,7 +37,8 @@ typedef struct cfg_option {
 
 static const cfg_option options[] = {
     OPT_STR("database", database, NULL,
-            "libpq connection string or URI (default: PG* environment)"),
+            "libpq connection string or URI (default: $SENDFLOW_DATABASE, else libpq's PG* "
+            "environment: PGSERVICE, PGPASSFILE...)"),
     OPT_STR("socket", socket, "./var/sendflowd.sock", "Unix socket to listen on"),
     OPT_STR("listen", listen, NULL, "also listen on TCP HOST:PORT"),
     OPT_STR("access", access, NULL,
@@ -215,6 +216,15 @@ int config_load(sf_config *cfg, int argc, char **argv, char *err, size_t errlen)
         if (set_option(cfg, o, value, "command line", err, errlen) != 0)
             return -1;
     }
+    /*
+     * The conninfo may hold a password: SENDFLOW_DATABASE keeps it off the
+     * command line (which any local user sees in ps). --database and the
+     * config file win; without any of them libpq's own environment applies
+     * (PGHOST..., PGSERVICE with pg_service.conf, PGPASSFILE).
+     */
+    const char *env = getenv("SENDFLOW_DATABASE");
+    if (!cfg->database && env && *env)
+        cfg->database = xstrdup(env);
     return 0;
 }
 

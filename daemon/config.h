@@ -13,7 +13,7 @@
 #include "util.h"
 
 typedef struct sf_config {
-    char *database;            /* libpq conninfo; NULL = libpq's defaults (PG* environment) */
+    char *database;            /* libpq conninfo (or $SENDFLOW_DATABASE); NULL = PG* environment */
     char *socket;              /* Unix socket path */
     char *listen;              /* "HOST:PORT" for TCP, or NULL */
     char *access;              /* --access YAML file (users: {UNIX_USER: ROLE}), or NULL */
@@ -33,8 +33,9 @@ typedef struct sf_config {
 } sf_config;
 
 /*
- * Fill cfg from defaults, then the --config file if any, then argv. 0 on
- * success; -1 with a one-line reason in err. Free with config_free.
+ * Fill cfg from defaults, then the --config file if any, then argv, then
+ * (when none gave a database) $SENDFLOW_DATABASE. 0 on success; -1 with a one-line reason in err.
+ * Free with config_free.
  */
 int config_load(sf_config *cfg, int argc, char **argv, char *err, size_t errlen) SF_MUSTCHECK;
 /* Free the strings config_load allocated. */

@@ -217,8 +217,9 @@ struct delivery {
     bool kicked;           /* asked to look again during a claim */
     bool more;             /* the last claim was cut short: more rows may be ready */
     size_t asked;          /* rows the claim in flight asked for */
-    bool stopping;
-    item *items; /* in flight */
+    bool stopping;         /* delivery_stop was called: no more claims */
+    bool shut;             /* the transfers still running were abandoned, the handles closing */
+    item *items;           /* in flight */
     size_t ninflight;
     dl_sock *socks;
     char **secrets; /* one per d->chan->webhooks, owned copies of the environment's */
@@ -252,6 +253,7 @@ typedef struct record {
 static void dl_look(delivery *dl);
 static void dl_maybe_free(delivery *dl);
 static void item_close(item *it);
+static void on_stop_grace(uv_timer_t *t);
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -512,8 +514,11 @@ static void record_submit(delivery *dl, record_kind kind, const char *id, int at
     r->attempts = attempts;
     r->ms = ms;
     if (error) {
-        sb e = {0};
-        dl_oneline(&e, error, DL_ERROR_MAX);
+        /* last_error is listed by the outbox op: no credential of a URL in it either. */
+        sb clean = {0}, e = {0};
+        sb_add_redacted(&clean, error);
+        dl_oneline(&e, sb_str(&clean), DL_ERROR_MAX);
+        sb_free(&clean);
         r->error = sb_steal(&e);
     }
     snprintf(r->desc, sizeof r->desc, "outbox %s (%s, %s %.60s)", id, what, channel, target);
@@ -587,8 +592,14 @@ static void item_finish(item *it, bool sent, const char *why)
     record_item(it, sent ? REC_SENT : REC_FAILED, why);
     item_unlink(it);
     item_close(it);
-    if (!dl->stopping && (dl->more || dl->kicked))
+    if (dl->stopping) {
+        /* The last transfer of a stop ended within its grace: shut down now. Not from here,
+         * though: we may be inside curl_collect's loop over the multi handle it cleans up. */
+        if (dl->ninflight == 0 && !dl->shut)
+            uv_timer_start(&dl->poll_timer, on_stop_grace, 0, 0);
+    } else if (dl->more || dl->kicked) {
         dl_look(dl);
+    }
 }
 
 /* Abandoned at stop: the row goes back to pending (if the database is still there). */
@@ -1353,6 +1364,36 @@ void delivery_kick(sf_daemon *d)
         dl_look(d->delivery);
 }
 
+/*
+ * The end of a stop: abandon the transfers still running (their rows are
+ * released), then close libcurl and the handles. Once only.
+ */
+static void dl_shutdown(delivery *dl)
+{
+    if (dl->shut)
+        return;
+    dl->shut = true;
+    if (dl->ninflight)
+        log_info("delivery: %zu notice%s still in flight after %d s go back to the outbox",
+                 dl->ninflight, dl->ninflight == 1 ? "" : "s", DELIVERY_STOP_GRACE_MS / 1000);
+    while (dl->items)
+        item_abandon(dl->items);
+    /* No easy handle is left on the multi handle; its cleanup may still report sockets. */
+    curl_multi_cleanup(dl->multi);
+    dl->multi = NULL;
+    while (dl->socks) {
+        uv_poll_stop(&dl->socks->poll);
+        sock_drop(dl->socks);
+    }
+    uv_close((uv_handle_t *)&dl->curl_timer, dl_handle_closed);
+    uv_close((uv_handle_t *)&dl->poll_timer, dl_handle_closed);
+}
+
+static void on_stop_grace(uv_timer_t *t)
+{
+    dl_shutdown(t->data);
+}
+
 void delivery_stop(sf_daemon *d, void (*done)(void *arg), void *arg)
 {
     delivery *dl = d->delivery;
@@ -1365,19 +1406,22 @@ void delivery_stop(sf_daemon *d, void (*done)(void *arg), void *arg)
     dl->stopping = true;
     dl->stop_done = done;
     dl->stop_arg = arg;
-    if (dl->ninflight)
-        log_info("delivery: stopping; %zu notices in flight go back to the outbox", dl->ninflight);
-    while (dl->items)
-        item_abandon(dl->items);
-    /* No easy handle is left on the multi handle; its cleanup may still report sockets. */
-    curl_multi_cleanup(dl->multi);
-    dl->multi = NULL;
-    while (dl->socks) {
-        uv_poll_stop(&dl->socks->poll);
-        sock_drop(dl->socks);
+    /*
+     * A transfer in flight may already have reached its receiver: abandoned
+     * now, it would be handed back and delivered again after a restart. So
+     * the transfers get a grace to finish and be recorded as what they are
+     * (sent, or a failed attempt); only those still running after it are
+     * abandoned and released. No new claim starts meanwhile (dl_look).
+     * The poll timer, idle from now on, times the grace.
+     */
+    uv_timer_stop(&dl->poll_timer);
+    if (!dl->ninflight) {
+        dl_shutdown(dl);
+        return;
     }
-    uv_close((uv_handle_t *)&dl->curl_timer, dl_handle_closed);
-    uv_close((uv_handle_t *)&dl->poll_timer, dl_handle_closed);
+    log_info("delivery: stopping; waiting up to %d s for %zu notice%s in flight",
+             DELIVERY_STOP_GRACE_MS / 1000, dl->ninflight, dl->ninflight == 1 ? "" : "s");
+    uv_timer_start(&dl->poll_timer, on_stop_grace, DELIVERY_STOP_GRACE_MS, 0);
 }
 
 /* ---- the outbox op ------------------------------------------------------- */

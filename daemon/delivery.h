@@ -46,6 +46,12 @@
 
 /* Rows claimed and in flight at most, per daemon. */
 #define DELIVERY_MAX_INFLIGHT 32
+/*
+ * How long a stopping worker lets the transfers in flight finish (ms), so a
+ * notice that reached its receiver is recorded as sent rather than handed
+ * back and delivered again; those still running then are abandoned.
+ */
+#define DELIVERY_STOP_GRACE_MS 5000
 /* The longest back-off between attempts (unless --delivery-retry-ms is longer). */
 #define DELIVERY_MAX_BACKOFF_MS (60 * 60 * 1000)
 
@@ -62,9 +68,11 @@ int delivery_start(sf_daemon *d, char *err, size_t errlen) SF_MUSTCHECK;
 /* New outbox rows may be ready: look now (a no-op before start and after stop). */
 void delivery_kick(sf_daemon *d);
 /*
- * Stop taking new work. Transfers in flight are abandoned: their rows go
- * back to pending when the database can still be reached, else their lease
- * expires and they are retried. d->delivery becomes NULL at once; the
+ * Stop taking new work (no claim starts after this). Transfers in flight get
+ * DELIVERY_STOP_GRACE_MS to finish and have their outcome recorded; those
+ * still running then are abandoned: their rows go back to pending when the
+ * database can still be reached, else their lease expires and they are
+ * retried. d->delivery becomes NULL at once; the
  * worker frees itself once its handles are closed and its last outcomes
  * are written (or refused), then calls done(arg) (at once when there is no
  * worker). Close d->work_store only after done.

@@ -47,10 +47,14 @@ void log_write(log_level level, const char *fmt, ...)
     sb line = {0};
     sb_addf(&line, "%s.%03ldZ sendflowd[%ld] %s: ", ts, (long)(tv.tv_usec / 1000), (long)getpid(),
             level_names[level]);
+    /* A URL or conninfo in a message never shows its password (or token), whoever logs it. */
+    sb msg = {0};
     va_list ap;
     va_start(ap, fmt);
-    sb_vaddf(&line, fmt, ap);
+    sb_vaddf(&msg, fmt, ap);
     va_end(ap);
+    sb_add_redacted(&line, sb_str(&msg));
+    sb_free(&msg);
     sb_add(&line, "\n");
     fputs(sb_str(&line), stderr);
     fflush(stderr);

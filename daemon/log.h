@@ -3,6 +3,8 @@
  * level. The level is checked before anything is formatted, so debug lines
  * cost nothing when they are off. Callers put the connection / request id in
  * the message so that one request can be followed through the log.
+ * Credentials in a line (a URL's password, a conninfo's password=...) are
+ * written as *** (sb_add_redacted), so settings can be logged as they are.
  */
 #ifndef SF_LOG_H
 #define SF_LOG_H

@@ -3,7 +3,9 @@
  * (settings, workflows, migrations, then sockets), so a misconfiguration stops
  * it with one clear line before it accepts any work; after that everything
  * runs on one libuv loop. SIGTERM / SIGINT stop it cleanly: no new requests,
- * in-flight ones finish and are answered, connections close, then exit 0.
+ * in-flight ones finish and are answered; the outbox worker claims nothing
+ * more, lets its transfers finish (DELIVERY_STOP_GRACE_MS), records them and
+ * hands back those still running; only then the connections close; exit 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,12 +206,40 @@ static int load_definitions(sf_daemon *d)
     rc = load_channels(path, true, &d->chan, cerr);
     free(path);
     if (rc < 0) {
-        fprintf(stderr, "sendflowd: invalid channels: %s\n", cerr);
+        /* The error may quote a URL (an SMTP relay's, a webhook's) with its password. */
+        sb msg = {0};
+        sb_add_redacted(&msg, cerr);
+        fprintf(stderr, "sendflowd: invalid channels: %s\n", sb_str(&msg));
+        sb_free(&msg);
         return -1;
     }
     if (rc == 1)
         log_warn("no channels.yaml: escalations fire but nobody can be told");
     return 0;
+}
+
+/*
+ * A --database given on the command line with a password: overwrite it in
+ * our argv, so ps and /proc/PID/cmdline stop showing it (from then on: the
+ * first instants are visible; SENDFLOW_DATABASE or a service file avoid even
+ * those). config_load has copied it already.
+ */
+static void hide_database_password(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        char *v = NULL;
+        if (!strcmp(argv[i], "--database") && i + 1 < argc)
+            v = argv[i + 1];
+        else if (!strncmp(argv[i], "--database=", 11))
+            v = argv[i] + 11;
+        if (!v)
+            continue;
+        sb clean = {0};
+        sb_add_redacted(&clean, v);
+        if (strcmp(sb_str(&clean), v) != 0)
+            memset(v, '*', strlen(v));
+        sb_free(&clean);
+    }
 }
 
 int main(int argc, char **argv)
@@ -222,6 +252,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "sendflowd: %s\n", err);
         return 2;
     }
+    hide_database_password(argc, argv);
     if (d->cfg.help || d->cfg.version) {
         sb out = {0};
         if (d->cfg.help)

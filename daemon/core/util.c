@@ -1,9 +1,12 @@
 /* util: aborting allocators and the growable string buffer (see util.h). */
 #include "util.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void oom(size_t n)
 {
@@ -123,4 +126,76 @@ void sb_free(sb *b)
     free(b->buf);
     b->buf = NULL;
     b->len = b->cap = 0;
+}
+
+/* Whether the key [k, k+n) names a secret (its end, case aside). */
+static bool sb__secret_key(const char *k, size_t n)
+{
+    static const char *const ends[] = {"password", "passwd", "secret", "token"};
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+        size_t m = strlen(ends[i]);
+        if (n >= m && strncasecmp(k + n - m, ends[i], m) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Where a setting's value that starts at v ends: a quoted one at its closing quote. */
+static const char *sb__value_end(const char *v)
+{
+    if (*v == '\'') {
+        for (v++; *v && *v != '\''; v++)
+            if (*v == '\\' && v[1])
+                v++;
+        return *v ? v + 1 : v;
+    }
+    return v + strcspn(v, " \t\r\n&#;,\"");
+}
+
+void sb_add_redacted(sb *b, const char *s)
+{
+    const char *p = s;
+    while (*p) {
+        /* scheme://user:password@host: the authority ends at the path, query or fragment. */
+        if (p[0] == ':' && p[1] == '/' && p[2] == '/') {
+            sb_addn(b, p, 3);
+            p += 3;
+            size_t auth = strcspn(p, "/?# \t\r\n\"'<>");
+            const char *at = NULL;
+            for (size_t i = 0; i < auth; i++)
+                if (p[i] == '@')
+                    at = p + i;
+            const char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
+            if (colon) {
+                sb_addn(b, p, (size_t)(colon + 1 - p));
+                sb_add(b, "***");
+                p = at; /* the '@' and the host are copied as they are */
+            }
+            continue;
+        }
+        /* key = value, the key starting a word (or a URI's query parameter). */
+        bool word_start = p == s || strchr(" \t\r\n?&;,(\"'", p[-1]);
+        if (word_start && (isalpha((unsigned char)*p) || *p == '_')) {
+            size_t n = 0;
+            while (isalnum((unsigned char)p[n]) || p[n] == '_' || p[n] == '-')
+                n++;
+            const char *q = p + n;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (*q == '=' && sb__secret_key(p, n)) {
+                q++;
+                while (*q == ' ' || *q == '\t')
+                    q++;
+                sb_addn(b, p, (size_t)(q - p));
+                sb_add(b, "***");
+                p = sb__value_end(q);
+                continue;
+            }
+            sb_addn(b, p, n); /* the word: a secret key never starts inside it */
+            p += n;
+            continue;
+        }
+        sb_addn(b, p, 1);
+        p++;
+    }
 }

@@ -49,5 +49,13 @@ const char *sb_str(const sb *b);
 char *sb_steal(sb *b);
 /* Free the buffer and reset b to empty. */
 void sb_free(sb *b);
+/*
+ * Append s with its credentials replaced by "***", for log lines and stored
+ * errors: the password of a URL's userinfo (scheme://user:PASSWORD@host),
+ * and the value of a key=value setting whose key ends in password, passwd,
+ * secret or token (a conninfo's password=..., a URI's ?password=...,
+ * quoted values included). Everything else is copied as it is.
+ */
+void sb_add_redacted(sb *b, const char *s);
 
 #endif
