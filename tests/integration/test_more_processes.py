@@ -105,9 +105,14 @@ def reassessment_tribunal_order_and_transfer():
         d.cli("clock", "set", "2026-03-05T10:00")
         ev(d, "C-TO", "draft_plan_issued", "2026-03-05")
         d.cli("clock", "set", "2026-04-16T10:00")
-        p = ev(d, "C-TO", "final_plan_issued", "2026-04-16")["process"]
+        r = ev(d, "C-TO", "final_plan_issued", "2026-04-16")
+        p = r["process"]
         eq((p["status"], {k: v["status"] for k, v in dls(p).items()}),
            ("completed", {"draft_plan": "met", "final_plan": "met"}), "order carried out")
+        # The plan's annual review starts on its date, holding its appeal window.
+        eq([(s["workflow"], s["started_on"], s["attrs"]) for s in r["started"]],
+           [("annual-review", "2026-04-16", {"started_after": "plan_issued"})], "review started")
+        eq(dls(r["started"][0])["review_meeting"]["due"], "2027-04-15", "first review")
         out = d.cli("workflows")[1]
         for w in ("reassessment", "tribunal-order", "la-transfer", "cease-plan"):
             assert w in out, out
