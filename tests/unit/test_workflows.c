@@ -1135,6 +1135,7 @@ static const scenario tribunal_scenarios[] = {
      .state = "complied",
      .status = "completed",
      .ended_on = "2026-04-20",
+     .starts = "annual-review@2026-04-20{started_after=plan_issued}",
      .dl = {{"draft_plan", "2026-03-06", "met", "2026-03-05",
              "5 weeks from order sent on 2026-01-30", "", X_NO},
             {"final_plan", "2026-04-17", "late", "2026-04-20", NULL, "", X_NO}}},
@@ -1231,6 +1232,7 @@ static const scenario tribunal_scenarios[] = {
      .state = "complied",
      .status = "completed",
      .ended_on = "2026-04-20",
+     .starts = "annual-review@2026-04-20{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2026-04-17", "excused", "2026-04-20", NULL, NULL, X_YES}}},
     /* ... but not under reg. 45, which does not list them. */
@@ -1246,6 +1248,7 @@ static const scenario tribunal_scenarios[] = {
      .state = "complied",
      .status = "completed",
      .ended_on = "2026-04-20",
+     .starts = "annual-review@2026-04-20{started_after=plan_issued}",
      .partial = true,
      .dl = {{"final_plan", "2026-04-17", "late", "2026-04-20", NULL, NULL, X_NO}}},
     /* Unopposed amendment, notice Tue 25 Jan 2028: 5 weeks → Tue 29 Feb 2028 (leap year). */
