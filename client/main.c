@@ -93,6 +93,7 @@ enum {
     O_TEAM = 1u << 26,
     O_MINE = 1u << 27,
     O_DRY_RUN = 1u << 28,
+    O_AS_KNOWN_ON = 1u << 29,
 };
 /* Options every command takes. */
 #define O_GLOBAL (O_JSON | O_SOCKET | O_HELP | O_VERSION)
@@ -130,6 +131,7 @@ static const struct option_spec {
     {"team", O_TEAM, true},
     {"mine", O_MINE, false},
     {"dry-run", O_DRY_RUN, false},
+    {"as-known-on", O_AS_KNOWN_ON, true},
 };
 
 #define MAX_POS 8
@@ -149,6 +151,7 @@ typedef struct cli {
     const char *board, *period, *format, *output; /* report */
     const char *limit, *cursor;                   /* paged reads */
     const char *officer, *team;                   /* case assign, due, caseload */
+    const char *as_known_on;                      /* show */
     json_t *attrs;            /* new ref: the --set pairs as an object; NULL when none given */
     const char *pos[MAX_POS]; /* the words that are not options */
     size_t npos;
@@ -166,8 +169,10 @@ static const char help_text[] =
     "                              start a statutory process for a case\n"
     "  event REF TYPE --on DATE [--set KEY=VALUE]... [--key KEY] [--process ID]\n"
     "                              record what happened, on the day it happened\n"
-    "  show REF                    a case, its processes, their deadlines and the\n"
-    "                              coming phase transfers\n"
+    "  show REF [--as-known-on DATE]\n"
+    "                              a case, its processes, their deadlines and the\n"
+    "                              coming phase transfers; --as-known-on: as the system\n"
+    "                              showed it on DATE (what was recorded by then)\n"
     "  history REF                 everything recorded for a case, in order: starts,\n"
     "                              events (voided ones marked) and voids, by whom\n"
     "  void REF EVENT_ID --reason TEXT [--key KEY]\n"
@@ -346,6 +351,9 @@ static int cli_parse(cli *c, int argc, char **argv)
             break;
         case O_TEAM:
             c->team = value;
+            break;
+        case O_AS_KNOWN_ON:
+            c->as_known_on = value;
             break;
         case O_SET: {
             const char *sep = strchr(value, '=');
@@ -776,14 +784,18 @@ static int cmd_event(const cli *c)
 
 static int cmd_show(const cli *c)
 {
-    int rc = check_options(c, 0, "show");
+    int rc = check_options(c, O_AS_KNOWN_ON, "show");
     if (rc)
         return rc;
     if (c->npos != 2)
-        return usage_line("show REF [--json]");
+        return usage_line("show REF [--as-known-on DATE] [--json]");
+    if (c->as_known_on && (rc = check_date(c->as_known_on, "--as-known-on")))
+        return rc;
 
     json_t *req = request(OP_SHOW);
     json_object_set_new(req, "case", json_string(c->pos[1]));
+    if (c->as_known_on)
+        json_object_set_new(req, "as_known_on", json_string(c->as_known_on));
     json_t *reply;
     if ((rc = call(c, req, &reply)))
         return rc;

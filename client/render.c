@@ -499,6 +499,10 @@ void render_show(sb *out, const json_t *reply)
     sb_addf(out, "Case %s", jstr_or(reply, "case", "?"));
     if (jstr(reply, "dob"))
         sb_addf(out, " (born %s)", jstr(reply, "dob"));
+    if (jstr(reply, "as_known_on"))
+        sb_addf(out, ", as known on %s (what had been recorded by the end of that day; today's "
+                     "attributes)",
+                jstr(reply, "as_known_on"));
     sb_add(out, "\n");
     const json_t *attrs = json_object_get(reply, "attrs");
     if (json_object_size(attrs)) {

@@ -129,10 +129,34 @@
     " FROM cs LEFT JOIN dl ON dl.officer IS NOT DISTINCT FROM cs.officer"                          \
     " LEFT JOIN es ON es.officer IS NOT DISTINCT FROM cs.officer"
 
+/*
+ * When the daemon's clock recorded a row (schema 012); rows from before it,
+ * by the wall clock in London.
+ */
+#define SQL_KNOWN(t, wall) "coalesce(" t ".known_at, " t "." wall " AT TIME ZONE 'Europe/London')"
+/*
+ * show as known on $2: the processes and events recorded by the end of that
+ * day, less the events voided by then (the daemon replays them). The case's
+ * attributes are today's.
+ */
+#define SQL_SHOW_KNOWN                                                                             \
+    "SELECT json_build_object('case', c.ref, 'dob', c.dob, 'attrs', c.attrs,"                      \
+    " 'processes', (SELECT coalesce(json_agg(sf_process_json(p.id) ORDER BY p.id), '[]'::json)"    \
+    "  FROM processes p WHERE p.case_id = c.id AND " SQL_KNOWN("p", "created_at")                  \
+    "  ::date <= $2::date)),"                                                                      \
+    " (SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'process',"                    \
+    "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"                     \
+    "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id"                \
+    "  AND " SQL_KNOWN("e", "recorded_at") "::date <= $2::date"                                    \
+    "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id"                        \
+    "   AND " SQL_KNOWN("v", "recorded_at") "::date <= $2::date))"                                 \
+    " FROM cases c WHERE c.ref = $1"
+
 #define OP_STATEMENTS(X)                                                                           \
     X(HISTORY, "SELECT h.entry::text, to_char(h.at AT TIME ZONE 'UTC', " SQL_ISO_UTC_US "),"       \
                " h.rank::text, h.id::text FROM cases c LEFT JOIN LATERAL " SQL_HISTORY_PAGE        \
                " h ON true WHERE c.ref = $1 ORDER BY h.at, h.rank, h.id")                          \
+    X(SHOW_KNOWN, SQL_SHOW_KNOWN)                                                                  \
     X(SHOW, "SELECT json_build_object('case', c.ref, 'dob', c.dob, 'attrs', c.attrs,"              \
             " 'processes', (SELECT coalesce(json_agg(sf_process_json(p.id) ORDER BY p.id),"        \
             " '[]'::json) FROM processes p WHERE p.case_id = c.id)),"                              \
@@ -312,8 +336,76 @@ static void show_loaded(job *j, PGresult *res)
     job_reply(j);
 }
 
+/*
+ * A process as the system would have shown it on day: replayed from the
+ * events recorded by then (events, one process's or another's), judged on
+ * that day. Its "deadlines" are replaced; a replay the engine refuses
+ * keeps what is stored, with a note.
+ */
+static void known_process(job *j, json_t *p, json_t *events, json_t *dob, cal_day day)
+{
+    const wf_workflow *wf =
+        wf_set_find(j->d->workflows, json_string_value(json_object_get(p, "workflow")));
+    const char *id = json_string_value(json_object_get(p, "id"));
+    json_t *mine = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e)
+    {
+        const char *pid = json_string_value(json_object_get(e, "process"));
+        if (pid && id && !strcmp(pid, id))
+            json_array_append(mine, e);
+    }
+    eio_input x;
+    eng_result *r = NULL;
+    char err[ENG_ERR_LEN];
+    if (wf) {
+        eio_input_build(j->d, wf, p, mine, dob, &x);
+        if (eng_evaluate(&x.in, &r, err) == 0) {
+            json_t *dls = eio_deadlines(NULL, r);
+            json_t *dl;
+            json_array_foreach(dls, i, dl) json_object_del(dl, "sig");
+            json_object_set_new(p, "deadlines", dls);
+            json_object_set_new(p, "status", json_string(eng_proc_status_name(r->status)));
+            json_object_set_new(p, "state", json_string(r->state));
+            json_object_set_new(p, "ended_on", eio_date(r->ended_on));
+        } else {
+            json_object_set_new(p, "note", json_sprintf("not replayed as on that day: %s", err));
+        }
+        eng_result_free(r);
+        eio_input_free(&x);
+    }
+    json_decref(mine);
+    eio_decorate_process(p, day);
+}
+
+static void show_known_loaded(job *j, PGresult *res)
+{
+    if (PQntuples(res) == 0) {
+        job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s", j->case_ref);
+        return;
+    }
+    j->reply = job_json(res, 0, 0);
+    json_t *events = job_json(res, 0, 1);
+    json_t *dob = json_object_get(j->reply, "dob");
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(j->reply, "processes"), i, p)
+        known_process(j, p, events, dob, j->on);
+    char day[CAL_DATE_LEN];
+    json_object_set_new(j->reply, "as_known_on", json_string(cal_format(j->on, day)));
+    json_decref(events);
+    job_reply(j);
+}
+
 void op_show_begin(job *j)
 {
+    if (j->has_on) {
+        char day[CAL_DATE_LEN];
+        const char *p[2] = {j->case_ref, cal_format(j->on, day)};
+        job_query(j, &statements[STMT_SHOW_KNOWN], 2, p, show_known_loaded);
+        return;
+    }
     const char *p[1] = {j->case_ref};
     job_query(j, &statements[STMT_SHOW], 1, p, show_loaded);
 }
@@ -392,7 +484,20 @@ void op_due_begin(job *j)
 
 int op_show_parse(job *j, proto_err *code, sb *err)
 {
-    return proto_case_ref(j->req->msg, "case", &j->case_ref, code, err);
+    json_t *m = j->req->msg;
+    char today[CAL_DATE_LEN];
+    if (proto_case_ref(m, "case", &j->case_ref, code, err) ||
+        proto_date(m, "as_known_on", false, &j->on, &j->has_on, code, err))
+        return -1;
+    /* What the system said on a day that has not come yet is not known. */
+    if (j->has_on && j->on > j->today) {
+        sb_addf(err, "\"as_known_on\": %s is after today (%s): use due --on to look ahead",
+                json_string_value(json_object_get(m, "as_known_on")),
+                cal_format(j->today, today));
+        *code = PROTO_ERR_BAD_DATE;
+        return -1;
+    }
+    return 0;
 }
 
 int op_history_parse(job *j, proto_err *code, sb *err)

@@ -155,6 +155,8 @@ DECLARE
     proc json;
     out  json[] := '{}';
 BEGIN
+    -- The daemon clock's time, for known_at (schema 012): the first item's.
+    PERFORM set_config('sendflow.clock', coalesce(p_items->0->'audit'->>'clock', ''), true);
     FOR it IN SELECT value FROM jsonb_array_elements(p_items) LOOP
         proc := sf_start_process((it->>'case')::bigint, (it->>'case_version')::bigint,
                                  it->>'workflow', (it->>'version')::integer,
@@ -256,6 +258,8 @@ DECLARE
     started jsonb := '{}';
     kids    json[];
 BEGIN
+    -- The daemon clock's time, for known_at (schema 012): the first item's.
+    PERFORM set_config('sendflow.clock', coalesce(p_items->0->'audit'->>'clock', ''), true);
     WITH it AS (
         SELECT i.value AS item, i.ordinality AS n, (i.value->>'case')::bigint AS cid,
                (i.value->>'case_version')::bigint AS ver
@@ -386,6 +390,20 @@ $$;
 -- cancelled here, their row kept, their open deadlines cancelled on p_today
 -- with a note saying why.
 -- Returns {"process": <process>, "cancelled": [<process id>...]}.
+-- sf_void_event with the daemon clock's time for the void's known_at
+-- (schema 012), as the daemon calls it.
+CREATE OR REPLACE FUNCTION sf_void_event_at(p_clock text, p_case bigint, p_case_version bigint,
+                                            p_event bigint, p_reason text, p_actor text,
+                                            p_key text, p_today date, p_status text,
+                                            p_state text, p_ended date, p_deadlines jsonb)
+RETURNS json LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('sendflow.clock', coalesce(p_clock, ''), true);
+    RETURN sf_void_event(p_case, p_case_version, p_event, p_reason, p_actor, p_key, p_today,
+                         p_status, p_state, p_ended, p_deadlines);
+END
+$$;
+
 CREATE OR REPLACE FUNCTION sf_void_event(p_case bigint, p_case_version bigint, p_event bigint,
                                          p_reason text, p_actor text, p_key text, p_today date,
                                          p_status text, p_state text, p_ended date,
