@@ -327,6 +327,8 @@ static void conn_line(srv_conn *c, const char *line, size_t len)
         /* A TCP client is identified afresh by each request's token (handlers.c), so a
          * token revoked meanwhile is refused at once. */
         c->ident.role = ACCESS_NONE;
+        c->ident.limited = false;
+        snprintf(c->ident.who, sizeof c->ident.who, "tcp");
         snprintf(c->ident.via, sizeof c->ident.via, "tcp");
     }
     req->ident = &c->ident;

@@ -201,6 +201,35 @@ def an_integration_token_posts_only_its_event_types():
 
 
 @test
+def tls_carries_split_and_pipelined_requests():
+    """TLS records and request lines do not line up: a line split over many
+    records, many lines in one, a reply over many records, all in order."""
+    with Database() as db, tls_daemon(db, clock=CLOCK) as d:
+        tok = add_token(d, "cw", "caseworker")["token"]
+        with RawClient(tcp=("127.0.0.1", d.port), tls_ca=d.cert) as t:
+            line = (json.dumps({"op": "ping", "id": "split", "token": tok}) + "\n").encode()
+            for i in range(0, len(line), 7):
+                t.send_raw(line[i:i + 7])  # one TLS record each
+            eq(t.recv()["id"], "split", "a line over many records")
+            reqs = [{"op": "case_open", "case": "C-%d" % i, "id": i, "token": tok}
+                    for i in range(40)]
+            replies = t.pipeline(reqs)
+            eq([(r["id"], r["ok"]) for r in replies], [(i, True) for i in range(40)],
+               "pipelined replies")
+            starts = [{"op": "start", "case": "C-%d" % i, "workflow": "ehcp-assessment",
+                       "on": "2026-05-01", "token": tok} for i in range(40)]
+            eq([r["ok"] for r in t.pipeline(starts)], [True] * 40, "pipelined starts")
+            due = t.ok({"op": "due", "within": 400, "token": tok})
+            if len(json.dumps(due)) < 2 * 16384:
+                raise TestError("the due reply is small (%d bytes)" % len(json.dumps(due)))
+            # A request line longer than many records, too.
+            t.ok({"op": "ping", "token": tok, "pad": "x" * 100000})
+            t.error("{nope", "bad_json")
+            t.ok({"op": "ping", "token": tok})
+        eq(db.sql("SELECT count(*) FROM cases").strip(), "40", "cases")
+
+
+@test
 def a_plain_client_on_the_tls_port_is_closed_unanswered():
     with Database() as db, tls_daemon(db, clock=CLOCK) as d:
         s = socket.create_connection(("127.0.0.1", d.port), timeout=timeout(10))
