@@ -17,6 +17,7 @@
 #include <libgen.h>
 #include <pwd.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,46 +62,51 @@ static const char *const op_names[] = {
 
 /* ---- the command line --------------------------------------------------- */
 
-/* One bit per option, so each command can say which it takes. */
-enum {
-    O_JSON = 1u << 0,
-    O_SOCKET = 1u << 1,
-    O_HELP = 1u << 2,
-    O_VERSION = 1u << 3,
-    O_DOB = 1u << 4,
-    O_SET = 1u << 5,
-    O_ON = 1u << 6,
-    O_KEY = 1u << 7,
-    O_PROCESS = 1u << 8,
-    O_WITHIN = 1u << 9,
-    O_OVERDUE = 1u << 10,
-    O_REASON = 1u << 11,
-    O_ALL = 1u << 12,
-    O_OPEN = 1u << 13,
-    O_NOTE = 1u << 14,
-    O_FAILED = 1u << 15,
-    O_LIMIT = 1u << 16,
-    O_CURSOR = 1u << 17,
-    O_SINCE = 1u << 18,
-    /* report (bits from 20: room below for other commands' options) */
-    O_BOARD = 1u << 20,
-    O_PERIOD = 1u << 21,
-    O_FORMAT = 1u << 22,
-    O_OUTPUT = 1u << 23,
-    O_QUEUE = 1u << 24,
-    /* caseloads: due, caseload, case assign */
-    O_OFFICER = 1u << 25,
-    O_TEAM = 1u << 26,
-    O_MINE = 1u << 27,
-    O_DRY_RUN = 1u << 28,
-    O_AS_KNOWN_ON = 1u << 29,
-};
+/* One bit per option, so each command can say which it takes (64: room to grow). */
+#define O_JSON    (UINT64_C(1) << 0)
+#define O_SOCKET  (UINT64_C(1) << 1)
+#define O_HELP    (UINT64_C(1) << 2)
+#define O_VERSION (UINT64_C(1) << 3)
+#define O_DOB     (UINT64_C(1) << 4)
+#define O_SET     (UINT64_C(1) << 5)
+#define O_ON      (UINT64_C(1) << 6)
+#define O_KEY     (UINT64_C(1) << 7)
+#define O_PROCESS (UINT64_C(1) << 8)
+#define O_WITHIN  (UINT64_C(1) << 9)
+#define O_OVERDUE (UINT64_C(1) << 10)
+#define O_REASON  (UINT64_C(1) << 11)
+#define O_ALL     (UINT64_C(1) << 12)
+#define O_OPEN    (UINT64_C(1) << 13)
+#define O_NOTE    (UINT64_C(1) << 14)
+#define O_FAILED  (UINT64_C(1) << 15)
+#define O_LIMIT   (UINT64_C(1) << 16)
+#define O_CURSOR  (UINT64_C(1) << 17)
+#define O_SINCE   (UINT64_C(1) << 18)
+#define O_TOKEN   (UINT64_C(1) << 19) /* TCP: the token sent with each request */
+/* report (bits from 20: room below for other commands' options) */
+#define O_BOARD  (UINT64_C(1) << 20)
+#define O_PERIOD (UINT64_C(1) << 21)
+#define O_FORMAT (UINT64_C(1) << 22)
+#define O_OUTPUT (UINT64_C(1) << 23)
+#define O_QUEUE  (UINT64_C(1) << 24)
+/* token add */
+#define O_ROLE   (UINT64_C(1) << 25)
+#define O_EVENTS (UINT64_C(1) << 26)
+/* reaching the daemon over TCP */
+#define O_CONNECT (UINT64_C(1) << 27)
+#define O_TLS_CA  (UINT64_C(1) << 28)
+/* caseloads (due, caseload, case assign), recompute --dry-run, show --as-known-on */
+#define O_OFFICER     (UINT64_C(1) << 29)
+#define O_TEAM        (UINT64_C(1) << 30)
+#define O_MINE        (UINT64_C(1) << 31)
+#define O_DRY_RUN     (UINT64_C(1) << 32)
+#define O_AS_KNOWN_ON (UINT64_C(1) << 33)
 /* Options every command takes. */
-#define O_GLOBAL (O_JSON | O_SOCKET | O_HELP | O_VERSION)
+#define O_GLOBAL (O_JSON | O_SOCKET | O_HELP | O_VERSION | O_TOKEN | O_CONNECT | O_TLS_CA)
 
 static const struct option_spec {
     const char *name; /* without the leading "--" */
-    unsigned bit;
+    uint64_t bit;
     bool has_value;
 } option_specs[] = {
     {"json", O_JSON, false},
@@ -132,13 +138,18 @@ static const struct option_spec {
     {"mine", O_MINE, false},
     {"dry-run", O_DRY_RUN, false},
     {"as-known-on", O_AS_KNOWN_ON, true},
+    {"token", O_TOKEN, true},
+    {"connect", O_CONNECT, true},
+    {"tls-ca", O_TLS_CA, true},
+    {"role", O_ROLE, true},
+    {"events", O_EVENTS, true},
 };
 
 #define MAX_POS 8
 
 /* The parsed command line. Strings are borrowed from argv. */
 typedef struct cli {
-    unsigned seen; /* O_* bits of the options given */
+    uint64_t seen; /* O_* bits of the options given */
     const char *socket;
     const char *dob;
     const char *on;
@@ -152,6 +163,8 @@ typedef struct cli {
     const char *limit, *cursor;                   /* paged reads */
     const char *officer, *team;                   /* case assign, due, caseload */
     const char *as_known_on;                      /* show */
+    const char *token, *connect, *tls_ca;         /* TCP: --token, --connect, --tls-ca */
+    const char *role, *events;                    /* token add */
     json_t *attrs;            /* new ref: the --set pairs as an object; NULL when none given */
     const char *pos[MAX_POS]; /* the words that are not options */
     size_t npos;
@@ -207,6 +220,12 @@ static const char help_text[] =
     "                              those parked after their last attempt\n"
     "  audit [REF] [--since DATE]  the audit trail, oldest first: who changed or read\n"
     "                              what (of one case), when, and the result\n"
+    "  token add NAME --role ROLE [--events TYPE,...]\n"
+    "                              make a token for a TCP client (admin): printed once,\n"
+    "                              only its hash is kept; --events limits an integration\n"
+    "                              to those event types\n"
+    "  token list                  the tokens (never the tokens themselves)\n"
+    "  token revoke NAME           refuse a token from its next request on\n"
     "  clock                       the daemon's current time\n"
     "  clock set YYYY-MM-DDTHH:MM  move a simulated clock forward\n"
     "  workflows                   the workflows the daemon loaded\n"
@@ -219,6 +238,10 @@ static const char help_text[] =
     "\n"
     "Options:\n"
     "  --socket PATH   the daemon's Unix socket (else $SENDFLOW_SOCKET, else " DEFAULT_SOCKET ")\n"
+    "  --connect HOST:PORT  reach the daemon over TCP with TLS instead (its --listen)\n"
+    "  --token TOKEN   the token sent over TCP (else $SENDFLOW_TOKEN)\n"
+    "  --tls-ca FILE   CA certificate to verify the daemon's (else $SENDFLOW_TLS_CA, else\n"
+    "                  the system's)\n"
     "  --json          print one JSON document instead of text\n"
     "\n"
     "due, history, escalations and outbox list one page at a time (--limit N rows, 1 to 1000).\n"
@@ -355,6 +378,21 @@ static int cli_parse(cli *c, int argc, char **argv)
         case O_AS_KNOWN_ON:
             c->as_known_on = value;
             break;
+        case O_TOKEN:
+            c->token = value;
+            break;
+        case O_CONNECT:
+            c->connect = value;
+            break;
+        case O_TLS_CA:
+            c->tls_ca = value;
+            break;
+        case O_ROLE:
+            c->role = value;
+            break;
+        case O_EVENTS:
+            c->events = value;
+            break;
         case O_SET: {
             const char *sep = strchr(value, '=');
             if (!sep || sep == value) {
@@ -391,9 +429,9 @@ static int cli_parse(cli *c, int argc, char **argv)
 }
 
 /* EXIT_USAGE after naming the first option given that the command does not take; else 0. */
-static int check_options(const cli *c, unsigned allowed, const char *command)
+static int check_options(const cli *c, uint64_t allowed, const char *command)
 {
-    unsigned extra = c->seen & ~(allowed | O_GLOBAL);
+    uint64_t extra = c->seen & ~(allowed | O_GLOBAL);
     if (!extra)
         return 0;
     for (size_t k = 0; k < sizeof option_specs / sizeof option_specs[0]; k++)
@@ -431,6 +469,47 @@ static const char *socket_path(const cli *c)
     return env && *env ? env : DEFAULT_SOCKET;
 }
 
+/* What we talk to, for messages: --connect's HOST:PORT or the socket's path. Borrowed. */
+static const char *daemon_where(const cli *c)
+{
+    return c->connect ? c->connect : socket_path(c);
+}
+
+/*
+ * Connect to the daemon: over TCP with TLS when --connect is given, else
+ * its Unix socket. 0, or EXIT_FAIL after saying why.
+ */
+static int open_conn(const cli *c, sfc_conn *conn)
+{
+    if (c->connect) {
+        const char *ca = c->tls_ca ? c->tls_ca : getenv("SENDFLOW_TLS_CA");
+        char err[768];
+        if (sfc_connect_tls(conn, c->connect, ca && *ca ? ca : NULL, err, sizeof err) != 0) {
+            fprintf(stderr, "sendflow: %s\n", err);
+            return EXIT_FAIL;
+        }
+        return 0;
+    }
+    const char *path = socket_path(c);
+    if (sfc_connect(conn, path) != 0) {
+        fprintf(stderr,
+                "sendflow: cannot connect to the daemon at %s: %s (is sendflowd running? "
+                "start it with scripts/up)\n",
+                path, strerror(errno));
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* Over TCP the daemon knows us by our token (--token, else $SENDFLOW_TOKEN), in every request.
+ * Never on the Unix socket: the kernel says who we are there. */
+static void add_token(const cli *c, json_t *req)
+{
+    const char *token = c->token ? c->token : getenv("SENDFLOW_TOKEN");
+    if (c->connect && token && *token)
+        json_object_set_new(req, "token", json_string(token));
+}
+
 /*
  * Send req (a new request object; this takes the reference) and read the
  * reply. 0 with *reply_out a new ref to a successful reply; EXIT_FAIL after
@@ -438,10 +517,11 @@ static const char *socket_path(const cli *c)
  */
 static int call(const cli *c, json_t *req, json_t **reply_out)
 {
-    const char *path = socket_path(c);
+    const char *path = daemon_where(c);
     *reply_out = NULL;
 
     json_object_set_new(req, "id", json_integer(1));
+    add_token(c, req);
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     if (!text) {
@@ -450,11 +530,8 @@ static int call(const cli *c, json_t *req, json_t **reply_out)
     }
 
     sfc_conn conn;
-    if (sfc_connect(&conn, path) != 0) {
-        fprintf(stderr,
-                "sendflow: cannot connect to the daemon at %s: %s (is sendflowd running? "
-                "start it with scripts/up)\n",
-                path, strerror(errno));
+    if (open_conn(c, &conn) != 0) {
+        memset(text, 0, strlen(text)); /* it may hold the token */
         free(text);
         return EXIT_FAIL;
     }
@@ -1086,15 +1163,21 @@ static int cmd_watch(const cli *c)
         return rc;
     if (c->npos != 1)
         return usage_line("watch [--json]");
-    const char *path = socket_path(c);
+    const char *path = daemon_where(c);
     sfc_conn conn;
-    if (sfc_connect(&conn, path) != 0) {
-        fprintf(stderr, "sendflow: cannot connect to the daemon at %s: %s\n", path,
-                strerror(errno));
+    if (open_conn(c, &conn) != 0)
         return EXIT_FAIL;
-    }
-    static const char line[] = "{\"op\":\"watch\",\"id\":1}\n";
-    if (sfc_send_all(&conn, line, sizeof line - 1) < 0) {
+    json_t *req = request(OP_WATCH);
+    json_object_set_new(req, "id", json_integer(1));
+    add_token(c, req);
+    char *line = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    sb sent = {0};
+    sb_addf(&sent, "%s\n", line ? line : "");
+    free(line);
+    rc = sfc_send_all(&conn, sent.buf, sent.len);
+    sb_free(&sent);
+    if (rc < 0) {
         fprintf(stderr, "sendflow: cannot send to the daemon at %s: %s\n", path, strerror(errno));
         sfc_close(&conn);
         return EXIT_FAIL;
@@ -1209,6 +1292,66 @@ static int cmd_clock(const cli *c)
     return rc;
 }
 
+/*
+ * token add NAME --role ROLE [--events TYPE,...], token list, token revoke
+ * NAME (the daemon lets only an admin). The new token is printed once: the
+ * daemon keeps only its hash.
+ */
+static int cmd_token(const cli *c)
+{
+    static const char syn[] = "token add NAME --role ROLE [--events TYPE,...] | token list | "
+                              "token revoke NAME";
+    const char *sub = c->npos >= 2 ? c->pos[1] : "";
+    bool add = !strcmp(sub, "add"), list = !strcmp(sub, "list"), revoke = !strcmp(sub, "revoke");
+    if (!add && !list && !revoke)
+        return c->npos >= 2 ? usage_error("unknown command 'token %s'", sub) : usage_line(syn);
+    int rc = check_options(c, add ? O_ROLE | O_EVENTS : 0,
+                           add    ? "token add"
+                           : list ? "token list"
+                                  : "token revoke");
+    if (rc)
+        return rc;
+    if (c->npos != (list ? 2u : 3u) || (add && !c->role))
+        return usage_line(syn);
+    json_t *req = request(add ? OP_TOKEN_ADD : list ? OP_TOKEN_LIST : OP_TOKEN_REVOKE);
+    if (!list)
+        json_object_set_new(req, "name", json_string(c->pos[2]));
+    if (add) {
+        json_object_set_new(req, "role", json_string(c->role));
+        if (c->events) {
+            json_t *ev = json_array();
+            for (const char *p = c->events;;) {
+                size_t len = strcspn(p, ",");
+                if (len == 0) {
+                    json_decref(ev);
+                    json_decref(req);
+                    return usage_error("invalid --events \"%s\": expected TYPE,TYPE,...",
+                                       c->events);
+                }
+                json_array_append_new(ev, json_stringn(p, len));
+                if (!p[len])
+                    break;
+                p += len + 1;
+            }
+            json_object_set_new(req, "events", ev);
+        }
+    }
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    sb text = {0};
+    if (add)
+        render_token_add(&text, reply);
+    else if (list)
+        render_token_list(&text, reply);
+    else
+        sb_addf(&text, "token %s revoked: it is refused from its next request on\n", c->pos[2]);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
 /* ping: check that the daemon answers. */
 static int cmd_ping(const cli *c, const char *op)
 {
@@ -1223,7 +1366,7 @@ static int cmd_ping(const cli *c, const char *op)
     if ((rc = call(c, req, &reply)))
         return rc;
     sb text = {0};
-    render_ping(&text, reply, socket_path(c));
+    render_ping(&text, reply, daemon_where(c));
     rc = print_reply(c, reply, &text);
     sb_free(&text);
     json_decref(reply);
@@ -1533,6 +1676,8 @@ static int dispatch(const cli *c)
         fputs("sendflow: no command given (see sendflow --help)\n", stderr);
         return EXIT_USAGE;
     }
+    if (c->connect && c->socket)
+        return usage_error("--connect and --socket are two ways to the daemon: give one");
     const char *cmd = c->pos[0];
     if (!strcmp(cmd, "help")) {
         if (c->npos >= 2)
@@ -1583,6 +1728,8 @@ static int dispatch(const cli *c)
         return cmd_workflows(c);
     if (!strcmp(cmd, "ping"))
         return cmd_ping(c, cmd);
+    if (!strcmp(cmd, "token"))
+        return cmd_token(c);
     return usage_error("unknown command '%s'", cmd);
 }
 

@@ -500,8 +500,9 @@ void render_show(sb *out, const json_t *reply)
     if (jstr(reply, "dob"))
         sb_addf(out, " (born %s)", jstr(reply, "dob"));
     if (jstr(reply, "as_known_on"))
-        sb_addf(out, ", as known on %s (what had been recorded by the end of that day; today's "
-                     "attributes)",
+        sb_addf(out,
+                ", as known on %s (what had been recorded by the end of that day; today's "
+                "attributes)",
                 jstr(reply, "as_known_on"));
     sb_add(out, "\n");
     const json_t *attrs = json_object_get(reply, "attrs");
@@ -802,6 +803,58 @@ void render_audit(sb *out, const json_t *reply)
         cells[5] = scalar_dup(r, "case");
         cells[6] = scalar_dup(r, "key");
         cells[7] = scalar_dup(r, "result");
+        tbl_add(&t, cells, NULL);
+    }
+    tbl_print(&t, out, "");
+    tbl_free(&t);
+}
+
+/* "a, b" from an array of strings; "any" when it is not an array. New string. */
+static char *events_dup(const json_t *events)
+{
+    if (!json_is_array(events))
+        return xstrdup("any");
+    sb b = {0};
+    size_t i;
+    const json_t *e;
+    json_array_foreach(events, i, e)
+        sb_addf(&b, "%s%s", i ? "," : "", json_string_value(e) ? json_string_value(e) : "?");
+    return sb_steal(&b);
+}
+
+void render_token_add(sb *out, const json_t *reply)
+{
+    char *ev = events_dup(json_object_get(reply, "events"));
+    sb_addf(out, "token %s (%s; events: %s):\n%s\n", jstr_or(reply, "name", "?"),
+            jstr_or(reply, "role", "?"), ev, jstr_or(reply, "token", "?"));
+    sb_add(out, "It is shown this once (only its hash is kept): give it to the client now, as "
+                "--token or SENDFLOW_TOKEN.\n");
+    free(ev);
+}
+
+void render_token_list(sb *out, const json_t *reply)
+{
+    const json_t *rows = json_object_get(reply, "tokens");
+    size_t n = json_array_size(rows);
+    if (n == 0) {
+        sb_add(out, "no tokens\n");
+        return;
+    }
+    static const char *const head[] = {"NAME", "ROLE", "EVENTS", "CREATED (UTC)", "BY", "REVOKED"};
+    tbl t;
+    tbl_init(&t, 6);
+    tbl_header(&t, head);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *r = json_array_get(rows, i);
+        char *cells[6];
+        cells[0] = scalar_dup(r, "name");
+        cells[1] = scalar_dup(r, "role");
+        cells[2] = events_dup(json_object_get(r, "events"));
+        cells[3] = scalar_dup(r, "created");
+        cells[4] = scalar_dup(r, "created_by");
+        cells[5] = jstr(r, "revoked")
+                       ? xasprintf("%s by %s", jstr(r, "revoked"), jstr_or(r, "revoked_by", "?"))
+                       : xstrdup("-");
         tbl_add(&t, cells, NULL);
     }
     tbl_print(&t, out, "");

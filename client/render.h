@@ -64,6 +64,10 @@ void render_caseload(sb *out, const json_t *reply);
 void render_history(sb *out, const json_t *reply);
 /* sendflow audit: one line per row of the audit trail. */
 void render_audit(sb *out, const json_t *reply);
+/* A new token from a token_add reply: the token on a line of its own, and that it is shown once. */
+void render_token_add(sb *out, const json_t *reply);
+/* The tokens of a token_list reply: name, role, events, made by whom and when, revoked. */
+void render_token_list(sb *out, const json_t *reply);
 
 /*
  * The confirmation of a void reply ("voided event 12 (advice_requested on

@@ -29,7 +29,7 @@ const char *access_role_name(access_role r)
     return (size_t)r < sizeof role_names / sizeof role_names[0] ? role_names[r] : "none";
 }
 
-static access_role role_lookup(const char *name)
+access_role access_role_lookup(const char *name)
 {
     for (size_t i = 1; i < sizeof role_names / sizeof role_names[0]; i++)
         if (strcmp(role_names[i], name) == 0)
@@ -74,7 +74,7 @@ static int load_users(access_map *m, yaml_document_t *doc, const char *path, cha
         }
         const char *name = (const char *)k->data.scalar.value;
         const char *rname = (const char *)v->data.scalar.value;
-        access_role role = role_lookup(rname);
+        access_role role = access_role_lookup(rname);
         if (role == ACCESS_NONE) {
             snprintf(err, errlen,
                      "[%s:%zu] %s: unknown role \"%s\" (admin, manager, caseworker, "
@@ -181,4 +181,18 @@ void access_identify_uid(const access_map *m, uid_t uid, access_ident *id)
     }
     snprintf(id->who, sizeof id->who, "%s", name);
     snprintf(id->via, sizeof id->via, "unix:%s", name);
+}
+
+bool access_event_allowed(const access_ident *id, const char *type)
+{
+    if (!id->limited)
+        return true;
+    size_t n = strlen(type);
+    for (const char *p = id->events; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, type, n) == 0)
+            return true;
+        p += len + (p[len] == ',');
+    }
+    return false;
 }

@@ -4,8 +4,9 @@
  * A Unix-socket client is identified by its peer uid (SO_PEERCRED), mapped
  * to a role by the --access YAML file (users: {UNIX_USER: ROLE}). The
  * daemon's own user (and root) is always admin; without --access it is the
- * only one admitted. A TCP client has no identity until the token stage:
- * it is unauthenticated.
+ * only one admitted. A TCP client (over TLS) is identified by the token
+ * each of its requests carries (tokens.h): who is the token's name, via
+ * "token:NAME".
  */
 #ifndef SF_ACCESS_H
 #define SF_ACCESS_H
@@ -27,11 +28,17 @@ typedef enum access_role {
 
 #define ACCESS_BIT(r) (1u << (r))
 
-/* One connection's identity (fixed when it connects). */
+/* Longest --events list of an integration token, commas included. */
+#define ACCESS_EVENTS_LEN 512
+
+/* One connection's identity (Unix: fixed when it connects; TCP: set by each request's token). */
 typedef struct access_ident {
     access_role role;
-    char who[64]; /* the user name ("uid:N" when it has none) */
-    char via[72]; /* "unix:USER", or "tcp" */
+    char who[64]; /* the user name ("uid:N" when it has none), or the token's name */
+    char via[72]; /* "unix:USER", "token:NAME", or "tcp" (not identified) */
+    bool limited; /* an integration token given --events: only those event types */
+    char events[ACCESS_EVENTS_LEN]; /* when limited: the types, comma-separated */
+    bool needs_token;               /* a TCP client: each request must bring its token */
 } access_ident;
 
 typedef struct access_map access_map;
@@ -46,6 +53,10 @@ void access_free(access_map *m);
 size_t access_users(const access_map *m);
 /* Fill id for a Unix client of uid: role ACCESS_NONE if m does not know it. */
 void access_identify_uid(const access_map *m, uid_t uid, access_ident *id);
+/* The role called name ("admin", ...), or ACCESS_NONE. */
+access_role access_role_lookup(const char *name);
+/* May id post an event of type (false: an integration token whose --events lacks it)? */
+bool access_event_allowed(const access_ident *id, const char *type);
 /* The role's name ("admin", ...); "none" for ACCESS_NONE. */
 const char *access_role_name(access_role r);
 

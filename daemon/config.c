@@ -40,7 +40,10 @@ static const cfg_option options[] = {
             "libpq connection string or URI (default: $SENDFLOW_DATABASE, else libpq's PG* "
             "environment: PGSERVICE, PGPASSFILE...)"),
     OPT_STR("socket", socket, "./var/sendflowd.sock", "Unix socket to listen on"),
-    OPT_STR("listen", listen, NULL, "also listen on TCP HOST:PORT"),
+    OPT_STR("listen", listen, NULL,
+            "also listen on TCP HOST:PORT (TLS with --tls-cert and --tls-key; clients by token)"),
+    OPT_STR("tls-cert", tls_cert, NULL, "PEM certificate (chain) served on --listen"),
+    OPT_STR("tls-key", tls_key, NULL, "PEM private key of --tls-cert"),
     OPT_STR("access", access, NULL,
             "YAML file of users: {UNIX_USER: ROLE}; without it only the daemon's own user "
             "(and root) is admitted, as admin"),
@@ -225,6 +228,15 @@ int config_load(sf_config *cfg, int argc, char **argv, char *err, size_t errlen)
     const char *env = getenv("SENDFLOW_DATABASE");
     if (!cfg->database && env && *env)
         cfg->database = xstrdup(env);
+
+    /* TCP carries tokens: never in clear text. */
+    if (cfg->listen && !cfg->help && !cfg->version && (!cfg->tls_cert || !cfg->tls_key)) {
+        snprintf(err, errlen,
+                 "--listen %s needs --tls-cert FILE and --tls-key FILE: TCP clients are served "
+                 "over TLS only (they send tokens)",
+                 cfg->listen);
+        return -1;
+    }
     return 0;
 }
 

@@ -18,6 +18,8 @@ typedef struct sf_config {
     char *listen;              /* "HOST:PORT" for TCP, or NULL */
     char *access;              /* --access YAML file (users: {UNIX_USER: ROLE}), or NULL */
     char *socket_group;        /* group owning the Unix socket, or NULL */
+    char *tls_cert;            /* PEM certificate chain for --listen, or NULL */
+    char *tls_key;             /* PEM private key of tls_cert, or NULL */
     char *workflows;           /* workflow definitions directory */
     char *schema;              /* migrations directory */
     char *clock;               /* "real" or "simulated:YYYY-MM-DDTHH:MM" */

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "ops.h"
 #include "reports.h"
+#include "tokens.h"
 #include "watch.h"
 
 /* How one operation is served: directly, or parsed into a job that runs on the store. */
@@ -70,6 +71,9 @@ static const op_def ops[] = {
     {PROTO_OP_AUDIT, R_AUDIT, NULL, op_audit_parse, op_audit_begin, false},
     {PROTO_OP_CASE_ASSIGN, R_STAFF, NULL, op_case_assign_parse, op_case_assign_begin, false},
     {PROTO_OP_CASELOAD, R_READ, NULL, op_caseload_parse, op_caseload_begin, false},
+    {PROTO_OP_TOKEN_ADD, R_ADMIN, op_token_add, NULL, NULL, false},
+    {PROTO_OP_TOKEN_LIST, R_ADMIN, op_token_list, NULL, NULL, false},
+    {PROTO_OP_TOKEN_REVOKE, R_ADMIN, op_token_revoke, NULL, NULL, false},
 };
 
 static const op_def *op_find(proto_op op)
@@ -82,13 +86,14 @@ static const op_def *op_find(proto_op op)
 
 const store_stmts *handlers_statement_tables(size_t *n)
 {
-    static store_stmts tables[6];
+    static store_stmts tables[7];
     tables[0] = op_case_statements;
     tables[1] = op_batch_statements;
     tables[2] = op_void_statements;
     tables[3] = op_read_statements;
     tables[4] = op_escalations_statements;
     tables[5] = audit_statements;
+    tables[6] = tokens_statements;
     *n = sizeof tables / sizeof tables[0];
     return tables;
 }
@@ -150,40 +155,70 @@ static int check_common(job *j, proto_err *code, sb *err)
     return 0;
 }
 
+/* Refuse req as forbidden (what: "a caseworker may not void"); recorded, not waited for. */
+static void refuse_forbidden(sf_daemon *d, srv_req *req, const char *what)
+{
+    const access_ident *id = req->ident;
+    log_info("conn %" PRIu64 ": %s refused: forbidden (%s, %s)", req->conn_id, req->op, id->via,
+             access_role_name(id->role));
+    /* Refusals are recorded too (not waited for): nothing else changes. */
+    json_t *cref = json_object_get(req->msg, "case"), *key = json_object_get(req->msg, "key");
+    audit_note(d, req, json_is_string(cref) ? json_string_value(cref) : NULL,
+               json_is_string(key) ? json_string_value(key) : NULL, "forbidden");
+    srv_reply_error(req, proto_err_code(PROTO_ERR_FORBIDDEN), "%s", what);
+}
+
+static void dispatch_identified(srv_req *req, void *arg);
+
 void handlers_dispatch(srv_req *req, void *arg)
 {
-    sf_daemon *d = arg;
     proto_op op = proto_op_lookup(req->op);
-    const op_def *def = op == PROTO_OP_UNKNOWN ? NULL : op_find(op);
-    if (!def) {
+    if (op == PROTO_OP_UNKNOWN || !op_find(op)) {
         srv_reply_error(req, "unknown_op", "unknown op \"%s\" (known: %s)", req->op,
                         proto_op_list());
         return;
     }
+    /* A TCP client is whoever its token says, checked afresh for every request. */
+    if (req->ident->needs_token) {
+        tokens_authenticate(arg, req, dispatch_identified, arg);
+        return;
+    }
+    dispatch_identified(req, arg);
+}
+
+/* The request, its sender identified: check the role, then run the operation. */
+static void dispatch_identified(srv_req *req, void *arg)
+{
+    sf_daemon *d = arg;
+    proto_op op = proto_op_lookup(req->op);
+    const op_def *def = op_find(op);
     /* Who may do this, before reading anything else of the request. */
     const access_ident *id = req->ident;
     if (id->role == ACCESS_NONE) {
         log_info("conn %" PRIu64 ": %s refused: unauthenticated (%s)", req->conn_id, req->op,
                  id->via);
         srv_reply_error(req, proto_err_code(PROTO_ERR_UNAUTHENTICATED), "%s",
-                        !strcmp(id->via, "tcp")
-                            ? "TCP clients are not identified yet (no tokens): use the Unix socket"
-                            : "this user is not in the daemon's access file");
+                        "this user is not in the daemon's access file");
         return;
     }
+    char why[256];
     if (!(def->roles & ACCESS_BIT(id->role))) {
-        log_info("conn %" PRIu64 ": %s refused: forbidden (%s, %s)", req->conn_id, req->op, id->via,
-                 access_role_name(id->role));
-        /* Refusals are recorded too (not waited for): nothing else changes. */
-        json_t *cref = json_object_get(req->msg, "case"), *key = json_object_get(req->msg, "key");
-        audit_note(d, req, json_is_string(cref) ? json_string_value(cref) : NULL,
-                   json_is_string(key) ? json_string_value(key) : NULL, "forbidden");
-        srv_reply_error(req, proto_err_code(PROTO_ERR_FORBIDDEN), "a%s %s may not %s",
-                        id->role == ACCESS_ADMIN || id->role == ACCESS_INTEGRATION ||
-                                id->role == ACCESS_AUDITOR
-                            ? "n"
-                            : "",
-                        access_role_name(id->role), req->op);
+        snprintf(why, sizeof why, "a%s %s may not %s",
+                 id->role == ACCESS_ADMIN || id->role == ACCESS_INTEGRATION ||
+                         id->role == ACCESS_AUDITOR
+                     ? "n"
+                     : "",
+                 access_role_name(id->role), req->op);
+        refuse_forbidden(d, req, why);
+        return;
+    }
+    /* An integration token made with --events posts those event types only. */
+    json_t *type = json_object_get(req->msg, "type");
+    if (op == PROTO_OP_EVENT && json_is_string(type) &&
+        !access_event_allowed(id, json_string_value(type))) {
+        snprintf(why, sizeof why, "the token %.64s may not post %.60s events (only %.60s)", id->who,
+                 json_string_value(type), id->events);
+        refuse_forbidden(d, req, why);
         return;
     }
     log_debug("conn %" PRIu64 ": %s (%s)", req->conn_id, req->op, id->via);

@@ -33,6 +33,7 @@
 #include "server.h"
 #include "sf_config.h"
 #include "store.h"
+#include "tls.h"
 #include "wf.h"
 
 /*
@@ -341,11 +342,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "sendflowd: %s\n", err);
         exit(1);
     }
+    tls_server *tls = NULL;
+    if (d->cfg.listen && tls_server_new(&tls, d->cfg.tls_cert, d->cfg.tls_key, err, sizeof err)) {
+        fprintf(stderr, "sendflowd: %s\n", err);
+        exit(1);
+    }
     if (server_start(&d->server, loop, d->cfg.socket, d->cfg.listen, d->cfg.socket_group, d->access,
                      d->cfg.max_clients, handlers_dispatch, d, err, sizeof err) != 0) {
         fprintf(stderr, "sendflowd: %s\n", err);
         exit(1);
     }
+    if (tls)
+        server_tls(d->server, tls);
     uv_signal_init(loop, &m.sigterm);
     uv_signal_init(loop, &m.sigint);
     uv_timer_init(loop, &m.shutdown_timer);
@@ -368,8 +376,8 @@ int main(int argc, char **argv)
         log_info("access: no --access file: only the daemon's own user (and root) may connect, "
                  "as admin");
     if (d->cfg.listen)
-        log_warn("access: TCP clients on %s are refused as unauthenticated until tokens exist",
-                 d->cfg.listen);
+        log_info("access: TCP clients on %s over TLS (%s), identified by token", d->cfg.listen,
+                 d->cfg.tls_cert);
 
     /* Definitions changed since processes were last computed: bring them in line. */
     recompute_run(d, false, NULL, NULL);
@@ -396,6 +404,7 @@ int main(int argc, char **argv)
     chan_free(d->chan);
     free(d->defs_json);
     access_free(d->access);
+    tls_server_free(tls);
     config_free(&d->cfg);
     return m.exit_code;
 }

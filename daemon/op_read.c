@@ -142,15 +142,21 @@
 #define SQL_SHOW_KNOWN                                                                             \
     "SELECT json_build_object('case', c.ref, 'dob', c.dob, 'attrs', c.attrs,"                      \
     " 'processes', (SELECT coalesce(json_agg(sf_process_json(p.id) ORDER BY p.id), '[]'::json)"    \
-    "  FROM processes p WHERE p.case_id = c.id AND " SQL_KNOWN("p", "created_at")                  \
-    "  ::date <= $2::date)),"                                                                      \
-    " (SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'process',"                    \
-    "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"                     \
-    "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = c.id"                \
-    "  AND " SQL_KNOWN("e", "recorded_at") "::date <= $2::date"                                    \
-    "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id"                        \
-    "   AND " SQL_KNOWN("v", "recorded_at") "::date <= $2::date))"                                 \
-    " FROM cases c WHERE c.ref = $1"
+    "  FROM processes p WHERE p.case_id = c.id AND " SQL_KNOWN(                                    \
+        "p",                                                                                       \
+        "created_at") "  ::date <= $2::date)),"                                                    \
+                      " (SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'process',"  \
+                      "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"   \
+                      "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.case_id = "  \
+                      "c.id"                                                                       \
+                      "  AND " SQL_KNOWN(                                                          \
+                          "e", "recorded_at") "::date <= $2::date"                                 \
+                                              "  AND NOT EXISTS (SELECT 1 FROM event_voids v "     \
+                                              "WHERE v.event_id = e.id"                            \
+                                              "   AND " SQL_KNOWN(                                 \
+                                                  "v",                                             \
+                                                  "recorded_at") "::date <= $2::date))"            \
+                                                                 " FROM cases c WHERE c.ref = $1"
 
 #define OP_STATEMENTS(X)                                                                           \
     X(HISTORY, "SELECT h.entry::text, to_char(h.at AT TIME ZONE 'UTC', " SQL_ISO_UTC_US "),"       \
@@ -492,8 +498,7 @@ int op_show_parse(job *j, proto_err *code, sb *err)
     /* What the system said on a day that has not come yet is not known. */
     if (j->has_on && j->on > j->today) {
         sb_addf(err, "\"as_known_on\": %s is after today (%s): use due --on to look ahead",
-                json_string_value(json_object_get(m, "as_known_on")),
-                cal_format(j->today, today));
+                json_string_value(json_object_get(m, "as_known_on")), cal_format(j->today, today));
         *code = PROTO_ERR_BAD_DATE;
         return -1;
     }

@@ -16,8 +16,8 @@
 #include "op_sql.h"
 
 #define OP_STATEMENTS(X)                                                                           \
-    /* $12, the audit row's clock, is the void's known_at too (schema 012). */                   \
-    X(VOID_WRITE, SQL_AUDITED("SELECT sf_void_event_at($12, $1, $2, $3, $4, $5, $6, $7, $8, $9,"    \
+    /* $12, the audit row's clock, is the void's known_at too (schema 012). */                     \
+    X(VOID_WRITE, SQL_AUDITED("SELECT sf_void_event_at($12, $1, $2, $3, $4, $5, $6, $7, $8, $9,"   \
                               " $10, $11::jsonb)",                                                 \
                               "$12", "$13", "$14", "$15", "$16", "$17", "$18", "$19"))             \
     X(VOID_READ,                                                                                   \

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tls.h"
 
 /* After a stop, how long a client may leave replies unread before we close it. */
 #define SRV_DRAIN_MS 5000
@@ -41,7 +42,9 @@ struct srv_conn {
     bool closing;
     size_t writes;      /* uv_write requests not yet completed */
     int refs;           /* 1 while open, +1 for the in-flight request */
-    access_ident ident; /* who is connected (fixed at accept) */
+    access_ident ident; /* who is connected (Unix: fixed at accept; TCP: per request, by token) */
+    tls_conn *tls;      /* owned: the TLS session of a TCP connection; NULL on the Unix socket */
+    bool tls_shut;      /* close_notify queued: close once it is written */
     srv_conn *prev, *next;
 };
 
@@ -63,6 +66,8 @@ struct server {
     bool bound;       /* we created the socket file (so we may remove it) */
     uv_timer_t drain; /* after stop: how long unread replies may hold a connection */
     bool drain_closing;
+    tls_server *tls;          /* borrowed: TCP connections speak TLS with it (server_tls) */
+    char tls_rbuf[64 * 1024]; /* ciphertext of the read in progress (one at a time on the loop) */
     void (*stop_done)(void *);
     void *stop_arg;
 };
@@ -77,11 +82,13 @@ static void conn_process(srv_conn *c);
 static void conn_close(srv_conn *c);
 static void maybe_stop_done(server *s);
 static int conn_start_reading(srv_conn *c);
+static size_t conn_flush_tls(srv_conn *c);
 
 static void conn_unref(srv_conn *c)
 {
     if (--c->refs > 0)
         return;
+    tls_conn_free(c->tls);
     free(c->buf);
     free(c);
 }
@@ -116,8 +123,16 @@ static void conn_maybe_finish(srv_conn *c)
 {
     if (c->closing || c->busy || c->writes > 0)
         return;
-    if (c->eof || c->srv->stopping)
-        conn_close(c);
+    if (!c->eof && !c->srv->stopping)
+        return;
+    /* A TLS peer is told the end is deliberate (close_notify), not a truncation. */
+    if (c->tls && !c->tls_shut) {
+        c->tls_shut = true;
+        tls_conn_shutdown(c->tls);
+        if (conn_flush_tls(c) > 0)
+            return; /* on_write comes back here */
+    }
+    conn_close(c);
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -138,19 +153,13 @@ static void on_write(uv_write_t *req, int status)
     conn_unref(c);
 }
 
-static void conn_send(srv_conn *c, json_t *obj)
+/* Write n bytes of data (taken: freed once written) to the socket as they are. */
+static void conn_write(srv_conn *c, char *data, size_t n)
 {
-    char *text = json_dumps(obj, JSON_COMPACT);
-    if (!text) {
-        log_error("conn %llu: cannot encode a reply", (unsigned long long)c->id);
-        return;
-    }
-    size_t n = strlen(text);
     srv_write *w = xcalloc(1, sizeof *w);
     w->conn = c;
-    w->data = xrealloc(text, n + 2);
-    w->data[n] = '\n';
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)(n + 1));
+    w->data = data;
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
     c->refs++;
     c->writes++;
     int rc = uv_write(&w->req, &c->s.stream, &b, 1, on_write);
@@ -161,6 +170,41 @@ static void conn_send(srv_conn *c, json_t *obj)
         free(w);
         conn_close(c);
     }
+}
+
+/* Write the ciphertext the TLS session has for the peer; how many bytes (0: none). */
+static size_t conn_flush_tls(srv_conn *c)
+{
+    size_t n;
+    char *out = tls_conn_output(c->tls, &n);
+    if (out)
+        conn_write(c, out, n);
+    return out ? n : 0;
+}
+
+static void conn_send(srv_conn *c, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    if (!text) {
+        log_error("conn %llu: cannot encode a reply", (unsigned long long)c->id);
+        return;
+    }
+    size_t n = strlen(text);
+    text = xrealloc(text, n + 2);
+    text[n] = '\n';
+    if (!c->tls) {
+        conn_write(c, text, n + 1);
+        return;
+    }
+    /* Before the handshake there is no session to answer on (a refusal at accept): close. */
+    int rc = tls_conn_write(c->tls, text, n + 1);
+    free(text);
+    if (rc != 0) {
+        c->tls_shut = true;
+        c->eof = true;
+        return;
+    }
+    conn_flush_tls(c);
 }
 
 static json_t *error_object(json_t *id, const char *code, const char *message)
@@ -279,6 +323,14 @@ static void conn_line(srv_conn *c, const char *line, size_t len)
     req->conn_id = c->id;
     req->msg = msg;
     req->op = json_string_value(op);
+    if (c->tls) {
+        /* A TCP client is identified afresh by each request's token (handlers.c), so a
+         * token revoked meanwhile is refused at once. */
+        c->ident.role = ACCESS_NONE;
+        c->ident.limited = false;
+        snprintf(c->ident.who, sizeof c->ident.who, "tcp");
+        snprintf(c->ident.via, sizeof c->ident.via, "tcp");
+    }
     req->ident = &c->ident;
     c->busy = true;
     c->refs++;
@@ -342,12 +394,55 @@ static void conn_process(srv_conn *c)
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     srv_conn *c = h->data;
+    if (c->tls) {
+        /* libuv calls on_read with this buffer before it allocates another, and on_read
+         * takes all of it: one buffer serves every TLS connection. */
+        *buf = uv_buf_init(c->srv->tls_rbuf, sizeof c->srv->tls_rbuf);
+        return;
+    }
     size_t want = suggested < 65536 ? 65536 : suggested;
     if (c->cap - c->len < want) {
         c->cap = c->len + want;
         c->buf = xrealloc(c->buf, c->cap);
     }
     *buf = uv_buf_init(c->buf + c->len, (unsigned)(c->cap - c->len));
+}
+
+/*
+ * Ciphertext arrived: decrypt what it completes into the line buffer, send
+ * what the session answers (the handshake, alerts), then parse as usual. A
+ * failed session (a plain-text client, a bad handshake) gets its alert and
+ * is closed, unanswered.
+ */
+static void conn_read_tls(srv_conn *c, const char *data, size_t n)
+{
+    tls_conn_feed(c->tls, data, n);
+    char why[256];
+    long got;
+    for (;;) {
+        if (c->cap - c->len < 16384) {
+            c->cap = c->len + 65536;
+            c->buf = xrealloc(c->buf, c->cap);
+        }
+        got = tls_conn_read(c->tls, c->buf + c->len, c->cap - c->len, why, sizeof why);
+        if (got <= 0)
+            break;
+        c->len += (size_t)got;
+    }
+    conn_flush_tls(c);
+    if (got < 0) {
+        log_info("conn %llu: closed: %s", (unsigned long long)c->id, why);
+        c->tls_shut = true; /* no session to say goodbye on */
+    }
+    if (got < 0 || tls_conn_closed(c->tls)) {
+        c->eof = true;
+        uv_read_stop(&c->s.stream);
+        c->reading = false;
+        if (got < 0)
+            c->len = 0; /* nothing from a failed session is a request */
+    }
+    conn_process(c);
+    conn_maybe_finish(c);
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -365,6 +460,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         log_debug("conn %llu: read error: %s", (unsigned long long)c->id, uv_strerror((int)nread));
         conn_close(c);
+        return;
+    }
+    if (c->tls) {
+        conn_read_tls(c, buf->base, (size_t)nread);
         return;
     }
     c->len += (size_t)nread;
@@ -385,6 +484,7 @@ static void conn_identify(srv_conn *c, bool is_unix)
     c->ident.role = ACCESS_NONE;
     snprintf(c->ident.who, sizeof c->ident.who, "%s", is_unix ? "unknown" : "tcp");
     snprintf(c->ident.via, sizeof c->ident.via, "%s", is_unix ? "unix:unknown" : "tcp");
+    c->ident.needs_token = !is_unix;
     if (is_unix) {
         uv_os_fd_t fd;
         struct ucred cred;
@@ -424,6 +524,14 @@ static void on_connection(uv_stream_t *listener, int status)
     if (uv_accept(listener, &c->s.stream) != 0) {
         conn_close(c);
         return;
+    }
+    if (listener != &s->unix_listener.stream) {
+        if (!s->tls) {
+            log_error("conn %llu: refused: TCP without TLS", (unsigned long long)c->id);
+            conn_close(c);
+            return;
+        }
+        c->tls = tls_conn_new(s->tls);
     }
     if (s->stopping || (int)s->nconns > s->max_clients) {
         log_warn("conn %llu: refused (%s)", (unsigned long long)c->id,
@@ -583,6 +691,19 @@ fail:
     /* Listener handles must be closed through the loop; the caller runs it briefly. */
     server_stop(s, NULL, NULL);
     return -1;
+}
+
+void server_tls(server *s, tls_server *tls)
+{
+    s->tls = tls;
+}
+
+void srv_identify(srv_req *req, const access_ident *id)
+{
+    access_ident *mine = &req->conn->ident;
+    bool needs_token = mine->needs_token;
+    *mine = *id;
+    mine->needs_token = needs_token;
 }
 
 size_t server_clients(const server *s)

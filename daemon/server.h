@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "access.h"
+#include "tls.h"
 #include "util.h"
 
 /* Longest request line accepted (1 MiB); longer lines are answered with line_too_long. */
@@ -46,9 +47,9 @@ typedef void (*srv_dispatch_cb)(srv_req *req, void *arg);
  * A stale socket file is replaced; a live one (another daemon) is an error.
  * The socket file is mode 0660, its group socket_group when given (else the
  * daemon's). Each Unix client is identified by its peer uid through access
- * (borrowed: it must outlive the server); TCP clients are unidentified
- * (ACCESS_NONE) until tokens exist. 0 and a new server, or -1 with a reason
- * in err.
+ * (borrowed: it must outlive the server); a TCP client speaks TLS
+ * (server_tls) and is identified by each request's token (srv_identify). 0 and a new server, or -1
+ * with a reason in err.
  */
 int server_start(server **out, uv_loop_t *loop, const char *socket_path, const char *listen,
                  const char *socket_group, const access_map *access, int max_clients,
@@ -68,6 +69,17 @@ void srv_reply(srv_req *req, json_t *reply);
 bool srv_push(srv_req *req, json_t *line);
 /* Send {"ok": false, "error": {"code", "message"}} and free req. */
 void srv_reply_error(srv_req *req, const char *code, const char *fmt, ...) SF_PRINTF(3, 4);
+/*
+ * TCP connections accepted from now on speak TLS with tls (borrowed: it must
+ * outlive the server); call before the loop runs. Without it TCP clients are
+ * refused (main.c will not listen on TCP without --tls-cert/--tls-key).
+ */
+void server_tls(server *s, tls_server *tls);
+/*
+ * The identity req's connection has from now on (a TCP client, once its
+ * token is checked): id is copied. req->ident shows it at once.
+ */
+void srv_identify(srv_req *req, const access_ident *id);
 /* Connected clients. */
 size_t server_clients(const server *s);
 /*

@@ -67,7 +67,8 @@ fi
 # shellcheck disable=SC2034 # used by the scripts that source this file
 SF_BASE_PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libjansson-dev libyaml-dev
     libpq-dev postgresql python3 tzdata
-    libcurl4-openssl-dev libssl-dev python3-aiosmtpd) # delivery of notices; its tests' SMTP server
+    libcurl4-openssl-dev libssl-dev python3-aiosmtpd # delivery of notices; its tests' SMTP server
+    openssl) # TLS (libssl-dev); the tests make their certificates with the openssl command
 
 # sf_build DIR [-Dname=value...]: configure DIR (once; an existing DIR gets
 # the options re-applied, so it always builds as asked), then compile it.

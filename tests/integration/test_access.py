@@ -1,7 +1,7 @@
 """Identity and access (issue 9, stage 1): Unix-socket clients are known by
 their peer uid, mapped to a role by --access; every "no" cell of design.md's
 role table is refused as forbidden and changes nothing; an unknown uid (and
-any TCP client, until tokens exist) is unauthenticated; the socket is 0660
+a TCP client without a token) is unauthenticated; the socket is 0660
 with --socket-group. The test runs as root and creates the users it needs.
 """
 import grp
@@ -12,7 +12,8 @@ import socket
 import stat
 import subprocess
 
-from sfharness import test, main, Database, Daemon, RawClient, eq, TestError, timeout, wait_for
+from sfharness import (test, main, Database, Daemon, RawClient, eq, TestError, timeout, wait_for,
+                       tls_daemon)
 
 CLOCK = "2026-06-01T09:00"
 GROUP = "sf_sock"
@@ -234,14 +235,9 @@ def without_access_only_the_daemons_user_is_admitted():
     
 
 @test
-def tcp_clients_are_unauthenticated_until_tokens():
-    import socket as so
-    s = so.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    with Database() as db, Daemon(db, clock=CLOCK, listen="127.0.0.1:%d" % port) as d:
-        with RawClient(tcp=("127.0.0.1", port)) as t:
+def tcp_clients_without_a_token_are_unauthenticated():
+    with Database() as db, tls_daemon(db, clock=CLOCK) as d:
+        with RawClient(tcp=("127.0.0.1", d.port), tls_ca=d.cert) as t:
             t.error({"op": "ping"}, "unauthenticated")
             t.error({"op": "case_open", "case": "C-T1"}, "unauthenticated")
         eq(db.sql("SELECT count(*) FROM cases").strip(), "0", "cases after TCP")

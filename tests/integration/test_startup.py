@@ -9,7 +9,7 @@ import socket
 import zoneinfo
 
 from sfharness import (test, main, Database, Daemon, RawClient, TestError, cli, eq, tempdir,
-                       WORKFLOWS_DIR, SOURCE_DIR)
+                       tls_daemon, WORKFLOWS_DIR, SOURCE_DIR)
 
 CLOCK = "2026-03-01T09:00"
 
@@ -174,15 +174,11 @@ def simulated_clock_only_moves_forward():
 
 
 @test
-def tcp_listen_frames_the_protocol_but_admits_no_one_yet():
-    """TCP speaks the same protocol, but has no identity until tokens exist
-    (issue 9, stage 1): every request is refused as unauthenticated."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    with Database() as db, Daemon(db, clock=CLOCK, listen="127.0.0.1:%d" % port) as d:
-        with RawClient(tcp=("127.0.0.1", port)) as t, d.client() as u:
+def tcp_listen_frames_the_protocol_over_tls():
+    """TCP speaks the same protocol, over TLS; a request without a token is
+    refused as unauthenticated (test_tokens has the rest)."""
+    with Database() as db, tls_daemon(db, clock=CLOCK) as d:
+        with RawClient(tcp=("127.0.0.1", d.port), tls_ca=d.cert) as t, d.client() as u:
             eq(t.error({"op": "ping", "id": "tcp"}, "unauthenticated")["id"], "tcp",
                "ping over TCP")
             t.error({"op": "case_open", "case": "C-TCP1"}, "unauthenticated")

@@ -226,15 +226,59 @@ _live_clusters = []
 
 
 # --------------------------------------------------------------------------
+# TLS for TCP (--listen)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def tls_cert(directory=None):
+    """A self-signed certificate for 127.0.0.1 and localhost, made with the
+    openssl command: (cert.pem, key.pem) in directory (default: a new
+    temporary one). The certificate is its own CA (--tls-ca)."""
+    d = directory or tempdir()
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=localhost", "-addext",
+                        "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                       capture_output=True, text=True, timeout=timeout(60))
+    if p.returncode != 0:
+        raise TestError("openssl req failed: %s" % p.stderr)
+    return cert, key
+
+
+def tls_daemon(db, clock=None, extra_args=(), start=True):
+    """A Daemon listening on a free 127.0.0.1 port with a fresh certificate;
+    d.port, d.cert (also the CA) and d.key say which."""
+    port = free_port()
+    cert, key = tls_cert()
+    d = Daemon(db, clock=clock, listen="127.0.0.1:%d" % port, start=False,
+               extra_args=["--tls-cert", cert, "--tls-key", key] + list(extra_args))
+    d.port, d.cert, d.key = port, cert, key
+    return d.start() if start else d
+
+
+# --------------------------------------------------------------------------
 # Raw socket client
 
 
 class RawClient:
     """One NDJSON connection: send lines, read lines, pipeline."""
 
-    def __init__(self, path=None, tcp=None, connect_timeout=10):
+    def __init__(self, path=None, tcp=None, connect_timeout=10, tls_ca=None):
         if tcp:
             self.sock = socket.create_connection(tcp, timeout=timeout(connect_timeout))
+            if tls_ca:
+                import ssl
+                ctx = ssl.create_default_context(cafile=tls_ca)
+                self.sock = ctx.wrap_socket(self.sock, server_hostname=tcp[0])
         else:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.settimeout(timeout(connect_timeout))
