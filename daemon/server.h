@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "access.h"
+#include "bounds.h"
 #include "util.h"
 
 /* Longest request line accepted (1 MiB); longer lines are answered with line_too_long. */
@@ -70,6 +71,20 @@ bool srv_push(srv_req *req, json_t *line);
 void srv_reply_error(srv_req *req, const char *code, const char *fmt, ...) SF_PRINTF(3, 4);
 /* Connected clients. */
 size_t server_clients(const server *s);
+/*
+ * Bound the clients by l (borrowed: it must outlive the server) instead of
+ * max_clients alone: each connection counts in its peer's share (refused
+ * over it with a "busy" error line, then closed), and one idle for l's
+ * timeout is closed after an "idle_timeout" error line. Call once, after
+ * server_start.
+ */
+void server_set_bounds(server *s, bounds *l);
+/*
+ * Count req's connection under peer (BOUNDS_PEER_LEN at most) from now on,
+ * e.g. the client a token names: 0, or -1 with a sentence in why when that
+ * peer holds its share already (the connection stays as it was).
+ */
+int srv_set_peer(srv_req *req, const char *peer, char *why, size_t whylen) SF_MUSTCHECK;
 /*
  * Stop: close the listeners (and remove the socket file), stop reading, let
  * in-flight requests reply and their bytes drain, close every connection,
