@@ -8,7 +8,8 @@
  * request order for pipelining clients and gives natural backpressure (a
  * client that floods us, or never reads its replies, stops being read; other
  * clients are unaffected). Malformed lines are answered here without reaching
- * the handlers.
+ * the handlers. With server_set_bounds, each connection counts in its peer's
+ * share and an idle one is closed (bounds.h).
  */
 #ifndef SF_SERVER_H
 #define SF_SERVER_H
