@@ -19,7 +19,8 @@
  * --case-attributes. (A workflow declares its start and event attributes
  * itself; the engine refuses any other.)
  *
- * Everything runs on the loop thread; nothing here blocks.
+ * Everything runs on the loop thread; nothing here blocks. (Not "limits.h":
+ * on the daemon's include path that name would hide the system's <limits.h>.)
  */
 #ifndef SF_BOUNDS_H
 #define SF_BOUNDS_H
