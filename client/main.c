@@ -541,17 +541,22 @@ static int call(const cli *c, json_t *req, json_t **reply_out)
     sb_add(&out, "\n");
     free(text);
     int rc = sfc_send_all(&conn, out.buf, out.len);
+    int send_errno = errno;
     sb_free(&out);
-    if (rc < 0) {
-        fprintf(stderr, "sendflow: cannot send to the daemon at %s: %s\n", path, strerror(errno));
+
+    /* A daemon that refuses the connection (busy) says why in one line, then closes, perhaps
+     * before our request is sent: that line is the reply to show, not the failed send. */
+    const char *line_text = NULL;
+    size_t line_len = 0;
+    int sent = rc;
+    rc = sfc_read_line(&conn, &line_text, &line_len);
+    int read_errno = errno;
+    if (sent < 0 && rc != 0) {
+        fprintf(stderr, "sendflow: cannot send to the daemon at %s: %s\n", path,
+                strerror(send_errno));
         sfc_close(&conn);
         return EXIT_FAIL;
     }
-
-    const char *line_text = NULL;
-    size_t line_len = 0;
-    rc = sfc_read_line(&conn, &line_text, &line_len);
-    int read_errno = errno;
     if (rc != 0) {
         if (rc < 0)
             fprintf(stderr, "sendflow: cannot read from the daemon at %s: %s\n", path,

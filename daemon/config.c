@@ -59,7 +59,21 @@ static const cfg_option options[] = {
      * have connections of their own. */
     OPT_INT("work-pool", work_pool, "2", 1, 16,
             "PostgreSQL connections of the escalation scheduler and the outbox worker"),
-    OPT_INT("max-clients", max_clients, "1024", 1, 100000, "connected clients at most"),
+    OPT_INT("max-clients", max_clients, "1024", 2, 100000, "connected clients at most"),
+    /* Bounded clients (bounds.h): one peer never holds every slot, an idle one lets go. */
+    OPT_INT("max-clients-per-peer", max_clients_per_peer, "64", 1, 50000,
+            "connections one client (Unix uid, TCP address) may hold; the last this many of "
+            "--max-clients are kept for clients holding none (at most half of --max-clients)"),
+    OPT_INT("idle-timeout", idle_timeout, "300", 0, 86400,
+            "close a connection that sent nothing for this many s with no request in flight "
+            "(a watch stream is never idle); 0: never"),
+    OPT_INT("max-attributes", max_attributes, "32", 1, 1000,
+            "attributes one case_open, start or event may carry"),
+    OPT_INT("max-attribute-length", max_attribute_length, "256", 1, 65536,
+            "bytes in one attribute value"),
+    OPT_STR("case-attributes", case_attributes, "officer,team",
+            "case attribute keys allowed besides those escalations.yaml and service.yaml read "
+            "(comma-separated)"),
     /* The outbox worker (delivery.c). The lease must outlast the longest transfer (a command
      * may run 120 s), or a slow delivery would be claimed again while it runs. */
     OPT_INT("delivery-retry-ms", delivery_retry_ms, "5000", 10, 3600000,

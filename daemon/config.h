@@ -13,21 +13,26 @@
 #include "util.h"
 
 typedef struct sf_config {
-    char *database;            /* libpq conninfo (or $SENDFLOW_DATABASE); NULL = PG* environment */
-    char *socket;              /* Unix socket path */
-    char *listen;              /* "HOST:PORT" for TCP, or NULL */
-    char *access;              /* --access YAML file (users: {UNIX_USER: ROLE}), or NULL */
-    char *socket_group;        /* group owning the Unix socket, or NULL */
-    char *tls_cert;            /* PEM certificate chain for --listen, or NULL */
-    char *tls_key;             /* PEM private key of tls_cert, or NULL */
-    char *workflows;           /* workflow definitions directory */
-    char *schema;              /* migrations directory */
-    char *clock;               /* "real" or "simulated:YYYY-MM-DDTHH:MM" */
-    char *log_level;           /* debug, info, warn, error */
-    int pool;                  /* PostgreSQL connections for requests */
-    int work_pool;             /* PostgreSQL connections for firing and delivery */
-    int max_clients;           /* connected clients before new ones are refused */
-    int delivery_retry_ms;     /* outbox: first retry after this long, doubling each time */
+    char *database;           /* libpq conninfo (or $SENDFLOW_DATABASE); NULL = PG* environment */
+    char *socket;             /* Unix socket path */
+    char *listen;             /* "HOST:PORT" for TCP, or NULL */
+    char *access;             /* --access YAML file (users: {UNIX_USER: ROLE}), or NULL */
+    char *socket_group;       /* group owning the Unix socket, or NULL */
+    char *tls_cert;           /* PEM certificate chain for --listen, or NULL */
+    char *tls_key;            /* PEM private key of tls_cert, or NULL */
+    char *workflows;          /* workflow definitions directory */
+    char *schema;             /* migrations directory */
+    char *clock;              /* "real" or "simulated:YYYY-MM-DDTHH:MM" */
+    char *log_level;          /* debug, info, warn, error */
+    int pool;                 /* PostgreSQL connections for requests */
+    int work_pool;            /* PostgreSQL connections for firing and delivery */
+    int max_clients;          /* connected clients before new ones are refused */
+    int max_clients_per_peer; /* connections one peer (uid, TCP address) may hold (bounds.h) */
+    int idle_timeout;         /* s without a byte or a request in flight before a close; 0: never */
+    int max_attributes;       /* attributes one request may carry */
+    int max_attribute_length; /* bytes in one attribute value */
+    char *case_attributes;    /* case attribute keys allowed besides the configuration's, "a,b" */
+    int delivery_retry_ms;    /* outbox: first retry after this long, doubling each time */
     int delivery_max_attempts; /* outbox: attempts before a notice is parked as failed */
     int delivery_lease_s;      /* outbox: a claimed notice is retried after this long */
     bool help;                 /* --help was given */

@@ -38,6 +38,7 @@ typedef struct sf_daemon {
     store *work_store;           /* owned: the scheduler's and the outbox worker's (--work-pool) */
     server *server;              /* owned */
     access_map *access;          /* owned: who may connect, with which role (--access) */
+    struct bounds *bounds;       /* owned: connection shares, idle timeout, attribute bounds */
     bool stopping;
 } sf_daemon;
 

@@ -21,6 +21,7 @@
 #include "esc.h"
 #include "evalio.h"
 #include "handlers.h"
+#include "bounds.h"
 #include "log.h"
 #include "migrate.h"
 #include "recompute.h"
@@ -291,6 +292,17 @@ int main(int argc, char **argv)
         config_free(&d->cfg);
         return 1;
     }
+    if (bounds_new(&d->bounds, &d->cfg, d->esc, d->svc, err, sizeof err) != 0) {
+        fprintf(stderr, "sendflowd: %s\n", err);
+        return 2;
+    }
+    /* Each client is a descriptor: the default soft limit (often 1024) is below --max-clients. */
+    long nofile = bounds_raise_nofile();
+    if (nofile >= 0 && nofile < (long)d->cfg.max_clients + 64)
+        log_warn("open files limited to %ld (ulimit -n): fewer than --max-clients %d connections "
+                 "fit; raise the hard limit",
+                 nofile, d->cfg.max_clients);
+    log_info("limits: %s", bounds_describe(d->bounds));
 
     int applied = 0;
     if (migrate_apply(d->cfg.database, d->cfg.schema, &applied, err, sizeof err) != 0) {
@@ -354,6 +366,7 @@ int main(int argc, char **argv)
     }
     if (tls)
         server_tls(d->server, tls);
+    server_set_bounds(d->server, d->bounds);
     uv_signal_init(loop, &m.sigterm);
     uv_signal_init(loop, &m.sigint);
     uv_timer_init(loop, &m.shutdown_timer);
@@ -405,6 +418,7 @@ int main(int argc, char **argv)
     free(d->defs_json);
     access_free(d->access);
     tls_server_free(tls);
+    bounds_free(d->bounds);
     config_free(&d->cfg);
     return m.exit_code;
 }

@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "evalio.h"
+#include "bounds.h"
 #include "delivery.h"
 #include "log.h"
 #include "scheduler.h"
@@ -188,7 +189,8 @@ int op_case_open_parse(job *j, proto_err *code, sb *err)
     char today[CAL_DATE_LEN];
     if (proto_case_ref(m, "case", &j->case_ref, code, err) ||
         proto_date(m, "dob", false, &j->dob, &j->has_dob, code, err) ||
-        proto_attrs(m, "attrs", &j->attrs, &j->nattrs, code, err))
+        proto_attrs(m, "attrs", &j->attrs, &j->nattrs, code, err) ||
+        bounds_check_attrs(j->d->bounds, j->attrs, j->nattrs, true, code, err))
         return -1;
     if (j->has_dob && j->dob > j->today) {
         sb_addf(err, "\"dob\": date of birth %s is after today (%s)",
@@ -206,6 +208,7 @@ int op_start_parse(job *j, proto_err *code, sb *err)
         proto_str(m, "workflow", true, &j->workflow, code, err) ||
         proto_date(m, "on", true, &j->on, NULL, code, err) ||
         proto_attrs(m, "attrs", &j->attrs, &j->nattrs, code, err) ||
+        bounds_check_attrs(j->d->bounds, j->attrs, j->nattrs, false, code, err) ||
         proto_str(m, "key", false, &j->key, code, err) ||
         proto_str(m, "actor", false, &j->actor, code, err))
         return -1;

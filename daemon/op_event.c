@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "evalio.h"
+#include "bounds.h"
 #include "log.h"
 #include "esc.h"
 #include "transfers.h"
@@ -382,6 +383,7 @@ int op_event_parse(job *j, proto_err *code, sb *err)
         proto_str(m, "type", true, &j->type, code, err) ||
         proto_date(m, "on", true, &j->on, NULL, code, err) ||
         proto_attrs(m, "attrs", &j->attrs, &j->nattrs, code, err) ||
+        bounds_check_attrs(j->d->bounds, j->attrs, j->nattrs, false, code, err) ||
         proto_str(m, "key", false, &j->key, code, err) ||
         proto_str(m, "process", false, &j->process, code, err) ||
         proto_str(m, "actor", false, &j->actor, code, err))

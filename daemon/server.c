@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "log.h"
 #include "tls.h"
 
@@ -40,11 +42,14 @@ struct srv_conn {
     bool reading;
     bool processing; /* conn_process is on the stack: replies must not re-enter it */
     bool closing;
-    size_t writes;      /* uv_write requests not yet completed */
-    int refs;           /* 1 while open, +1 for the in-flight request */
-    access_ident ident; /* who is connected (Unix: fixed at accept; TCP: per request, by token) */
-    tls_conn *tls;      /* owned: the TLS session of a TCP connection; NULL on the Unix socket */
-    bool tls_shut;      /* close_notify queued: close once it is written */
+    size_t writes;              /* uv_write requests not yet completed */
+    int refs;                   /* 1 while open, +1 for the in-flight request */
+    access_ident ident;         /* who is connected (Unix: fixed at accept; TCP: per request) */
+    tls_conn *tls;              /* owned: the TLS session of a TCP connection; NULL on Unix */
+    bool tls_shut;              /* close_notify queued: close once it is written */
+    char peer[BOUNDS_PEER_LEN]; /* whose share it counts in: "uid:N", "tcp:ADDRESS" (bounds.h) */
+    bool admitted;              /* counted in the bounds: released when it closes */
+    uint64_t last_active;       /* uv_now of its last byte read, reply written or request done */
     srv_conn *prev, *next;
 };
 
@@ -55,6 +60,9 @@ struct server {
     bool has_tcp;
     char *socket_path;
     int max_clients;
+    bounds *bounds;           /* borrowed, or NULL: max_clients alone (server_set_bounds) */
+    uint64_t refused;         /* connections refused as busy since the last such log line */
+    uint64_t refused_logged;  /* uv_now of that line */
     const access_map *access; /* borrowed */
     srv_dispatch_cb dispatch;
     void *arg;
@@ -64,7 +72,8 @@ struct server {
     bool stopping;
     int open_listeners;
     bool bound;       /* we created the socket file (so we may remove it) */
-    uv_timer_t drain; /* after stop: how long unread replies may hold a connection */
+    uv_timer_t drain; /* the idle sweep while running; after stop: how long unread replies may
+                         hold a connection */
     bool drain_closing;
     tls_server *tls;          /* borrowed: TCP connections speak TLS with it (server_tls) */
     char tls_rbuf[64 * 1024]; /* ciphertext of the read in progress (one at a time on the loop) */
@@ -104,6 +113,8 @@ static void on_conn_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
+    if (c->admitted)
+        bounds_release(s->bounds, c->peer);
     log_debug("conn %llu: closed", (unsigned long long)c->id);
     conn_unref(c);
     maybe_stop_done(s);
@@ -146,6 +157,7 @@ static void on_write(uv_write_t *req, int status)
         log_debug("conn %llu: write failed: %s", (unsigned long long)c->id, uv_strerror(status));
         conn_close(c);
     } else if (!c->closing) {
+        c->last_active = uv_now(c->srv->loop); /* it reads its replies */
         /* The client may have been waiting for us to drain before we read more. */
         conn_process(c);
         conn_maybe_finish(c);
@@ -226,6 +238,7 @@ static void req_free(srv_req *req)
     json_decref(req->msg);
     free(req);
     c->busy = false;
+    c->last_active = uv_now(c->srv->loop); /* idle from the end of its last request */
     /* A request answered at once (ping, a bad field) replies from inside conn_process:
      * its loop takes the next line. Recursing here instead would let a client pipelining
      * many such lines grow the stack without bound. */
@@ -467,6 +480,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->len += (size_t)nread;
+    c->last_active = uv_now(c->srv->loop);
     conn_process(c);
 }
 
@@ -490,14 +504,64 @@ static void conn_identify(srv_conn *c, bool is_unix)
         struct ucred cred;
         socklen_t len = sizeof cred;
         if (uv_fileno(&c->s.handle, &fd) == 0 &&
-            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
             access_identify_uid(c->srv->access, cred.uid, &c->ident);
-        else
+            snprintf(c->peer, sizeof c->peer, "uid:%u", (unsigned)cred.uid);
+        } else
             log_warn("conn %llu: cannot read the peer's credentials: %s", (unsigned long long)c->id,
                      strerror(errno));
     }
     log_debug("conn %llu: connected (%s, %s)", (unsigned long long)c->id, c->ident.via,
               access_role_name(c->ident.role));
+}
+
+/*
+ * Whose share a connection counts in: the Unix peer's uid (conn_identify), or
+ * the TCP peer's address (not its port: one host, one share) until a token
+ * names it (srv_set_peer).
+ */
+static void conn_peer_key(srv_conn *c, bool is_unix)
+{
+    snprintf(c->peer, sizeof c->peer, "%s", is_unix ? "unix:unknown" : "tcp:unknown");
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    char addr[INET6_ADDRSTRLEN] = "";
+    if (!is_unix && uv_tcp_getpeername(&c->s.tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, addr, sizeof addr);
+        else
+            uv_ip4_name((struct sockaddr_in *)&ss, addr, sizeof addr);
+        snprintf(c->peer, sizeof c->peer, "tcp:%s", addr);
+    }
+}
+
+/* Count the connection in its peer's share: false (and refused with busy) when it is full. */
+static bool conn_admit(srv_conn *c)
+{
+    server *s = c->srv;
+    char why[256];
+    if (!s->bounds) {
+        if ((int)s->nconns <= s->max_clients)
+            return true;
+        snprintf(why, sizeof why, "too many clients connected");
+    } else if (bounds_admit(s->bounds, c->peer, why, sizeof why) == 0) {
+        c->admitted = true;
+        return true;
+    }
+    /* A client hammering the socket must not flood the log too: a line a second at most. */
+    s->refused++;
+    log_debug("conn %llu: refused (%s): %s", (unsigned long long)c->id, c->peer, why);
+    uint64_t now = uv_now(s->loop);
+    if (s->refused_logged == 0 || now - s->refused_logged >= 1000) {
+        log_warn("conn %llu: refused (%s): %s (%llu refused since the last such line)",
+                 (unsigned long long)c->id, c->peer, why, (unsigned long long)s->refused);
+        s->refused = 0;
+        s->refused_logged = now;
+    }
+    conn_send_error(c, NULL, proto_err_code(PROTO_ERR_BUSY), why);
+    c->eof = true;
+    conn_maybe_finish(c);
+    return false;
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -533,16 +597,19 @@ static void on_connection(uv_stream_t *listener, int status)
         }
         c->tls = tls_conn_new(s->tls);
     }
-    if (s->stopping || (int)s->nconns > s->max_clients) {
-        log_warn("conn %llu: refused (%s)", (unsigned long long)c->id,
-                 s->stopping ? "shutting down" : "too many clients");
-        conn_send_error(c, NULL, s->stopping ? "shutting_down" : "unavailable",
-                        s->stopping ? "the daemon is stopping" : "too many clients connected");
+    c->last_active = uv_now(s->loop);
+    if (s->stopping) {
+        log_warn("conn %llu: refused (shutting down)", (unsigned long long)c->id);
+        conn_send_error(c, NULL, "shutting_down", "the daemon is stopping");
         c->eof = true;
         conn_maybe_finish(c);
         return;
     }
-    conn_identify(c, listener == &s->unix_listener.stream);
+    bool is_unix = listener == &s->unix_listener.stream;
+    conn_peer_key(c, is_unix);
+    conn_identify(c, is_unix);
+    if (!conn_admit(c))
+        return;
     if (conn_start_reading(c) != 0)
         conn_close(c);
 }
@@ -709,6 +776,62 @@ void srv_identify(srv_req *req, const access_ident *id)
 size_t server_clients(const server *s)
 {
     return s->nconns;
+}
+
+/*
+ * Close the connections idle for the bounds' idle timeout: no request in flight
+ * (a watch stream always has one) and nothing read or written meanwhile. One
+ * sweep a second over the list costs less than a timer per connection.
+ */
+static void on_idle_sweep(uv_timer_t *t)
+{
+    server *s = t->data;
+    uint64_t idle = bounds_idle_ms(s->bounds), now = uv_now(s->loop);
+    for (srv_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->closing || c->busy || c->eof || now - c->last_active < idle)
+            continue;
+        if (c->writes > 0) {
+            /* It has not read its replies for that long: nothing more can reach it. */
+            log_info("conn %llu (%s): closed: replies unread for %llu s", (unsigned long long)c->id,
+                     c->peer, (unsigned long long)(idle / 1000));
+            conn_close(c);
+            continue;
+        }
+        log_info("conn %llu (%s): closed: idle for %llu s", (unsigned long long)c->id, c->peer,
+                 (unsigned long long)(idle / 1000));
+        char why[128];
+        snprintf(why, sizeof why,
+                 "no request for %llu s (--idle-timeout): the connection is closed; reconnect "
+                 "to go on",
+                 (unsigned long long)(idle / 1000));
+        conn_send_error(c, NULL, proto_err_code(PROTO_ERR_IDLE_TIMEOUT), why);
+        if (c->reading) {
+            uv_read_stop(&c->s.stream);
+            c->reading = false;
+        }
+        c->eof = true;
+        c->len = 0;
+        conn_maybe_finish(c);
+    }
+}
+
+void server_set_bounds(server *s, bounds *l)
+{
+    s->bounds = l;
+    uint64_t idle = bounds_idle_ms(l);
+    if (idle && !s->stopping)
+        uv_timer_start(&s->drain, on_idle_sweep, idle < 1000 ? idle : 1000,
+                       idle < 1000 ? idle : 1000);
+}
+
+int srv_set_peer(srv_req *req, const char *peer, char *why, size_t whylen)
+{
+    srv_conn *c = req->conn;
+    if (c->admitted && bounds_rekey(c->srv->bounds, c->peer, peer, why, whylen) != 0)
+        return -1;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    return 0;
 }
 
 static void on_listener_closed(uv_handle_t *h)

@@ -8,7 +8,8 @@
  * request order for pipelining clients and gives natural backpressure (a
  * client that floods us, or never reads its replies, stops being read; other
  * clients are unaffected). Malformed lines are answered here without reaching
- * the handlers.
+ * the handlers. With server_set_bounds, each connection counts in its peer's
+ * share and an idle one is closed (bounds.h).
  */
 #ifndef SF_SERVER_H
 #define SF_SERVER_H
@@ -19,6 +20,7 @@
 #include <uv.h>
 
 #include "access.h"
+#include "bounds.h"
 #include "tls.h"
 #include "util.h"
 
@@ -82,6 +84,20 @@ void server_tls(server *s, tls_server *tls);
 void srv_identify(srv_req *req, const access_ident *id);
 /* Connected clients. */
 size_t server_clients(const server *s);
+/*
+ * Bound the clients by l (borrowed: it must outlive the server) instead of
+ * max_clients alone: each connection counts in its peer's share (refused
+ * over it with a "busy" error line, then closed), and one idle for l's
+ * timeout is closed after an "idle_timeout" error line. Call once, after
+ * server_start.
+ */
+void server_set_bounds(server *s, bounds *l);
+/*
+ * Count req's connection under peer (BOUNDS_PEER_LEN at most) from now on,
+ * e.g. the client a token names: 0, or -1 with a sentence in why when that
+ * peer holds its share already (the connection stays as it was).
+ */
+int srv_set_peer(srv_req *req, const char *peer, char *why, size_t whylen) SF_MUSTCHECK;
 /*
  * Stop: close the listeners (and remove the socket file), stop reading, let
  * in-flight requests reply and their bytes drain, close every connection,

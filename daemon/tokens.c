@@ -153,6 +153,14 @@ static void auth_done(tok_call *t, PGresult *res)
     id.limited = id.role == ACCESS_INTEGRATION && !strcmp(PQgetvalue(res, 0, 3), "t");
     snprintf(id.events, sizeof id.events, "%s", PQgetvalue(res, 0, 2));
     srv_identify(req, &id);
+    /* The connection counts in its token's share of the slots, not its address's. */
+    char peer[BOUNDS_PEER_LEN], why[160];
+    snprintf(peer, sizeof peer, "token:%s", name);
+    if (srv_set_peer(req, peer, why, sizeof why) != 0) {
+        log_warn("conn %" PRIu64 ": %s refused: %s", req->conn_id, req->op, why);
+        srv_reply_error(req, "busy", "%s", why);
+        return;
+    }
     t->then(req, t->then_arg);
 }
 
