@@ -156,6 +156,8 @@ static const char help_text[] =
     "                              start a statutory process for a case\n"
     "  event REF TYPE --on DATE [--set KEY=VALUE]... [--key KEY] [--process ID]\n"
     "                              record what happened, on the day it happened\n"
+    "  case export REF             everything held about one child (a subject access\n"
+    "                              request), as JSON; the read is audited\n"
     "  show REF                    a case, its processes, their deadlines and the\n"
     "                              coming phase transfers\n"
     "  history REF                 everything recorded for a case, in order: starts,\n"
@@ -630,6 +632,26 @@ static int cmd_case_open(const cli *c)
     render_case_open(&text, reply);
     rc = print_reply(c, reply, &text);
     sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+/* Always JSON: an export is for the data subject, whole, not a screen to read. */
+static int cmd_case_export(const cli *c)
+{
+    int rc = check_options(c, 0, "case export");
+    if (rc)
+        return rc;
+    if (c->npos != 3)
+        return usage_line("case export REF");
+    json_t *req = request(OP_CASE_EXPORT);
+    json_object_set_new(req, "case", json_string(c->pos[2]));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    cli jc = *c;
+    jc.seen |= O_JSON;
+    rc = print_reply(&jc, reply, NULL);
     json_decref(reply);
     return rc;
 }
@@ -1396,6 +1418,8 @@ static int dispatch(const cli *c)
     if (!strcmp(cmd, "case")) {
         if (c->npos >= 2 && !strcmp(c->pos[1], "open"))
             return cmd_case_open(c);
+        if (c->npos >= 2 && !strcmp(c->pos[1], "export"))
+            return cmd_case_export(c);
         if (c->npos >= 2)
             return usage_error("unknown command 'case %s'", c->pos[1]);
         return usage_line("case open REF [--dob DATE] [--set KEY=VALUE]...");

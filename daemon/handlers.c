@@ -68,6 +68,7 @@ static const op_def ops[] = {
     {PROTO_OP_ESCALATIONS, R_READ, NULL, op_escalations_parse, op_escalations_begin, false},
     {PROTO_OP_ACK, R_STAFF, NULL, op_ack_parse, op_ack_begin, false},
     {PROTO_OP_AUDIT, R_AUDIT, NULL, op_audit_parse, op_audit_begin, false},
+    {PROTO_OP_CASE_EXPORT, R_READ, NULL, op_export_parse, op_export_begin, false},
 };
 
 static const op_def *op_find(proto_op op)
@@ -80,13 +81,14 @@ static const op_def *op_find(proto_op op)
 
 const store_stmts *handlers_statement_tables(size_t *n)
 {
-    static store_stmts tables[6];
+    static store_stmts tables[7];
     tables[0] = op_case_statements;
     tables[1] = op_batch_statements;
     tables[2] = op_void_statements;
     tables[3] = op_read_statements;
     tables[4] = op_escalations_statements;
     tables[5] = audit_statements;
+    tables[6] = op_export_statements;
     *n = sizeof tables / sizeof tables[0];
     return tables;
 }

@@ -38,6 +38,7 @@ REQ = {
     "clock_set": {"op": "clock_set", "to": "2026-07-01T09:00"},
     "recompute": {"op": "recompute"},
     "audit": {"op": "audit"},
+    "case_export": {"op": "case_export", "case": "C-A1"},
 }
 
 # design.md's table: the cells that say no, per role.
@@ -45,7 +46,7 @@ NO = {
     "manager": ["clock_set", "recompute", "audit"],
     "caseworker": ["clock_set", "recompute", "audit"],
     "integration": ["void", "show", "due", "history", "escalations", "report", "outbox", "watch",
-                    "ack", "clock_set", "recompute", "audit"],
+                    "ack", "clock_set", "recompute", "audit", "case_export"],
     "auditor": ["case_open", "start", "event", "void", "ack", "clock_set", "recompute"],
 }
 
