@@ -175,7 +175,8 @@ def the_yes_cells_answer():
         c.ok({"op": "case_open", "case": "C-A1"})
         c.ok({"op": "start", "case": "C-A1", "workflow": "ehcp-assessment", "on": "2026-01-05"})
         for user, role in USERS.items():
-            allowed = [op for op in ("ping", "clock", "workflows", "show", "due", "history")
+            allowed = [op for op in ("ping", "clock", "workflows", "show", "due", "history",
+                                     "case_export")
                        if op not in NO[role]]
             reqs = [REQ.get(op, {"op": op}) for op in allowed]
             for op, r in zip(allowed, as_user(user, d.socket, reqs)):
