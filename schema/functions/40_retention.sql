@@ -24,12 +24,12 @@ $$;
 --   - escalations, their acknowledgements and their notices in the outbox
 --     (escalation, resolved) are deleted: they are about the child's
 --     deadlines and name staff, and no report reads them;
---   - digests in the outbox that list the case name it "#purged-ID" instead;
+--   - digests and board packs in the outbox that list the case name it
+--     "#purged-ID" instead, as the reports computed afresh do;
 --   - one audit row (op "purge", the old ref) from p_audit ({"clock", "who",
 --     "role", "via"}), in the same transaction. The audit rows written
 --     before are kept unchanged: the trail is append-only (README).
--- Board packs already in the outbox are kept as sent. Returns how many cases
--- were purged. Several daemons may run it at once: each case is purged once.
+-- Returns how many cases were purged. Several daemons may run it at once: each case is purged once.
 CREATE OR REPLACE FUNCTION sf_purge_cases(p_today date, p_days integer, p_audit jsonb)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
@@ -57,7 +57,9 @@ BEGIN
            FOR UPDATE OF c SKIP LOCKED
     LOOP
         pseudo := '#purged-' || r.id;
-        pat := '(^|\s)' || sf_regex_quote(r.ref) || '(?=\s|$)';
+        -- The reference standing alone: not inside a longer one (references are
+        -- letters, digits and . _ / -).
+        pat := '(^|[^[:alnum:]._/-])' || sf_regex_quote(r.ref) || '(?=[^[:alnum:]._/-]|$)';
         UPDATE cases SET ref = pseudo, dob = NULL, attrs = '{}', purged_on = p_today,
                          version = version + 1
          WHERE id = r.id;
@@ -81,18 +83,15 @@ BEGIN
         DELETE FROM escalation_acks
          WHERE escalation_id IN (SELECT id FROM escalations WHERE case_id = r.id);
         DELETE FROM escalations WHERE case_id = r.id;
+        -- Notices that list several cases (digests, board packs) name it by its
+        -- new id: the reference wherever it stands alone, in the text, the JSON
+        -- payload and a pack's HTML alike.
         UPDATE outbox o
-           SET payload = jsonb_set(o.payload, '{items}',
-                                   (SELECT jsonb_agg(CASE WHEN i->>'case' = r.ref
-                                                          THEN jsonb_set(i, '{case}',
-                                                                         to_jsonb(pseudo))
-                                                          ELSE i END ORDER BY k)
-                                      FROM jsonb_array_elements(o.payload->'items')
-                                           WITH ORDINALITY x(i, k))),
-               body = regexp_replace(o.body, pat, '\1' || pseudo, 'gn')
-         WHERE o.kind = 'digest'
-           AND o.payload @> jsonb_build_object('items',
-                                               jsonb_build_array(jsonb_build_object('case', r.ref)));
+           SET body = regexp_replace(o.body, pat, '\1' || pseudo, 'g'),
+               payload = regexp_replace(o.payload::text, pat, '\1' || pseudo, 'g')::jsonb,
+               subject = regexp_replace(o.subject, pat, '\1' || pseudo, 'g')
+         WHERE o.kind IN ('digest', 'board_pack')
+           AND (strpos(o.body, r.ref) > 0 OR strpos(o.payload::text, r.ref) > 0);
         PERFORM sf_audit_items(jsonb_build_array(
             p_audit || jsonb_build_object(
                 'op', 'purge', 'case', r.ref,
