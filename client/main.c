@@ -182,6 +182,8 @@ static const char help_text[] =
     "                              start a statutory process for a case\n"
     "  event REF TYPE --on DATE [--set KEY=VALUE]... [--key KEY] [--process ID]\n"
     "                              record what happened, on the day it happened\n"
+    "  case export REF             everything held about one child (a subject access\n"
+    "                              request), as JSON; the read is audited\n"
     "  show REF [--as-known-on DATE]\n"
     "                              a case, its processes, their deadlines and the\n"
     "                              coming phase transfers; --as-known-on: as the system\n"
@@ -791,6 +793,26 @@ static int cmd_caseload(const cli *c)
     render_caseload(&text, reply);
     rc = print_reply(c, reply, &text);
     sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
+/* Always JSON: an export is for the data subject, whole, not a screen to read. */
+static int cmd_case_export(const cli *c)
+{
+    int rc = check_options(c, 0, "case export");
+    if (rc)
+        return rc;
+    if (c->npos != 3)
+        return usage_line("case export REF");
+    json_t *req = request(OP_CASE_EXPORT);
+    json_object_set_new(req, "case", json_string(c->pos[2]));
+    json_t *reply;
+    if ((rc = call(c, req, &reply)))
+        return rc;
+    cli jc = *c;
+    jc.seen |= O_JSON;
+    rc = print_reply(&jc, reply, NULL);
     json_decref(reply);
     return rc;
 }
@@ -1695,9 +1717,11 @@ static int dispatch(const cli *c)
             return cmd_case_open(c);
         if (c->npos >= 2 && !strcmp(c->pos[1], "assign"))
             return cmd_case_assign(c);
+        if (c->npos >= 2 && !strcmp(c->pos[1], "export"))
+            return cmd_case_export(c);
         if (c->npos >= 2)
             return usage_error("unknown command 'case %s'", c->pos[1]);
-        return usage_line("case open|assign REF ... (see sendflow case --help)");
+        return usage_line("case open|assign|export REF ... (see sendflow case --help)");
     }
     if (!strcmp(cmd, "caseload"))
         return cmd_caseload(c);

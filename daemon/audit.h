@@ -9,7 +9,7 @@
  *     and sf_open_cases, in the transaction that records them (the item
  *     carries audit_item's object: no extra round trip);
  *   - void, ack: by their write statement itself;
- *   - the reads (show, history), and any job that is
+ *   - the reads (show, history, case_export), and any job that is
  *     refused or replayed: one INSERT on the job's connection after its work
  *     and before its reply (job.c);
  *   - clock_set, recompute and refusals by role: one INSERT on a connection

@@ -83,6 +83,11 @@ static const cfg_option options[] = {
             "outbox: attempts before a notice is parked as failed"),
     OPT_INT("delivery-lease-s", delivery_lease_s, "300", 180, 86400,
             "outbox: a notice claimed by a daemon that vanished is retried after this many s"),
+    /* Off unless set: how long to keep a child's record is the authority's own retention
+     * schedule (README, "Data we hold"), and a purge cannot be undone. */
+    OPT_INT("retention", retention_days, "0", 0, 36500,
+            "purge, daily, the personal data of cases whose processes all ended more than "
+            "DAYS days ago (0: never)"),
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 

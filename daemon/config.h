@@ -35,6 +35,7 @@ typedef struct sf_config {
     int delivery_retry_ms;    /* outbox: first retry after this long, doubling each time */
     int delivery_max_attempts; /* outbox: attempts before a notice is parked as failed */
     int delivery_lease_s;      /* outbox: a claimed notice is retried after this long */
+    int retention_days;        /* purge cases ended more than this many days ago; 0: never */
     bool help;                 /* --help was given */
     bool version;              /* --version was given */
 } sf_config;

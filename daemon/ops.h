@@ -15,6 +15,7 @@
  *   op_read.c        show, due, history, caseload
  *   op_escalations.c escalations, ack
  *   op_admin.c       ping, clock, clock_set, workflows, recompute
+ *   op_export.c      case_export
  */
 #ifndef SF_OPS_H
 #define SF_OPS_H
@@ -27,6 +28,7 @@ extern const store_stmts op_case_statements;
 extern const store_stmts op_void_statements;
 extern const store_stmts op_read_statements;
 extern const store_stmts op_escalations_statements;
+extern const store_stmts op_export_statements;
 
 /* case_open: open a case (idempotent when repeated identically). */
 int op_case_open_parse(job *j, proto_err *code, sb *err);
@@ -84,6 +86,10 @@ int op_escalations_parse(job *j, proto_err *code, sb *err);
 void op_escalations_begin(job *j);
 int op_ack_parse(job *j, proto_err *code, sb *err);
 void op_ack_begin(job *j);
+
+/* case_export: everything held about one child (a subject access request). */
+int op_export_parse(job *j, proto_err *code, sb *err);
+void op_export_begin(job *j);
 
 /* Answered from the daemon's state, without a job (d is the sf_daemon). */
 void op_ping(sf_daemon *d, srv_req *req);

@@ -17,6 +17,7 @@ enum {
     SCH_FIRE,
     SCH_DIGEST,
     SCH_NEXT,
+    SCH_PURGE,
 };
 
 static const store_stmt statements[] = {
@@ -30,6 +31,8 @@ static const store_stmt statements[] = {
     {"sf_sched_digest", "SELECT sf_queue_digests($1::date, $2::date, $3::jsonb)"},
     {"sf_sched_next", "SELECT to_char(min(fire_on), 'YYYY-MM-DD') FROM escalations"
                       " WHERE status = 'pending'"},
+    /* $1 today, $2 --retention days, $3 the audit row's who: cases purged. */
+    {"sf_sched_purge", "SELECT sf_purge_cases($1::date, $2::integer, $3::jsonb)"},
 };
 
 const store_stmt *scheduler_statements(size_t *n)
@@ -44,9 +47,11 @@ typedef struct scheduler {
     bool running, again, stopped;
     char *routing;     /* the routing JSON sf_fire_escalations takes */
     char id[96];       /* who fired: host and pid */
+    char via[104];     /* the purge's audit rows' via: "daemon:" and id */
     cal_day today;     /* the tick's day */
     cal_day digest_on; /* the last day the digests were queued */
     cal_day packs_on;  /* the last day the board packs were asked for */
+    cal_day purged_on; /* the last day the retention purge ran (--retention) */
     cal_day next;      /* the day the timer is set for */
     size_t fired;      /* in this tick */
 } scheduler;
@@ -163,6 +168,54 @@ static void ask_next(store_tx *tx, scheduler *s)
     }
 }
 
+static void on_purged(store_tx *tx, PGresult *res, void *arg)
+{
+    scheduler *s = arg;
+    if (!res) {
+        store_release(tx);
+        done(s, NULL);
+        return;
+    }
+    if (store_ok(res)) {
+        s->purged_on = s->today;
+        int n = atoi(PQgetvalue(res, 0, 0));
+        /* The count only: the references purged are in the audit trail, not the log. */
+        if (n)
+            log_info("retention: %d case%s purged (ended more than %d days ago)", n,
+                     n == 1 ? "" : "s", s->d->cfg.retention_days);
+    } else {
+        log_warn("retention: purge: %s", PQresultErrorMessage(res)); /* tried again next tick */
+    }
+    ask_next(tx, s);
+}
+
+/*
+ * Once a day with --retention: purge the personal data of the cases whose
+ * processes all ended more than that many days before the daemon's today
+ * (sf_purge_cases), with its audit rows, in one transaction. Then ask_next.
+ */
+static void purge_or_next(store_tx *tx, scheduler *s)
+{
+    int days = s->d->cfg.retention_days;
+    if (days <= 0 || s->purged_on == s->today) {
+        ask_next(tx, s);
+        return;
+    }
+    char today[CAL_DATE_LEN], ndays[16], now[CLOCK_STR_LEN];
+    snprintf(ndays, sizeof ndays, "%d", days);
+    json_t *who = json_pack("{s:s,s:s,s:s,s:s}", "clock", clock_now_str(&s->d->clock, now), "who",
+                            "sendflowd", "role", "admin", "via", s->via);
+    char *who_s = json_dumps(who, JSON_COMPACT);
+    json_decref(who);
+    const char *params[3] = {cal_format(s->today, today), ndays, who_s};
+    int rc = store_exec(tx, &statements[SCH_PURGE], 3, params, on_purged, s);
+    free(who_s);
+    if (rc != 0) {
+        store_release(tx);
+        done(s, NULL);
+    }
+}
+
 static void on_digest(store_tx *tx, PGresult *res, void *arg)
 {
     scheduler *s = arg;
@@ -179,7 +232,7 @@ static void on_digest(store_tx *tx, PGresult *res, void *arg)
     } else {
         log_warn("escalations: digests: %s", PQresultErrorMessage(res));
     }
-    ask_next(tx, s);
+    purge_or_next(tx, s);
 }
 
 static void fire(store_tx *tx, scheduler *s);
@@ -240,7 +293,7 @@ static void on_fired(store_tx *tx, PGresult *res, void *arg)
         }
         return;
     }
-    ask_next(tx, s);
+    purge_or_next(tx, s);
 }
 
 static void fire(store_tx *tx, scheduler *s)
@@ -283,11 +336,12 @@ void scheduler_start(sf_daemon *d)
 {
     scheduler *s = xcalloc(1, sizeof *s);
     s->d = d;
-    s->digest_on = s->packs_on = CAL_NONE;
+    s->digest_on = s->packs_on = s->purged_on = CAL_NONE;
     s->routing = routing_json(d->esc, d->chan);
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     snprintf(s->id, sizeof s->id, "%s:%ld", host, (long)getpid());
+    snprintf(s->via, sizeof s->via, "daemon:%s", s->id);
     uv_timer_init(d->loop, &s->timer);
     s->timer.data = s;
     d->scheduler = s;

@@ -4,7 +4,9 @@
  * scheduler's tick claims those due today (sf_fire_escalations: FOR UPDATE
  * SKIP LOCKED, marked fired and their notices queued in the outbox in the
  * same transaction, so any number of daemons fire each one once), queues the
- * day's digests, asks once a day for the board packs, and sets a libuv
+ * day's digests, runs once a day the retention purge (--retention:
+ * sf_purge_cases, schema/functions/40_retention.sql), asks once a day for
+ * the board packs, and sets a libuv
  * timer for the start of the day the next pending escalation fires (one
  * indexed query). A tick also runs at start (catching up on what fell due
  * while the daemon was down), when the simulated clock moves, and when

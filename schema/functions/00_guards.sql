@@ -2,16 +2,26 @@
 -- outbox wake-up. Their triggers are created by the numbered migrations
 -- (001, 002, 003, 004; 008 made the outbox's per statement); their bodies live here.
 
--- The event log is append-only: corrections are new events, never edits.
+-- The event log is append-only: corrections are new events, never edits. The
+-- one exception is the retention purge (sf_purge_cases, 011), which blanks
+-- personal fields in place with sendflow.purging set for its transaction;
+-- DELETE is refused to everyone.
 CREATE OR REPLACE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND current_setting('sendflow.purging', true) = 'on' THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION 'sendflow: events are append-only (% refused)', TG_OP;
 END
 $$;
 
--- A void is never undone (re-record the event instead).
+-- A void is never undone (re-record the event instead); the purge blanks its
+-- reason and actor as above.
 CREATE OR REPLACE FUNCTION event_voids_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND current_setting('sendflow.purging', true) = 'on' THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION 'sendflow: event voids are append-only (% refused)', TG_OP;
 END
 $$;

@@ -41,6 +41,7 @@ REQ = {
     "audit": {"op": "audit"},
     "case_assign": {"op": "case_assign", "case": "C-A1", "officer": "zz"},
     "caseload": {"op": "caseload"},
+    "case_export": {"op": "case_export", "case": "C-A1"},
 }
 
 # design.md's table: the cells that say no, per role.
@@ -48,7 +49,8 @@ NO = {
     "manager": ["clock_set", "recompute", "audit"],
     "caseworker": ["clock_set", "recompute", "audit"],
     "integration": ["void", "show", "due", "history", "escalations", "report", "outbox", "watch",
-                    "ack", "clock_set", "recompute", "audit", "case_assign", "caseload"],
+                    "ack", "clock_set", "recompute", "audit", "case_assign", "caseload",
+                    "case_export"],
     "auditor": ["case_open", "start", "event", "void", "ack", "clock_set", "recompute",
                 "case_assign"],
 }
@@ -178,7 +180,8 @@ def the_yes_cells_answer():
         c.ok({"op": "case_open", "case": "C-A1"})
         c.ok({"op": "start", "case": "C-A1", "workflow": "ehcp-assessment", "on": "2026-01-05"})
         for user, role in USERS.items():
-            allowed = [op for op in ("ping", "clock", "workflows", "show", "due", "history")
+            allowed = [op for op in ("ping", "clock", "workflows", "show", "due", "history",
+                                     "case_export")
                        if op not in NO[role]]
             reqs = [REQ.get(op, {"op": op}) for op in allowed]
             for op, r in zip(allowed, as_user(user, d.socket, reqs)):

@@ -252,7 +252,7 @@ def bash_completes_commands_and_options_from_the_client():
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
                          timeout=60)
     eq((out.returncode, out.stderr), (0, ""), "bash")
-    eq(out.stdout.splitlines(), ["case caseload", "assign open", "--mine", "show", "set"],
+    eq(out.stdout.splitlines(), ["case caseload", "assign export open", "--mine", "show", "set"],
        "completions")
 
 
