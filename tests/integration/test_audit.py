@@ -7,8 +7,10 @@ TRUNCATE on the table.
 """
 import os
 import re
+import secrets
+import subprocess
 
-from sfharness import test, main, Database, Daemon, eq, wait_for, TestError
+from sfharness import test, main, Database, Daemon, eq, wait_for, TestError, psql, timeout
 
 CLOCK = "2026-06-01T09:00"
 UTC_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -83,6 +85,35 @@ def the_trail_cannot_be_changed():
                   " has_table_privilege('public', 'audit_log', 'DELETE')").strip(), "f|f",
            "PUBLIC's grants")
 
+
+
+@test
+def the_daemons_own_role_cannot_change_the_trail():
+    """Run as an ordinary role that owns its database (as in production), the
+    daemon's role has no UPDATE, DELETE or TRUNCATE on audit_log (013): the
+    privilege refuses before 009's trigger does."""
+    role = "sf_own_" + secrets.token_hex(3)
+    psql("CREATE ROLE %s LOGIN" % role)
+    try:
+        with Database() as db:
+            psql('ALTER DATABASE "%s" OWNER TO %s' % (db.name, role))
+            db.conninfo = db.conninfo.replace("user=postgres", "user=" + role)
+            with Daemon(db, clock=CLOCK) as d, d.client() as c:
+                c.ok({"op": "case_open", "case": "C-OWN"})
+            eq(db.sql("SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log'").strip(),
+               role, "the daemon's role owns the trail")
+            host, port = db.conninfo.split()[0][5:], db.conninfo.split()[1][5:]
+            for stmt in ("UPDATE audit_log SET who = 'x'", "DELETE FROM audit_log",
+                         "TRUNCATE audit_log"):
+                p = subprocess.run(["psql", "-X", "-q", "-tA", "-h", host, "-p", port, "-U", role,
+                                    "-d", db.name, "-c", stmt],
+                                   capture_output=True, text=True, timeout=timeout(60))
+                assert p.returncode != 0 and "permission denied" in p.stderr, (stmt, p.stderr)
+            eq(db.sql("SELECT count(*) FROM audit_log WHERE case_ref = 'C-OWN'").strip(), "1",
+               "the row is still there")
+            db.drop()
+    finally:
+        psql("DROP ROLE IF EXISTS %s" % role)
 
 if __name__ == "__main__":
     main()
