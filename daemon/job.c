@@ -352,3 +352,22 @@ const char *job_page_fetch(const job *j, char buf[24])
     snprintf(buf, 24, "%ld", j->limit + 1);
     return buf;
 }
+
+int job_page_by_id(job *j, json_t *list, json_t **next, const char *what)
+{
+    *next = json_null();
+    if (json_array_size(list) <= (size_t)j->limit)
+        return 0;
+    json_t *last = json_array_get(list, (size_t)j->limit - 1);
+    const char *key[1] = {json_string_value(json_object_get(last, "id"))};
+    json_decref(*next);
+    if (!key[0] || !(*next = job_page_next(j, key))) {
+        json_decref(list);
+        if (!key[0])
+            job_fail(j, PROTO_ERR_INTERNAL, "%s came without its id", what);
+        return -1;
+    }
+    while (json_array_size(list) > (size_t)j->limit)
+        json_array_remove(list, json_array_size(list) - 1);
+    return 0;
+}

@@ -148,6 +148,13 @@ eng_input job_target_input(job *j);
 #define JOB_PAGE_ID_TOP "9223372036854775807"
 /* The "next" cursor after the row with sort key key (new JSON string); NULL after failing j. */
 json_t *job_page_next(job *j, const char *const *key);
+/*
+ * Cut list (a page read with one row more than j->limit, each row with an
+ * "id") to the page and set *next to the cursor after it (JSON null on the
+ * last page). 0, or -1 when it failed j (a row without its id: what names
+ * the rows in the message), having freed list.
+ */
+int job_page_by_id(job *j, json_t *list, json_t **next, const char *what);
 /* limit + 1 as a query parameter, in buf: one row more than the page, to know if there are more. */
 const char *job_page_fetch(const job *j, char buf[24]);
 

@@ -70,20 +70,9 @@ const store_stmts op_escalations_statements = {statements,
 
 static void escalations_loaded(job *j, PGresult *res)
 {
-    json_t *list = job_json(res, 0, 0), *next = json_null();
-    if (json_array_size(list) > (size_t)j->limit) {
-        json_t *last = json_array_get(list, (size_t)j->limit - 1);
-        const char *key[1] = {json_string_value(json_object_get(last, "id"))};
-        json_decref(next);
-        if (!key[0] || !(next = job_page_next(j, key))) {
-            json_decref(list);
-            if (!key[0])
-                job_fail(j, PROTO_ERR_INTERNAL, "an escalation came without its id");
-            return;
-        }
-        while (json_array_size(list) > (size_t)j->limit)
-            json_array_remove(list, json_array_size(list) - 1);
-    }
+    json_t *list = job_json(res, 0, 0), *next;
+    if (job_page_by_id(j, list, &next, "an escalation") != 0)
+        return;
     j->reply = json_pack("{s:o,s:o}", "escalations", list, "next", next);
     job_reply(j);
 }

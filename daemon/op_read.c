@@ -319,29 +319,6 @@ static json_t *show_transfers(job *j, json_t *dob)
     return out;
 }
 
-static void show_loaded(job *j, PGresult *res)
-{
-    if (PQntuples(res) == 0) {
-        job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s", j->case_ref);
-        return;
-    }
-    j->reply = job_json(res, 0, 0);
-    json_t *events = job_json(res, 0, 1);
-    json_t *dob = json_object_get(j->reply, "dob");
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(j->reply, "processes"), i, p)
-    {
-        eio_decorate_process(p, j->today);
-        show_flags(j, p, events, dob);
-    }
-    json_t *transfers = show_transfers(j, dob);
-    if (transfers)
-        json_object_set_new(j->reply, "transfers", transfers);
-    json_decref(events);
-    job_reply(j);
-}
-
 /*
  * A process as the system would have shown it on day: replayed from the
  * events recorded by then (events, one process's or another's), judged on
@@ -385,7 +362,12 @@ static void known_process(job *j, json_t *p, json_t *events, json_t *dob, cal_da
     eio_decorate_process(p, day);
 }
 
-static void show_known_loaded(job *j, PGresult *res)
+/*
+ * show's answer: today's processes with their flags and the coming phase
+ * transfers, or (as_known_on, j->has_on) each process as the system would
+ * have shown it on j->on.
+ */
+static void show_loaded(job *j, PGresult *res)
 {
     if (PQntuples(res) == 0) {
         job_fail(j, PROTO_ERR_UNKNOWN_CASE, "no case %s", j->case_ref);
@@ -397,9 +379,21 @@ static void show_known_loaded(job *j, PGresult *res)
     size_t i;
     json_t *p;
     json_array_foreach(json_object_get(j->reply, "processes"), i, p)
-        known_process(j, p, events, dob, j->on);
-    char day[CAL_DATE_LEN];
-    json_object_set_new(j->reply, "as_known_on", json_string(cal_format(j->on, day)));
+    {
+        if (j->has_on) {
+            known_process(j, p, events, dob, j->on);
+            continue;
+        }
+        eio_decorate_process(p, j->today);
+        show_flags(j, p, events, dob);
+    }
+    json_t *transfers = j->has_on ? NULL : show_transfers(j, dob);
+    if (transfers)
+        json_object_set_new(j->reply, "transfers", transfers);
+    if (j->has_on) {
+        char day[CAL_DATE_LEN];
+        json_object_set_new(j->reply, "as_known_on", json_string(cal_format(j->on, day)));
+    }
     json_decref(events);
     job_reply(j);
 }
@@ -409,7 +403,7 @@ void op_show_begin(job *j)
     if (j->has_on) {
         char day[CAL_DATE_LEN];
         const char *p[2] = {j->case_ref, cal_format(j->on, day)};
-        job_query(j, &statements[STMT_SHOW_KNOWN], 2, p, show_known_loaded);
+        job_query(j, &statements[STMT_SHOW_KNOWN], 2, p, show_loaded);
         return;
     }
     const char *p[1] = {j->case_ref};
