@@ -8,6 +8,36 @@
 -- the one read, and returns NULL when another writer got there first (the
 -- daemon then reads again).
 
+-- Write deadline rows: for each item of p_items, the rows of its "deadlines"
+-- array for the process whose id is under p_key ("process", or "id" for a
+-- recompute batch); a row whose every column is as stored is left alone
+-- (no dead tuple, no trigger). The one home of the deadline upsert.
+CREATE OR REPLACE FUNCTION sf_upsert_deadlines(p_items jsonb, p_key text) RETURNS void
+LANGUAGE sql AS $$
+INSERT INTO deadlines (process_id, name, title, kind, anchor_on, due, resolution, met_on,
+                       cancelled_on, excusable, basis, explain, note, sig)
+SELECT (i->>p_key)::bigint, d.name, d.title, d.kind, d.anchor_on, d.due, d.resolution,
+       d.met_on, d.cancelled_on, d.excusable, d.basis, d.explain, d.note, d.sig
+  FROM jsonb_array_elements(coalesce(p_items, '[]'::jsonb)) i,
+       jsonb_to_recordset(coalesce(i->'deadlines', '[]'::jsonb))
+           AS d(name text, title text, kind text, anchor_on date, due date, resolution text,
+                met_on date, cancelled_on date, excusable boolean, basis text, explain text,
+                note text, sig text)
+ON CONFLICT (process_id, name) DO UPDATE
+   SET title = excluded.title, kind = excluded.kind, anchor_on = excluded.anchor_on,
+       due = excluded.due, resolution = excluded.resolution, met_on = excluded.met_on,
+       cancelled_on = excluded.cancelled_on, excusable = excluded.excusable,
+       basis = excluded.basis, explain = excluded.explain, note = excluded.note,
+       sig = excluded.sig, updated_at = now()
+ WHERE (deadlines.title, deadlines.kind, deadlines.anchor_on, deadlines.due,
+        deadlines.resolution, deadlines.met_on, deadlines.cancelled_on, deadlines.excusable,
+        deadlines.basis, deadlines.explain, deadlines.note, deadlines.sig)
+       IS DISTINCT FROM
+       (excluded.title, excluded.kind, excluded.anchor_on, excluded.due, excluded.resolution,
+        excluded.met_on, excluded.cancelled_on, excluded.excusable, excluded.basis,
+        excluded.explain, excluded.note, excluded.sig)
+$$;
+
 -- Write a computed process. p_deadlines: the deadline rows to write (objects
 -- with the deadlines' columns, "sig", and "escalate" when the daemon has an
 -- escalation policy); p_gone: the names of deadlines the engine no longer
@@ -30,29 +60,8 @@ BEGIN
         DELETE FROM deadlines WHERE process_id = p_id AND name = ANY (p_gone);
     END IF;
     IF jsonb_array_length(p_deadlines) > 0 THEN
-        INSERT INTO deadlines (process_id, name, title, kind, anchor_on, due, resolution, met_on,
-                               cancelled_on, excusable, basis, explain, note, sig)
-        SELECT p_id, d.name, d.title, d.kind, d.anchor_on, d.due, d.resolution, d.met_on,
-               d.cancelled_on, d.excusable, d.basis, d.explain, d.note, d.sig
-          FROM jsonb_to_recordset(p_deadlines) AS d(name text, title text, kind text,
-                                                    anchor_on date, due date, resolution text,
-                                                    met_on date, cancelled_on date,
-                                                    excusable boolean, basis text, explain text,
-                                                    note text, sig text)
-        ON CONFLICT (process_id, name) DO UPDATE
-           SET title = excluded.title, kind = excluded.kind, anchor_on = excluded.anchor_on,
-               due = excluded.due, resolution = excluded.resolution, met_on = excluded.met_on,
-               cancelled_on = excluded.cancelled_on, excusable = excluded.excusable,
-               basis = excluded.basis, explain = excluded.explain, note = excluded.note,
-               sig = excluded.sig, updated_at = now()
-         WHERE (deadlines.title, deadlines.kind, deadlines.anchor_on, deadlines.due,
-                deadlines.resolution, deadlines.met_on, deadlines.cancelled_on,
-                deadlines.excusable, deadlines.basis, deadlines.explain, deadlines.note,
-                deadlines.sig)
-               IS DISTINCT FROM
-               (excluded.title, excluded.kind, excluded.anchor_on, excluded.due,
-                excluded.resolution, excluded.met_on, excluded.cancelled_on, excluded.excusable,
-                excluded.basis, excluded.explain, excluded.note, excluded.sig);
+        PERFORM sf_upsert_deadlines(jsonb_build_array(jsonb_build_object(
+                    'process', p_id, 'deadlines', p_deadlines)), 'process');
     END IF;
     -- A recompute batch plans all its processes at once afterwards.
     IF p_plan AND current_setting('sendflow.plan_later', true) IS DISTINCT FROM 'on' THEN
@@ -309,30 +318,7 @@ BEGIN
          WHERE NOT i ? 'gone' AND d.process_id = (i->>'process')::bigint
            AND d.name NOT IN (SELECT x->>'name' FROM jsonb_array_elements(i->'deadlines') x);
     END IF;
-    INSERT INTO deadlines (process_id, name, title, kind, anchor_on, due, resolution, met_on,
-                           cancelled_on, excusable, basis, explain, note, sig)
-    SELECT (i->>'process')::bigint, d.name, d.title, d.kind, d.anchor_on, d.due, d.resolution,
-           d.met_on, d.cancelled_on, d.excusable, d.basis, d.explain, d.note, d.sig
-      FROM jsonb_array_elements(won) i,
-           jsonb_to_recordset(i->'deadlines') AS d(name text, title text, kind text,
-                                                   anchor_on date, due date, resolution text,
-                                                   met_on date, cancelled_on date,
-                                                   excusable boolean, basis text, explain text,
-                                                   note text, sig text)
-    ON CONFLICT (process_id, name) DO UPDATE
-       SET title = excluded.title, kind = excluded.kind, anchor_on = excluded.anchor_on,
-           due = excluded.due, resolution = excluded.resolution, met_on = excluded.met_on,
-           cancelled_on = excluded.cancelled_on, excusable = excluded.excusable,
-           basis = excluded.basis, explain = excluded.explain, note = excluded.note,
-           sig = excluded.sig, updated_at = now()
-     WHERE (deadlines.title, deadlines.kind, deadlines.anchor_on, deadlines.due,
-            deadlines.resolution, deadlines.met_on, deadlines.cancelled_on,
-            deadlines.excusable, deadlines.basis, deadlines.explain, deadlines.note,
-            deadlines.sig)
-           IS DISTINCT FROM
-           (excluded.title, excluded.kind, excluded.anchor_on, excluded.due,
-            excluded.resolution, excluded.met_on, excluded.cancelled_on, excluded.excusable,
-            excluded.basis, excluded.explain, excluded.note, excluded.sig);
+    PERFORM sf_upsert_deadlines(won, 'process');
     -- Planned together: "plan" is false when the daemon has no escalation policy.
     PERFORM sf_plan_escalations_many(jsonb_agg(jsonb_build_object(
                 'process', (i->>'process')::bigint, 'deadlines', i->'deadlines',

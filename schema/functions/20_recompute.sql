@@ -99,23 +99,8 @@ BEGIN
              WHERE (i->>'case')::bigint = ANY (ok)) x
      WHERE d.process_id = x.pid AND d.name = x.name;
 
-    INSERT INTO deadlines (process_id, name, title, kind, anchor_on, due, resolution, met_on,
-                           cancelled_on, excusable, basis, explain, note, sig)
-    SELECT (i->>'id')::bigint, d.name, d.title, d.kind, d.anchor_on, d.due, d.resolution,
-           d.met_on, d.cancelled_on, d.excusable, d.basis, d.explain, d.note, d.sig
-      FROM jsonb_array_elements(p_items) i,
-           jsonb_to_recordset(i->'deadlines') AS d(name text, title text, kind text,
-                                                   anchor_on date, due date, resolution text,
-                                                   met_on date, cancelled_on date,
-                                                   excusable boolean, basis text, explain text,
-                                                   note text, sig text)
-     WHERE (i->>'case')::bigint = ANY (ok) AND jsonb_array_length(i->'deadlines') > 0
-    ON CONFLICT (process_id, name) DO UPDATE
-       SET title = excluded.title, kind = excluded.kind, anchor_on = excluded.anchor_on,
-           due = excluded.due, resolution = excluded.resolution, met_on = excluded.met_on,
-           cancelled_on = excluded.cancelled_on, excusable = excluded.excusable,
-           basis = excluded.basis, explain = excluded.explain, note = excluded.note,
-           sig = excluded.sig, updated_at = now();
+    PERFORM sf_upsert_deadlines((SELECT jsonb_agg(i) FROM jsonb_array_elements(p_items) i
+                                  WHERE (i->>'case')::bigint = ANY (ok)), 'id');
 
     IF p_plan THEN
         PERFORM sf_plan_escalations_many(coalesce(jsonb_agg(jsonb_build_object(
