@@ -162,7 +162,7 @@ typedef struct cli {
     const char *board, *period, *format, *output; /* report */
     const char *limit, *cursor;                   /* paged reads */
     const char *officer, *team;                   /* case assign, due, caseload */
-    const char *as_known_on;                      /* show */
+    const char *as_known_on;                      /* show, due */
     const char *token, *connect, *tls_ca;         /* TCP: --token, --connect, --tls-ca */
     const char *role, *events;                    /* token add */
     json_t *attrs;            /* new ref: the --set pairs as an object; NULL when none given */
@@ -196,11 +196,14 @@ static const char help_text[] =
     "  case assign REF --officer NAME [--team NAME]\n"
     "                              give a case to an officer (and team); its open\n"
     "                              escalations tell the new officer\n"
-    "  due [--within DAYS] [--overdue] [--on DATE] [--officer NAME | --team NAME | --mine]\n"
+    "  due [--within DAYS] [--overdue] [--on DATE | --as-known-on DATE]\n"
+    "      [--officer NAME | --team NAME | --mine]\n"
     "                              deadlines due within DAYS (default 7), or overdue;\n"
     "                              --on: as they would stand on DATE (what-if: the\n"
-    "                              clock is not moved); --officer/--team/--mine: only\n"
-    "                              those cases (--mine: whose officer is your user name)\n"
+    "                              clock is not moved); --as-known-on: the list the\n"
+    "                              system gave on a past DATE (what was recorded by\n"
+    "                              then); --officer/--team/--mine: only those cases\n"
+    "                              (--mine: whose officer is your user name)\n"
     "  caseload [--team NAME]      per officer: open processes by workflow, duties due\n"
     "                              in 10 working days, overdue, escalations open\n"
     "  escalations [--open]        escalations that fired, newest first (--open: whose\n"
@@ -913,16 +916,23 @@ static int cmd_show(const cli *c)
 
 static int cmd_due(const cli *c)
 {
-    int rc = check_options(
-        c, O_WITHIN | O_OVERDUE | O_ON | O_LIMIT | O_CURSOR | O_OFFICER | O_TEAM | O_MINE, "due");
+    int rc = check_options(c,
+                           O_WITHIN | O_OVERDUE | O_ON | O_AS_KNOWN_ON | O_LIMIT | O_CURSOR |
+                               O_OFFICER | O_TEAM | O_MINE,
+                           "due");
     if (rc)
         return rc;
     if (c->npos != 1)
-        return usage_line("due [--within DAYS] [--overdue] [--on DATE] [--officer NAME | --team "
-                          "NAME | --mine] [--limit N] [--cursor C] [--json]");
+        return usage_line("due [--within DAYS] [--overdue] [--on DATE | --as-known-on DATE] "
+                          "[--officer NAME | --team NAME | --mine] [--limit N] [--cursor C] "
+                          "[--json]");
     if (c->officer && (c->seen & O_MINE))
         return usage_error("--mine and --officer both name the officer: give one");
+    if (c->on && c->as_known_on)
+        return usage_error("--on looks ahead and --as-known-on looks back: give one");
     if (c->on && (rc = check_date(c->on, "--on")))
+        return rc;
+    if (c->as_known_on && (rc = check_date(c->as_known_on, "--as-known-on")))
         return rc;
     long within = 7;
     if (c->within) {
@@ -945,6 +955,8 @@ static int cmd_due(const cli *c)
         json_object_set_new(req, "overdue", json_true());
     if (c->on)
         json_object_set_new(req, "on", json_string(c->on));
+    if (c->as_known_on)
+        json_object_set_new(req, "as_known_on", json_string(c->as_known_on));
     if (c->officer)
         json_object_set_new(req, "officer", json_string(c->officer));
     if (c->team)

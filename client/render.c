@@ -570,13 +570,16 @@ void render_due(sb *out, const json_t *reply, long within, bool overdue)
      */
     const char *on = jstr(reply, "on");
     const char *today = jstr(reply, "today");
+    const char *known = jstr(reply, "as_known_on");
     if (on && today && strcmp(on, today) == 0)
         on = NULL; /* the daemon names the day judged even when it is today */
     if (overdue)
         sb_add(out, "Overdue");
     else
         sb_addf(out, "Due within %ld day%s", within, within == 1 ? "" : "s");
-    if (on)
+    if (known)
+        sb_addf(out, " as known on %s (what had been recorded by the end of that day)", known);
+    else if (on)
         sb_addf(out, " as on %s (what-if; the clock is not moved)", on);
     else
         sb_addf(out, "%s %s (today)", overdue ? " on" : " of", jstr_or(reply, "today", "?"));

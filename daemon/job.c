@@ -83,6 +83,7 @@ static void job_free(job *j)
 {
     job_reset_read(j);
     json_decref(j->reply);
+    json_decref(j->known_items);
     free(j->err_msg);
     free(j->attrs);
     page_cursor_free(&j->cursor);

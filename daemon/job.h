@@ -73,6 +73,12 @@ struct job {
     const page_spec *page; /* due, history, escalations: the paging (proto.def's SF_PAGE) */
     long limit;            /* rows per page */
     page_cursor cursor;    /* where the page starts (cursor.n == 0: at the first row) */
+    /* due as known on a past day (has_known): the items replayed so far, and the last process
+     * read (the keyset of the next chunk). */
+    cal_day known_on;
+    bool has_known;
+    json_t *known_items;
+    char known_after[24];
 
     /* Read from the database by start, event and void (reset before each attempt). */
     char *case_id;

@@ -158,6 +158,36 @@
                                                   "recorded_at") "::date <= $2::date))"            \
                                                                  " FROM cases c WHERE c.ref = $1"
 
+/*
+ * due as known on $1: a chunk of at most $3 processes after process $2 (by
+ * id), of those recorded by the end of that day (only the cases of officer
+ * $4 / team $5 when given: today's attributes), each with its case and the
+ * events recorded by then less those voided by then. The daemon replays
+ * them (known_process) and lists the deadlines open on that day.
+ */
+#define SQL_DUE_KNOWN                                                                              \
+    "SELECT p.id::text, c.ref, c.dob, c.attrs->>'officer', c.attrs->>'team', "                     \
+    "sf_process_json(p.id),"                                                                       \
+    " (SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'process',"                    \
+    "  e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs)"                     \
+    "  ORDER BY e.on_date, e.id), '[]'::json) FROM events e WHERE e.process_id = p.id"             \
+    "  AND " SQL_KNOWN(                                                                            \
+        "e",                                                                                       \
+        "recorded_at") "::date <= $1::date"                                                        \
+                       "  AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id"     \
+                       "   AND " SQL_KNOWN(                                                        \
+                           "v",                                                                    \
+                           "recorded_at") "::date <= $1::date))"                                   \
+                                          " FROM processes p JOIN cases c ON c.id = p.case_id"     \
+                                          " WHERE p.id > $2::bigint AND " SQL_KNOWN(               \
+                                              "p",                                                 \
+                                              "created_at") "::date <= $1::date"                   \
+                                                            " AND ($4::text IS NULL OR "           \
+                                                            "c.attrs->>'officer' = $4)"            \
+                                                            " AND ($5::text IS NULL OR "           \
+                                                            "c.attrs->>'team' = $5)"               \
+                                                            " ORDER BY p.id LIMIT $3::integer"
+
 #define OP_STATEMENTS(X)                                                                           \
     X(HISTORY, "SELECT h.entry::text, to_char(h.at AT TIME ZONE 'UTC', " SQL_ISO_UTC_US "),"       \
                " h.rank::text, h.id::text FROM cases c LEFT JOIN LATERAL " SQL_HISTORY_PAGE        \
@@ -178,7 +208,8 @@
            " JOIN deadlines d ON d.process_id = k.process_id AND d.name = k.name"                  \
            " JOIN processes p ON p.id = d.process_id JOIN cases c ON c.id = p.case_id"             \
            " ORDER BY k.due, k.process_id, k.name LIMIT $6::integer")                              \
-    X(CASELOAD, SQL_CASELOAD)
+    X(CASELOAD, SQL_CASELOAD)                                                                      \
+    X(DUE_KNOWN, SQL_DUE_KNOWN)
 
 typedef enum stmt_id {
 #define X(id, sql) STMT_##id,
@@ -320,12 +351,12 @@ static json_t *show_transfers(job *j, json_t *dob)
 }
 
 /*
- * A process as the system would have shown it on day: replayed from the
- * events recorded by then (events, one process's or another's), judged on
- * that day. Its "deadlines" are replaced; a replay the engine refuses
- * keeps what is stored, with a note.
+ * Process p replayed from the events recorded by a day (events, one
+ * process's or another's): its "deadlines" (as stored: with resolution and
+ * excusable), status, state and end are replaced; a replay the engine
+ * refuses keeps what is stored, with a note.
  */
-static void known_process(job *j, json_t *p, json_t *events, json_t *dob, cal_day day)
+static void known_replay(job *j, json_t *p, json_t *events, json_t *dob)
 {
     const wf_workflow *wf =
         wf_set_find(j->d->workflows, json_string_value(json_object_get(p, "workflow")));
@@ -359,6 +390,12 @@ static void known_process(job *j, json_t *p, json_t *events, json_t *dob, cal_da
         eio_input_free(&x);
     }
     json_decref(mine);
+}
+
+/* A process as the system would have shown it on day (known_replay), judged on that day. */
+static void known_process(job *j, json_t *p, json_t *events, json_t *dob, cal_day day)
+{
+    known_replay(j, p, events, dob);
     eio_decorate_process(p, day);
 }
 
@@ -416,35 +453,70 @@ void op_show_begin(job *j)
  * due judges statuses on j->on: the daemon's today, or a later day asked for
  * with "on" (what will be due or overdue then if nothing more is recorded).
  */
+/* One open deadline as due lists it; officer and team NULL when the case has none. */
+typedef struct due_row {
+    const char *ref, *process, *workflow, *name, *title, *kind, *due, *basis, *explain;
+    const char *officer, *team;
+    bool excusable;
+} due_row;
+
+/* r as an item of due's list, judged on j->on (new ref); NULL when --overdue leaves it out. */
+static json_t *due_item(const job *j, const due_row *r)
+{
+    cal_day due = CAL_NONE;
+    (void)cal_parse(r->due, &due);
+    bool period = strcmp(r->kind, "period") == 0;
+    eng_status st = eng_deadline_status(period ? WF_DEADLINE_PERIOD : WF_DEADLINE_DUTY, ENG_OPEN,
+                                        due, CAL_NONE, r->excusable, j->on);
+    if (j->overdue && st != ENG_OVERDUE && st != ENG_EXCUSED)
+        return NULL;
+    json_t *item =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "case", r->ref, "process",
+                  r->process, "workflow", r->workflow, "deadline", r->name, "title", r->title,
+                  "kind", r->kind, "due", r->due, "status", eng_status_name(st), "days",
+                  (json_int_t)(due - j->on), "basis", r->basis, "explain", r->explain);
+    /* The case's officer and team: null when it has none (unassigned). */
+    json_object_set_new(item, "officer", r->officer ? json_string(r->officer) : json_null());
+    json_object_set_new(item, "team", r->team ? json_string(r->team) : json_null());
+    return item;
+}
+
+/* due's reply around items and next (both stolen), then answer. */
+static void due_reply(job *j, json_t *items, json_t *next)
+{
+    char today[CAL_DATE_LEN], on[CAL_DATE_LEN];
+    j->reply =
+        json_pack("{s:s,s:s,s:b,s:I,s:b,s:o,s:o,s:s?,s:s?}", "today", cal_format(j->today, today),
+                  "on", cal_format(j->on, on), "truncated", !json_is_null(next), "within",
+                  (json_int_t)j->within, "overdue", j->overdue, "items", items, "next", next,
+                  "officer", j->officer, "team", j->team);
+    if (j->has_known)
+        json_object_set_new(j->reply, "as_known_on", json_string(on));
+    job_reply(j);
+}
+
 static void due_loaded(job *j, PGresult *res)
 {
     json_t *items = json_array(), *next = json_null();
     int n = PQntuples(res);
     for (int r = 0; r < n && r < j->limit; r++) {
-        cal_day due = CAL_NONE;
-        (void)cal_parse(PQgetvalue(res, r, 6), &due);
-        bool period = strcmp(PQgetvalue(res, r, 5), "period") == 0;
-        bool excusable = strcmp(PQgetvalue(res, r, 7), "t") == 0;
-        eng_status st = eng_deadline_status(period ? WF_DEADLINE_PERIOD : WF_DEADLINE_DUTY,
-                                            ENG_OPEN, due, CAL_NONE, excusable, j->on);
-        if (j->overdue && st != ENG_OVERDUE && st != ENG_EXCUSED)
-            continue;
-        json_array_append_new(
-            items, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "case",
-                             PQgetvalue(res, r, 0), "process", PQgetvalue(res, r, 1), "workflow",
-                             PQgetvalue(res, r, 2), "deadline", PQgetvalue(res, r, 3), "title",
-                             PQgetvalue(res, r, 4), "kind", PQgetvalue(res, r, 5), "due",
-                             PQgetvalue(res, r, 6), "status", eng_status_name(st), "days",
-                             (json_int_t)(due - j->on), "basis", PQgetvalue(res, r, 8), "explain",
-                             PQgetvalue(res, r, 9)));
-        /* The case's officer and team: null when it has none (unassigned). */
-        json_t *item = json_array_get(items, json_array_size(items) - 1);
-        json_object_set_new(item, "officer",
-                            PQgetisnull(res, r, 10) ? json_null()
-                                                    : json_string(PQgetvalue(res, r, 10)));
-        json_object_set_new(item, "team",
-                            PQgetisnull(res, r, 11) ? json_null()
-                                                    : json_string(PQgetvalue(res, r, 11)));
+        due_row row = {
+            .ref = PQgetvalue(res, r, 0),
+            .process = PQgetvalue(res, r, 1),
+            .workflow = PQgetvalue(res, r, 2),
+            .name = PQgetvalue(res, r, 3),
+            .title = PQgetvalue(res, r, 4),
+            .kind = PQgetvalue(res, r, 5),
+            .due = PQgetvalue(res, r, 6),
+            .excusable = strcmp(PQgetvalue(res, r, 7), "t") == 0,
+            .basis = PQgetvalue(res, r, 8),
+            .explain = PQgetvalue(res, r, 9),
+            .officer = PQgetisnull(res, r, 10) ? NULL : PQgetvalue(res, r, 10),
+            .team = PQgetisnull(res, r, 11) ? NULL : PQgetvalue(res, r, 11),
+        };
+        json_t *item = due_item(j, &row);
+        if (item)
+            json_array_append_new(items, item);
     }
     /* The next page starts after the last row read for this one, listed or not. */
     if (n > j->limit) {
@@ -456,17 +528,158 @@ static void due_loaded(job *j, PGresult *res)
             return;
         }
     }
-    char today[CAL_DATE_LEN], on[CAL_DATE_LEN];
-    j->reply =
-        json_pack("{s:s,s:s,s:b,s:I,s:b,s:o,s:o,s:s?,s:s?}", "today", cal_format(j->today, today),
-                  "on", cal_format(j->on, on), "truncated", !json_is_null(next), "within",
-                  (json_int_t)j->within, "overdue", j->overdue, "items", items, "next", next,
-                  "officer", j->officer, "team", j->team);
-    job_reply(j);
+    due_reply(j, items, next);
+}
+
+/*
+ * due as known on a past day. What was due then depends on what had been
+ * recorded by then, which today's deadline rows no longer say, so every
+ * process recorded by then is replayed, a chunk at a time (one turn of the
+ * loop each), and its deadlines open on that day are listed in due's order
+ * (due, process, name). A page is cut from the whole list: each page
+ * replays the caseload again, which is the price of an answer that is rarely
+ * asked for (a complaint, an Ombudsman enquiry) and must be exact.
+ */
+#define DUE_KNOWN_CHUNK 500
+
+/* Order of due's list: (due, process by number, deadline name). */
+static int due_key_cmp(const char *due_a, const char *proc_a, const char *name_a, const char *due_b,
+                       const char *proc_b, const char *name_b)
+{
+    int c = strcmp(due_a, due_b);
+    if (c)
+        return c;
+    long long pa = strtoll(proc_a, NULL, 10), pb = strtoll(proc_b, NULL, 10);
+    if (pa != pb)
+        return pa < pb ? -1 : 1;
+    return strcmp(name_a, name_b);
+}
+
+static int due_item_cmp(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+#define F(o, k) json_string_value(json_object_get(o, k))
+    return due_key_cmp(F(x, "due"), F(x, "process"), F(x, "deadline"), F(y, "due"), F(y, "process"),
+                       F(y, "deadline"));
+#undef F
+}
+
+/* The deadlines of process p (replayed as on j->on) that the list takes, into j->known_items. */
+static void due_known_take(job *j, json_t *p, const due_row *base)
+{
+    cal_day horizon = j->overdue ? j->on - 1 : cal_add_days(j->on, (int)j->within);
+    size_t i;
+    json_t *dl;
+    json_array_foreach(json_object_get(p, "deadlines"), i, dl)
+    {
+        const char *res = json_string_value(json_object_get(dl, "resolution"));
+        const char *due_s = json_string_value(json_object_get(dl, "due"));
+        const char *kind = json_string_value(json_object_get(dl, "kind"));
+        cal_day due = CAL_NONE;
+        if (!res || strcmp(res, "open") || !due_s || !kind || cal_parse(due_s, &due))
+            continue;
+        bool period = strcmp(kind, "period") == 0;
+        /* As due: duties from the oldest overdue on, periods only while they run. */
+        if (due > horizon || (period && due < j->on))
+            continue;
+        due_row row = *base;
+        row.name = json_string_value(json_object_get(dl, "name"));
+        row.title = json_string_value(json_object_get(dl, "title"));
+        row.kind = kind;
+        row.due = due_s;
+        row.excusable = json_is_true(json_object_get(dl, "excusable"));
+        row.basis = json_string_value(json_object_get(dl, "basis"));
+        row.explain = json_string_value(json_object_get(dl, "explain"));
+        if (!row.name || !row.title || !row.basis || !row.explain)
+            continue;
+        if (j->cursor.n == 3 && due_key_cmp(row.due, row.process, row.name, j->cursor.field[0],
+                                            j->cursor.field[1], j->cursor.field[2]) <= 0)
+            continue;
+        json_t *item = due_item(j, &row);
+        if (item)
+            json_array_append_new(j->known_items, item);
+    }
+}
+
+static void due_known_query(job *j);
+
+static void due_known_loaded(job *j, PGresult *res)
+{
+    int n = PQntuples(res);
+    for (int r = 0; r < n; r++) {
+        json_t *p = job_json(res, r, 5), *events = job_json(res, r, 6);
+        json_t *dob = PQgetisnull(res, r, 2) ? json_null() : json_string(PQgetvalue(res, r, 2));
+        snprintf(j->known_after, sizeof j->known_after, "%s", PQgetvalue(res, r, 0));
+        if (p && events) {
+            known_replay(j, p, events, dob);
+            /* A replay the engine refused keeps today's rows: not what was said then. */
+            if (!json_object_get(p, "note")) {
+                due_row base = {
+                    .ref = PQgetvalue(res, r, 1),
+                    .process = PQgetvalue(res, r, 0),
+                    .workflow = json_string_value(json_object_get(p, "workflow")),
+                    .officer = PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3),
+                    .team = PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4),
+                };
+                if (base.workflow)
+                    due_known_take(j, p, &base);
+            } else {
+                log_warn("due as known on: process %s not replayed: %s", PQgetvalue(res, r, 0),
+                         json_string_value(json_object_get(p, "note")));
+            }
+        }
+        json_decref(p);
+        json_decref(events);
+        json_decref(dob);
+    }
+    if (n == DUE_KNOWN_CHUNK) {
+        due_known_query(j);
+        return;
+    }
+    json_t *items = j->known_items, *next = json_null();
+    j->known_items = NULL;
+    size_t total = json_array_size(items);
+    json_t **v = xcalloc(total ? total : 1, sizeof *v);
+    for (size_t i = 0; i < total; i++)
+        v[i] = json_incref(json_array_get(items, i));
+    qsort(v, total, sizeof *v, due_item_cmp);
+    json_array_clear(items);
+    for (size_t i = 0; i < total; i++) {
+        if (i < (size_t)j->limit)
+            json_array_append(items, v[i]);
+        json_decref(v[i]);
+    }
+    free(v);
+    if (total > (size_t)j->limit) {
+        json_t *last = json_array_get(items, (size_t)j->limit - 1);
+        const char *key[3] = {json_string_value(json_object_get(last, "due")),
+                              json_string_value(json_object_get(last, "process")),
+                              json_string_value(json_object_get(last, "deadline"))};
+        json_decref(next);
+        if (!(next = job_page_next(j, key))) {
+            json_decref(items);
+            return;
+        }
+    }
+    due_reply(j, items, next);
+}
+
+static void due_known_query(job *j)
+{
+    char on[CAL_DATE_LEN], chunk[24];
+    snprintf(chunk, sizeof chunk, "%d", DUE_KNOWN_CHUNK);
+    const char *p[5] = {cal_format(j->on, on), j->known_after, chunk, j->officer, j->team};
+    job_query(j, &statements[STMT_DUE_KNOWN], 5, p, due_known_loaded);
 }
 
 void op_due_begin(job *j)
 {
+    if (j->has_known) {
+        j->known_items = json_array();
+        snprintf(j->known_after, sizeof j->known_after, "0");
+        due_known_query(j);
+        return;
+    }
     char horizon[CAL_DATE_LEN], on[CAL_DATE_LEN];
     cal_format(j->overdue ? j->on - 1 : cal_add_days(j->on, (int)j->within), horizon);
     cal_format(j->on, on);
@@ -518,8 +731,19 @@ int op_due_parse(job *j, proto_err *code, sb *err)
         proto_name(m, "officer", false, &j->officer, code, err) ||
         proto_name(m, "team", false, &j->team, code, err) ||
         proto_bool(m, "mine", false, &j->mine, code, err) ||
+        proto_date(m, "as_known_on", false, &j->known_on, &j->has_known, code, err) ||
         proto_page(m, j->page = page_spec_of(j->op), &j->limit, &j->cursor, code, err))
         return -1;
+    if (j->has_known && (j->has_on || j->known_on > j->today)) {
+        if (j->has_on)
+            sb_add(err, "\"as_known_on\" looks back and \"on\" looks ahead: give one");
+        else
+            sb_addf(err, "\"as_known_on\": %s is after today (%s): use due --on to look ahead",
+                    json_string_value(json_object_get(m, "as_known_on")),
+                    cal_format(j->today, today));
+        *code = j->has_on ? PROTO_ERR_BAD_REQUEST : PROTO_ERR_BAD_DATE;
+        return -1;
+    }
     if (j->mine && j->officer) {
         sb_add(err, "\"mine\" and \"officer\" name the officer twice: give one");
         *code = PROTO_ERR_BAD_REQUEST;
@@ -538,7 +762,7 @@ int op_due_parse(job *j, proto_err *code, sb *err)
         return -1;
     }
     if (!j->has_on)
-        j->on = j->today;
+        j->on = j->has_known ? j->known_on : j->today;
     return 0;
 }
 
