@@ -220,6 +220,10 @@ static const char help_text[] =
     "                              definitions (--all: every active process) and list\n"
     "                              the deadlines that moved (--dry-run: that would move;\n"
     "                              nothing is written)\n"
+    "  reload                      read the workflows, calendar, escalation policy,\n"
+    "                              channels and access file again (as SIGHUP does); an\n"
+    "                              invalid change is refused with its [file:line] and\n"
+    "                              the running definitions stay\n"
     "  outbox [--failed]           the newest notices (escalations, digests, board\n"
     "                              packs) and how their delivery went; --failed: only\n"
     "                              those parked after their last attempt\n"
@@ -1137,6 +1141,24 @@ static int cmd_recompute(const cli *c)
     return rc;
 }
 
+static int cmd_reload(const cli *c)
+{
+    int rc = check_options(c, 0, "reload");
+    if (rc)
+        return rc;
+    if (c->npos != 1)
+        return usage_line("reload [--json]");
+    json_t *reply;
+    if ((rc = call(c, request(OP_RELOAD), &reply)))
+        return rc;
+    sb text = {0};
+    render_reload(&text, reply);
+    rc = print_reply(c, reply, &text);
+    sb_free(&text);
+    json_decref(reply);
+    return rc;
+}
+
 static int cmd_escalations(const cli *c)
 {
     int rc = check_options(c, O_OPEN | O_LIMIT | O_CURSOR, "escalations");
@@ -1753,6 +1775,8 @@ static int dispatch(const cli *c)
         return cmd_due(c);
     if (!strcmp(cmd, "recompute"))
         return cmd_recompute(c);
+    if (!strcmp(cmd, "reload"))
+        return cmd_reload(c);
     if (!strcmp(cmd, "escalations"))
         return cmd_escalations(c);
     if (!strcmp(cmd, "ack"))

@@ -1293,3 +1293,37 @@ void render_caseload(sb *out, const json_t *reply)
     tbl_print(&t, out, "");
     tbl_free(&t);
 }
+
+void render_reload(sb *out, const json_t *reply)
+{
+    const json_t *changed = json_object_get(reply, "changed");
+    sb_addf(out, "Reloaded: %zu workflow%s changed\n", json_array_size(changed),
+            json_array_size(changed) == 1 ? "" : "s");
+    const json_t *wfs = json_object_get(reply, "workflows");
+    tbl t;
+    tbl_init(&t, 3);
+    static const char *const head[] = {"WORKFLOW", "VERSION", ""};
+    tbl_header(&t, head);
+    for (size_t i = 0; i < json_array_size(wfs); i++) {
+        const json_t *w = json_array_get(wfs, i);
+        char *cells[3] = {scalar_dup(w, "name"), scalar_dup(w, "version"),
+                          xstrdup(json_is_true(json_object_get(w, "changed")) ? "changed" : "")};
+        tbl_add(&t, cells, NULL);
+    }
+    tbl_print(&t, out, "  ");
+    tbl_free(&t);
+    sb_addf(out, "calendar: %s\n", jstr_or(reply, "calendar", "?"));
+    const json_t *pol = json_object_get(reply, "escalation_policy");
+    if (json_is_object(pol))
+        sb_addf(out, "escalation policy: %s (version %lld)\n", jstr_or(pol, "file", "?"),
+                (long long)json_integer_value(json_object_get(pol, "version")));
+    else
+        sb_add(out, "escalation policy: none (nothing escalates)\n");
+    sb_addf(out, "channels: %s\n", jstr_or(reply, "channels", "?"));
+    const json_t *notes = json_object_get(reply, "notes");
+    for (size_t i = 0; i < json_array_size(notes); i++)
+        sb_addf(out, "note: %s\n", json_string_value(json_array_get(notes, i)));
+    if (json_array_size(changed))
+        sb_add(out, "The processes computed under the old definitions are being recomputed "
+                    "(see the daemon's log).\n");
+}

@@ -137,8 +137,27 @@ int bounds_new(bounds **out, const sf_config *cfg, const esc_policy *esc, const 
     l->idle_ms = (uint64_t)cfg->idle_timeout * 1000;
     l->max_attrs = cfg->max_attributes;
     l->max_attr_len = cfg->max_attribute_length;
-    if (add_listed_keys(l, cfg->case_attributes, err, errlen) != 0) {
+    if (bounds_set_case_keys(l, cfg, esc, svc, err, errlen) != 0) {
         bounds_free(l);
+        return -1;
+    }
+    *out = l;
+    return 0;
+}
+
+int bounds_set_case_keys(bounds *l, const sf_config *cfg, const esc_policy *esc,
+                         const svc_settings *svc, char *err, size_t errlen)
+{
+    char **old = l->case_keys;
+    size_t nold = l->ncase_keys;
+    l->case_keys = NULL;
+    l->ncase_keys = 0;
+    if (add_listed_keys(l, cfg->case_attributes, err, errlen) != 0) {
+        for (size_t i = 0; i < l->ncase_keys; i++)
+            free(l->case_keys[i]);
+        free(l->case_keys);
+        l->case_keys = old;
+        l->ncase_keys = nold;
         return -1;
     }
     /* The keys the loaded configuration reads from a case. */
@@ -150,7 +169,9 @@ int bounds_new(bounds **out, const sf_config *cfg, const esc_policy *esc, const 
         for (size_t k = 0; k < svc->transfers[i].nunless; k++)
             case_key_add(l, svc->transfers[i].unless[k].key);
     }
-    *out = l;
+    for (size_t i = 0; i < nold; i++)
+        free(old[i]);
+    free(old);
     return 0;
 }
 

@@ -50,6 +50,12 @@ typedef struct bounds bounds;
 int bounds_new(bounds **out, const sf_config *cfg, const struct esc_policy *esc,
                const struct svc_settings *svc, char *err, size_t errlen) SF_MUSTCHECK;
 /*
+ * The case attribute keys allowed, again (a reload): --case-attributes and
+ * the keys esc and svc refer to. 0, or -1 with err (the keys stay as they were).
+ */
+int bounds_set_case_keys(bounds *l, const sf_config *cfg, const struct esc_policy *esc,
+                         const struct svc_settings *svc, char *err, size_t errlen) SF_MUSTCHECK;
+/*
  * Raise the soft RLIMIT_NOFILE to the hard limit, so that --max-clients
  * connections fit: the new soft limit (the old one if it cannot be raised),
  * or -1 when it cannot be read.

@@ -21,7 +21,7 @@ typedef struct sf_daemon {
     uv_loop_t *loop;
     sf_config cfg;
     sf_clock clock;
-    wf_set *workflows; /* owned; read-only after start */
+    wf_set *workflows; /* owned; replaced as a whole by a reload (reload.h), never changed */
     hol_calendar *cal; /* owned: bank holidays, working days, school terms (workflows/calendars) */
     svc_settings *svc; /* owned: the service's settings (workflows/service.yaml, or defaults) */
     char *defs_json;   /* owned: {"workflow": {"version": N, "defs": "..."}}: what the daemon
@@ -39,6 +39,7 @@ typedef struct sf_daemon {
     server *server;              /* owned */
     access_map *access;          /* owned: who may connect, with which role (--access) */
     struct bounds *bounds;       /* owned: connection shares, idle timeout, attribute bounds */
+    struct reload *reload;       /* owned: a reload running, the definitions it replaced */
     bool stopping;
 } sf_daemon;
 

@@ -1282,6 +1282,14 @@ static void on_poll_timer(uv_timer_t *t)
     dl_look(t->data);
 }
 
+/* Free read_secrets's copies (n of them). */
+static void free_secrets(char **secrets, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(secrets[i]);
+    free(secrets);
+}
+
 /* ---- start and stop ----------------------------------------------------- */
 
 static void dl_maybe_free(delivery *dl)
@@ -1289,9 +1297,7 @@ static void dl_maybe_free(delivery *dl)
     if (!dl->stopping || dl->open_handles > 0 || dl->claiming || dl->items || dl->recording ||
         dl->rec_head)
         return;
-    for (size_t i = 0; i < dl->nsecrets; i++)
-        free(dl->secrets[i]);
-    free(dl->secrets);
+    free_secrets(dl->secrets, dl->nsecrets);
     void (*done)(void *) = dl->stop_done;
     void *arg = dl->stop_arg;
     free(dl);
@@ -1300,11 +1306,16 @@ static void dl_maybe_free(delivery *dl)
         done(arg);
 }
 
-int delivery_start(sf_daemon *d, char *err, size_t errlen)
+static const chan_config no_channels = {.file = "(none)"};
+
+/*
+ * Every webhook's signing secret of c, from the environment: 0 and *out (one
+ * owned copy per webhook, NULL when there is none; free with free_secrets),
+ * or -1 with err naming the first one missing (an unsigned webhook is
+ * refused).
+ */
+static int read_secrets(const chan_config *c, char ***out, char *err, size_t errlen)
 {
-    static const chan_config none = {.file = "(none)"};
-    const chan_config *c = d->chan ? d->chan : &none;
-    /* Every webhook's secret, before anything starts: an unsigned webhook is refused. */
     char **secrets = c->nwebhooks ? xcalloc(c->nwebhooks, sizeof *secrets) : NULL;
     for (size_t i = 0; i < c->nwebhooks; i++) {
         const char *v = getenv(c->webhooks[i].secret_env);
@@ -1320,12 +1331,40 @@ int delivery_start(sf_daemon *d, char *err, size_t errlen)
         }
         secrets[i] = xstrdup(v);
     }
+    *out = secrets;
+    return 0;
+}
+
+int delivery_use_channels(sf_daemon *d, const chan_config *chan, char *err, size_t errlen)
+{
+    delivery *dl = d->delivery;
+    const chan_config *c = chan ? chan : &no_channels;
+    char **secrets;
+    if (read_secrets(c, &secrets, err, errlen) != 0)
+        return -1;
+    if (dl) {
+        /* Items in flight looked their channel up when they started: nothing holds the old. */
+        free_secrets(dl->secrets, dl->nsecrets);
+        dl->secrets = secrets;
+        dl->nsecrets = c->nwebhooks;
+        dl->chan = c;
+    } else {
+        free_secrets(secrets, c->nwebhooks);
+    }
+    return 0;
+}
+
+int delivery_start(sf_daemon *d, char *err, size_t errlen)
+{
+    const chan_config *c = d->chan ? d->chan : &no_channels;
+    /* Every webhook's secret, before anything starts: an unsigned webhook is refused. */
+    char **secrets;
+    if (read_secrets(c, &secrets, err, errlen) != 0)
+        return -1;
     CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cc != CURLE_OK) {
         snprintf(err, errlen, "cannot initialise libcurl: %s", curl_easy_strerror(cc));
-        for (size_t i = 0; i < c->nwebhooks; i++)
-            free(secrets[i]);
-        free(secrets);
+        free_secrets(secrets, c->nwebhooks);
         return -1;
     }
     delivery *dl = xcalloc(1, sizeof *dl);
@@ -1336,7 +1375,7 @@ int delivery_start(sf_daemon *d, char *err, size_t errlen)
     dl->multi = curl_multi_init();
     if (!dl->multi) {
         snprintf(err, errlen, "cannot initialise libcurl's multi interface");
-        free(secrets);
+        free_secrets(secrets, c->nwebhooks);
         free(dl);
         curl_global_cleanup();
         return -1;

@@ -65,6 +65,13 @@ const store_stmt *delivery_statements(size_t *n);
  * started).
  */
 int delivery_start(sf_daemon *d, char *err, size_t errlen) SF_MUSTCHECK;
+/*
+ * Send by chan from now on (a reload; NULL: nobody to tell): 0, or -1 with
+ * err when one of its webhooks' secrets is not in the environment (nothing
+ * changed). chan is borrowed and must outlive the worker or the next call.
+ */
+int delivery_use_channels(sf_daemon *d, const struct chan_config *chan, char *err,
+                          size_t errlen) SF_MUSTCHECK;
 /* New outbox rows may be ready: look now (a no-op before start and after stop). */
 void delivery_kick(sf_daemon *d);
 /*

@@ -56,6 +56,7 @@ static const op_def ops[] = {
     {PROTO_OP_CLOCK_SET, R_ADMIN, op_clock_set, NULL, NULL, false},
     {PROTO_OP_WORKFLOWS, R_ANY, op_workflows, NULL, NULL, false},
     {PROTO_OP_RECOMPUTE, R_ADMIN, op_recompute, NULL, NULL, false},
+    {PROTO_OP_RELOAD, R_ADMIN, op_reload, NULL, NULL, false},
     {PROTO_OP_REPORT, R_READ, op_report, NULL, NULL, false},
     {PROTO_OP_OUTBOX, R_READ, op_outbox, NULL, NULL, false},
     {PROTO_OP_WATCH, R_READ, op_watch, NULL, NULL, false},

@@ -240,3 +240,69 @@ int load_channels(const char *path, bool optional, chan_config **out, char err[C
     free(text);
     return rc;
 }
+
+int load_all(const char *dir, load_defs *out, sb *notes, sb *err)
+{
+    memset(out, 0, sizeof *out);
+    char e[LOAD_ERR_LEN];
+    if (load_workflows(dir, &out->workflows, e) != 0) {
+        sb_addf(err, "invalid workflow definitions: %s", e);
+        return -1;
+    }
+    char *path = xasprintf("%s/calendars", dir);
+    struct stat st;
+    int rc = 0;
+    if (stat(path, &st) != 0) {
+        out->cal = hol_rules_only();
+        sb_addf(notes, "no %s: bank holidays by rule only, no school terms\n", path);
+    } else if (load_calendars(path, &out->cal, e) != 0) {
+        sb_addf(err, "invalid calendar: %s", e);
+        rc = -1;
+    }
+    free(path);
+    if (rc == 0) {
+        path = xasprintf("%s/service.yaml", dir);
+        if (load_service(path, true, &out->svc, e) < 0) {
+            sb_addf(err, "invalid service settings: %s", e);
+            rc = -1;
+        }
+        free(path);
+    }
+    if (rc == 0) {
+        path = xasprintf("%s/escalations.yaml", dir);
+        int r = load_escalations(path, true, &out->esc, e);
+        if (r < 0) {
+            sb_addf(err, "invalid escalation policy: %s", e);
+            rc = -1;
+        } else if (r == 1) {
+            sb_add(notes, "no escalations.yaml: no deadline escalates\n");
+        }
+        free(path);
+    }
+    if (rc == 0) {
+        path = xasprintf("%s/channels.yaml", dir);
+        int r = load_channels(path, true, &out->chan, e);
+        if (r < 0) {
+            /* The error may quote a URL (an SMTP relay's, a webhook's) with its password. */
+            sb_add(err, "invalid channels: ");
+            sb_add_redacted(err, e);
+            rc = -1;
+        } else if (r == 1) {
+            sb_add(notes, "no channels.yaml: escalations fire but nobody can be told\n");
+        }
+        free(path);
+    }
+    if (rc != 0)
+        load_defs_free(out);
+    return rc;
+}
+
+void load_defs_free(load_defs *d)
+{
+    wf_set_free(d->workflows);
+    hol_free(d->cal);
+    svc_free(d->svc);
+    esc_free(d->esc);
+    chan_free(d->chan);
+    memset(d, 0, sizeof *d);
+}

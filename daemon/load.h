@@ -65,4 +65,25 @@ int load_escalations(const char *path, bool optional, esc_policy **out,
 int load_channels(const char *path, bool optional, chan_config **out,
                   char err[CHAN_ERR_LEN]) SF_MUSTCHECK;
 
+/* Everything the daemon computes and routes with, read from one workflows directory. */
+typedef struct load_defs {
+    wf_set *workflows;
+    hol_calendar *cal;
+    svc_settings *svc;
+    esc_policy *esc;
+    chan_config *chan;
+} load_defs;
+
+/*
+ * Every definition under dir: its workflow files (load_workflows), the
+ * calendar in dir/calendars (absent: bank holidays by rule only, no school
+ * terms), dir/service.yaml, dir/escalations.yaml and dir/channels.yaml
+ * (each absent: its default). 0 and *out (free with load_defs_free), with a
+ * line in notes for each default taken; or -1, *out empty and "what: [file:line]
+ * problem" in err (a URL's password in a channel error written as ***).
+ */
+int load_all(const char *dir, load_defs *out, sb *notes, sb *err) SF_MUSTCHECK;
+/* Free what d holds (NULL members are fine) and empty it. */
+void load_defs_free(load_defs *d);
+
 #endif

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "recompute.h"
+#include "reload.h"
 #include "reports.h"
 #include "listener.h"
 #include "load.h"
@@ -47,7 +48,7 @@
 
 typedef struct sf_main {
     sf_daemon d;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     uv_timer_t shutdown_timer;
     uv_timer_t transfer_timer; /* the hourly phase-transfer sweep */
     bool store_closed;         /* d.store is closed (the requests are over) */
@@ -66,6 +67,7 @@ static void on_work_store_closed(void *arg)
     m->d.work_store = NULL;
     uv_close((uv_handle_t *)&m->sigterm, on_handle_closed);
     uv_close((uv_handle_t *)&m->sigint, on_handle_closed);
+    uv_close((uv_handle_t *)&m->sighup, on_handle_closed);
     uv_close((uv_handle_t *)&m->shutdown_timer, on_handle_closed);
     uv_close((uv_handle_t *)&m->transfer_timer, on_handle_closed);
     log_info("stopped cleanly");
@@ -133,6 +135,14 @@ static void on_shutdown_timeout(uv_timer_t *t)
     exit(1);
 }
 
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    sf_main *m = h->data;
+    if (!m->d.stopping)
+        reload_run(&m->d, "SIGHUP", NULL, NULL);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     sf_main *m = h->data;
@@ -157,66 +167,42 @@ static void on_signal(uv_signal_t *h, int signum)
 }
 
 /*
- * The calendar (workflows/calendars) and the service's settings
- * (workflows/service.yaml) beside the workflows. Without a calendars
- * directory the standing bank-holiday rules apply and no school terms are
- * known; without service.yaml the defaults (svc.h). 0, or -1 after saying why.
+ * Every definition under --workflows (load_all): 0, or -1 after saying why.
+ * Without a calendars directory the standing bank-holiday rules apply and no
+ * school terms are known; without service.yaml the defaults (svc.h).
  */
 static int load_definitions(sf_daemon *d)
 {
-    char *dir = xasprintf("%s/calendars", d->cfg.workflows);
-    struct stat st;
-    if (stat(dir, &st) != 0) {
-        d->cal = hol_rules_only();
-        log_warn("no %s: bank holidays by rule only, no school terms", dir);
-    } else {
-        char herr[HOL_ERR_LEN];
-        if (load_calendars(dir, &d->cal, herr) != 0) {
-            fprintf(stderr, "sendflowd: invalid calendar: %s\n", herr);
-            free(dir);
-            return -1;
-        }
-    }
-    free(dir);
-    log_info("calendar: %s", hol_version(d->cal));
-    char *path = xasprintf("%s/service.yaml", d->cfg.workflows);
-    char serr[SVC_ERR_LEN];
-    int rc = load_service(path, true, &d->svc, serr);
-    if (rc < 0) {
-        fprintf(stderr, "sendflowd: invalid service settings: %s\n", serr);
-        free(path);
+    load_defs defs;
+    sb notes = {0}, err = {0};
+    if (load_all(d->cfg.workflows, &defs, &notes, &err) != 0) {
+        fprintf(stderr, "sendflowd: %s\n", sb_str(&err));
+        sb_free(&notes);
+        sb_free(&err);
         return -1;
     }
+    d->workflows = defs.workflows;
+    d->cal = defs.cal;
+    d->svc = defs.svc;
+    d->esc = defs.esc;
+    d->chan = defs.chan;
+    for (size_t i = 0; i < d->workflows->n; i++)
+        log_info("workflow %s version %d loaded from %s", d->workflows->items[i]->name,
+                 d->workflows->items[i]->version, d->workflows->items[i]->file);
+    for (const char *p = sb_str(&notes); *p;) {
+        const char *nl = strchr(p, '\n');
+        int n = nl ? (int)(nl - p) : (int)strlen(p);
+        log_warn("%.*s", n, p);
+        p += n + (nl ? 1 : 0);
+    }
+    log_info("calendar: %s", hol_version(d->cal));
     log_info("service settings: %s (%s, version %d)", d->svc->service, d->svc->file,
              d->svc->version);
-    free(path);
-    path = xasprintf("%s/escalations.yaml", d->cfg.workflows);
-    char eerr[ESC_ERR_LEN];
-    rc = load_escalations(path, true, &d->esc, eerr);
-    free(path);
-    if (rc < 0) {
-        fprintf(stderr, "sendflowd: invalid escalation policy: %s\n", eerr);
-        return -1;
-    }
-    if (rc == 1)
-        log_warn("no escalations.yaml: no deadline escalates");
-    else
-        log_info("escalation policy: %s (version %d, %zu levels)", d->esc->file, d->esc->version,
-                 d->esc->nlevels);
-    path = xasprintf("%s/channels.yaml", d->cfg.workflows);
-    char cerr[CHAN_ERR_LEN];
-    rc = load_channels(path, true, &d->chan, cerr);
-    free(path);
-    if (rc < 0) {
-        /* The error may quote a URL (an SMTP relay's, a webhook's) with its password. */
-        sb msg = {0};
-        sb_add_redacted(&msg, cerr);
-        fprintf(stderr, "sendflowd: invalid channels: %s\n", sb_str(&msg));
-        sb_free(&msg);
-        return -1;
-    }
-    if (rc == 1)
-        log_warn("no channels.yaml: escalations fire but nobody can be told");
+    if (d->esc->nlevels || d->esc->file)
+        log_info("escalation policy: %s (version %d, %zu levels)",
+                 d->esc->file ? d->esc->file : "(none)", d->esc->version, d->esc->nlevels);
+    sb_free(&notes);
+    sb_free(&err);
     return 0;
 }
 
@@ -278,17 +264,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    char wferr[WF_ERR_LEN];
-    if (load_workflows(d->cfg.workflows, &d->workflows, wferr) != 0) {
-        fprintf(stderr, "sendflowd: invalid workflow definitions: %s\n", wferr);
-        config_free(&d->cfg);
-        return 1;
-    }
-    for (size_t i = 0; i < d->workflows->n; i++)
-        log_info("workflow %s version %d loaded from %s", d->workflows->items[i]->name,
-                 d->workflows->items[i]->version, d->workflows->items[i]->file);
     if (load_definitions(d) != 0) {
-        wf_set_free(d->workflows);
         config_free(&d->cfg);
         return 1;
     }
@@ -336,15 +312,7 @@ int main(int argc, char **argv)
     d->work_store = store_new(loop, "work", d->cfg.database, d->cfg.work_pool, tables, ntables);
     handlers_start(d);
     /* Every connection stamps what it writes with the definitions it was computed under. */
-    d->defs_json = eio_defs_json(d);
-    sb set = {0};
-    sb_add(&set, "SET sendflow.defs = '");
-    for (const char *p = d->defs_json; *p; p++)
-        sb_addf(&set, "%s%c", *p == '\'' ? "'" : "", *p);
-    sb_add(&set, "'");
-    store_set_session(d->store, sb_str(&set));
-    store_set_session(d->work_store, sb_str(&set));
-    sb_free(&set);
+    reload_stamp_sessions(d);
     /* The outbox worker (it refuses a webhook whose secret is not in the environment). */
     if (delivery_start(d, err, sizeof err) != 0) {
         fprintf(stderr, "sendflowd: %s\n", err);
@@ -373,6 +341,10 @@ int main(int argc, char **argv)
     m.sigterm.data = m.sigint.data = &m;
     uv_signal_start(&m.sigterm, on_signal, SIGTERM);
     uv_signal_start(&m.sigint, on_signal, SIGINT);
+    /* SIGHUP: read the definitions again (reload.h); a bad change is refused and logged. */
+    uv_signal_init(loop, &m.sighup);
+    m.sighup.data = &m;
+    uv_signal_start(&m.sighup, on_sighup, SIGHUP);
     /* A client that vanishes must not kill us with SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
 
@@ -410,6 +382,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         log_warn("loop closed with handles still open: %s", uv_strerror(rc));
     handlers_free(d);
+    reload_free(d);
     wf_set_free(d->workflows);
     hol_free(d->cal);
     svc_free(d->svc);

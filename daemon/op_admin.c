@@ -13,6 +13,7 @@
 #include "evalio.h"
 #include "log.h"
 #include "recompute.h"
+#include "reload.h"
 #include "scheduler.h"
 #include "sf_config.h"
 #include "transfers.h"
@@ -133,4 +134,28 @@ void op_recompute(sf_daemon *d, srv_req *req)
     }
     audit_note(d, req, NULL, NULL, "started");
     recompute_run(d, all, recompute_replied, req);
+}
+
+/* The end of a reload asked for over the socket. */
+static void reload_replied(const json_t *summary, const char *why, void *arg)
+{
+    srv_req *req = arg;
+    if (summary)
+        srv_reply(req, json_deep_copy(summary));
+    else if (strcmp(why, "the daemon is stopping") == 0)
+        srv_reply_error(req, "shutting_down", "the daemon is stopping; nothing was reloaded");
+    else
+        srv_reply_error(req, "invalid_definitions", "%s; nothing was reloaded", why);
+}
+
+void op_reload(sf_daemon *d, srv_req *req)
+{
+    if (d->stopping) {
+        srv_reply_error(req, "shutting_down", "the daemon is stopping; nothing was reloaded");
+        return;
+    }
+    char by[64];
+    snprintf(by, sizeof by, "conn %" PRIu64, req->conn_id);
+    audit_note(d, req, NULL, NULL, "started");
+    reload_run(d, by, reload_replied, req);
 }

@@ -97,5 +97,7 @@ void op_clock(sf_daemon *d, srv_req *req);
 void op_clock_set(sf_daemon *d, srv_req *req);
 void op_workflows(sf_daemon *d, srv_req *req);
 void op_recompute(sf_daemon *d, srv_req *req);
+/* reload: read the definitions again (reload.h); answered once in use or refused. */
+void op_reload(sf_daemon *d, srv_req *req);
 
 #endif

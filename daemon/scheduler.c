@@ -348,6 +348,17 @@ void scheduler_start(sf_daemon *d)
     tick(s);
 }
 
+void scheduler_reroute(sf_daemon *d)
+{
+    scheduler *s = d->scheduler;
+    if (!s)
+        return;
+    /* A tick in flight sent the old routing already: its parameters were copied. */
+    free(s->routing);
+    s->routing = routing_json(d->esc, d->chan);
+    tick(s);
+}
+
 void scheduler_kick(sf_daemon *d)
 {
     if (d->scheduler)

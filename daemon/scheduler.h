@@ -26,6 +26,8 @@
 const store_stmt *scheduler_statements(size_t *n);
 /* Set up and run the first tick (d->esc, d->chan, d->store and d->work_store exist). */
 void scheduler_start(sf_daemon *d);
+/* The policy or the channels changed (a reload): route by d->esc and d->chan, and tick. */
+void scheduler_reroute(sf_daemon *d);
 /* Tick soon (coalesced with one running). */
 void scheduler_kick(sf_daemon *d);
 /*

@@ -816,6 +816,11 @@ static void on_idle_sweep(uv_timer_t *t)
     }
 }
 
+void server_set_access(server *s, const access_map *access)
+{
+    s->access = access;
+}
+
 void server_set_bounds(server *s, bounds *l)
 {
     s->bounds = l;

@@ -92,6 +92,8 @@ size_t server_clients(const server *s);
  * server_start.
  */
 void server_set_bounds(server *s, bounds *l);
+/* Identify connections accepted from now on by access (a reload; borrowed, must outlive s). */
+void server_set_access(server *s, const access_map *access);
 /*
  * Count req's connection under peer (BOUNDS_PEER_LEN at most) from now on,
  * e.g. the client a token names: 0, or -1 with a sentence in why when that

@@ -59,8 +59,10 @@ typedef struct pconn {
     void *cb_arg;
     PGresult *result; /* the in-flight query's last result so far */
     bool ever_connected;
-    size_t prepared;  /* statements of the table prepared on this connection */
-    bool session_set; /* STORE_SESSION_SQL has run on this connection */
+    size_t prepared;      /* statements of the table prepared on this connection */
+    bool session_set;     /* STORE_SESSION_SQL has run on this connection */
+    unsigned session_gen; /* the store's session_gen when it ran */
+    bool refreshing;      /* running a changed session again, then back to idle */
 } pconn;
 
 struct store {
@@ -69,7 +71,8 @@ struct store {
     char *name;        /* owned: the pool's name in log lines ("main", "work") */
     store_stmt *stmts; /* owned copy of the table: prepared on every connection */
     size_t nstmts;
-    char *session_sql; /* owned: STORE_SESSION_SQL plus store_set_session's */
+    char *session_sql;    /* owned: STORE_SESSION_SQL plus store_set_session's */
+    unsigned session_gen; /* bumped by store_set_session: older connections run it again */
     pconn *conns;
     int nconns;
     store_job *head, *tail; /* waiting jobs */
@@ -122,7 +125,8 @@ static void conn_set_state(pconn *c, conn_state to)
         ok = c->state == CONN_BROKEN || c->state == CONN_CONNECTING;
         break;
     case CONN_PREPARING:
-        ok = c->state == CONN_CONNECTING || c->state == CONN_PREPARING;
+        /* From idle: the session changed (store_set_session) and runs again. */
+        ok = c->state == CONN_CONNECTING || c->state == CONN_PREPARING || c->state == CONN_IDLE;
         break;
     case CONN_IDLE:
         ok = c->state == CONN_PREPARING || c->state == CONN_BOUND;
@@ -364,10 +368,17 @@ static void conn_prepare_next(pconn *c)
     if (!c->session_set) {
         /* Bound every wait, so a stuck query or lock cannot hold a pool connection for
          * ever: the job gets an error and the client a reply. */
+        c->session_gen = s->session_gen;
         if (!PQsendQuery(c->pg, s->session_sql ? s->session_sql : STORE_SESSION_SQL)) {
             conn_fail(c, PQerrorMessage(c->pg));
             return;
         }
+    } else if (c->prepared == s->nstmts && c->refreshing) {
+        c->refreshing = false;
+        conn_set_state(c, CONN_IDLE);
+        conn_update_poll(c, UV_READABLE);
+        dispatch_jobs(s);
+        return;
     } else if (c->prepared == s->nstmts) {
         uv_timer_stop(&c->retry);
         log_info("store %s: connection %d %s (%zu statements prepared)", s->name, c->index,
@@ -444,6 +455,7 @@ static void conn_connect_step(pconn *c)
         }
         c->prepared = 0;
         c->session_set = false;
+        c->refreshing = false;
         conn_set_state(c, CONN_PREPARING);
         conn_prepare_next(c);
         return;
@@ -545,6 +557,20 @@ static store_job *pop_job(store *s)
 /* Hand waiting jobs to idle connections; refuse them when none can come. */
 static void dispatch_jobs(store *s)
 {
+    /*
+     * Idle connections set up before store_set_session changed the session
+     * run it again before they take a job: the new value must hold for it.
+     * (A failure here dispatches from conn_fail; the loop below looks afresh.)
+     */
+    for (int i = 0; i < s->nconns && !s->closing; i++) {
+        pconn *c = &s->conns[i];
+        if (c->state == CONN_IDLE && c->session_gen != s->session_gen) {
+            c->session_set = false;
+            c->refreshing = true;
+            conn_set_state(c, CONN_PREPARING);
+            conn_prepare_next(c);
+        }
+    }
     while (s->head) {
         pconn *idle = NULL;
         bool any_hope = false; /* some connection works or is (re)connecting */
@@ -713,4 +739,5 @@ void store_set_session(store *s, const char *sql)
 {
     free(s->session_sql);
     s->session_sql = xasprintf("%s; %s", STORE_SESSION_SQL, sql);
+    s->session_gen++;
 }

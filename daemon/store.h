@@ -62,7 +62,8 @@ store *store_new(uv_loop_t *loop, const char *name, const char *conninfo, int si
                  const store_stmts *tables, size_t ntables);
 /*
  * More session SQL every connection runs when it connects (after the
- * timeouts), e.g. "SET sendflow.defs = '...'"; call before the loop runs.
+ * timeouts), e.g. "SET sendflow.defs = '...'". Called again (a reload),
+ * each open connection runs the new SQL before it takes its next job.
  */
 void store_set_session(store *s, const char *sql);
 /* Queue a job; begin is called from the loop, never from inside this call. */

@@ -38,6 +38,7 @@ REQ = {
     "ack": {"op": "ack", "escalation": "1", "note": "seen"},
     "clock_set": {"op": "clock_set", "to": "2026-07-01T09:00"},
     "recompute": {"op": "recompute"},
+    "reload": {"op": "reload"},
     "audit": {"op": "audit"},
     "case_assign": {"op": "case_assign", "case": "C-A1", "officer": "zz"},
     "caseload": {"op": "caseload"},
@@ -46,13 +47,13 @@ REQ = {
 
 # design.md's table: the cells that say no, per role.
 NO = {
-    "manager": ["clock_set", "recompute", "audit"],
-    "caseworker": ["clock_set", "recompute", "audit"],
+    "manager": ["clock_set", "recompute", "reload", "audit"],
+    "caseworker": ["clock_set", "recompute", "reload", "audit"],
     "integration": ["void", "show", "due", "history", "escalations", "report", "outbox", "watch",
-                    "ack", "clock_set", "recompute", "audit", "case_assign", "caseload",
+                    "ack", "clock_set", "recompute", "reload", "audit", "case_assign", "caseload",
                     "case_export"],
     "auditor": ["case_open", "start", "event", "void", "ack", "clock_set", "recompute",
-                "case_assign"],
+                "reload", "case_assign"],
 }
 
 

@@ -18,23 +18,7 @@ import threading
 import time
 
 from sfharness import (test, main, Database, Daemon, RawClient, eq, tempdir, timeout,
-                       wait_for, TestError, WORKFLOWS_DIR)
-
-
-def copy_workflows():
-    wdir = os.path.join(tempdir(), "workflows")
-    shutil.copytree(WORKFLOWS_DIR, wdir)
-    return wdir
-
-
-def edit(path, old, new, count=1):
-    with open(path) as f:
-        s = f.read()
-    if s.count(old) < 1 or (count and s.count(old) != count):
-        raise TestError("%s: expected %s occurrence(s) of %r, found %d" % (path, count, old,
-                                                                         s.count(old)))
-    with open(path, "w") as f:
-        f.write(s.replace(old, new))
+                       wait_for, TestError, STAMP, copy_workflows, edit)
 
 
 def show(d, ref):
@@ -76,13 +60,6 @@ def recompute_log(d):
     """The daemon's "recompute: N processes in B batches (X ms)" lines, as (N, B, X)."""
     return [tuple(int(x) for x in m) for m in re.findall(
         r"recompute: (\d+) processes in (\d+) batches \((\d+) ms\)", d.stderr())]
-
-
-# What an annual review is stamped with: its version and the hashes of its file,
-# the calendar files, the escalation policy (its escalations are planned with its
-# deadlines) and the service settings it reads.
-STAMP = (r"^v%d #[0-9a-f]{16}; calendar bank-holidays v1; terms \(Example Council\) v1 "
-         r"#[0-9a-f]{16}; escalations v2 #[0-9a-f]{16}; service v1 #[0-9a-f]{16}$")
 
 
 def count(db, sql):

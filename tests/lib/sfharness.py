@@ -586,6 +586,29 @@ def cli(*args, json=False, check=True, env=None, socket_path=None, seconds=30, u
 # Assertions and lookups
 
 
+def copy_workflows():
+    wdir = os.path.join(tempdir(), "workflows")
+    shutil.copytree(WORKFLOWS_DIR, wdir)
+    return wdir
+
+
+def edit(path, old, new, count=1):
+    with open(path) as f:
+        s = f.read()
+    if s.count(old) < 1 or (count and s.count(old) != count):
+        raise TestError("%s: expected %s occurrence(s) of %r, found %d" % (path, count, old,
+                                                                         s.count(old)))
+    with open(path, "w") as f:
+        f.write(s.replace(old, new))
+
+
+# What an annual review is stamped with: its version and the hashes of its file,
+# the calendar files, the escalation policy (its escalations are planned with its
+# deadlines) and the service settings it reads.
+STAMP = (r"^v%d #[0-9a-f]{16}; calendar bank-holidays v1; terms \(Example Council\) v1 "
+         r"#[0-9a-f]{16}; escalations v2 #[0-9a-f]{16}; service v1 #[0-9a-f]{16}$")
+
+
 def eq(got, want, what=""):
     if got != want:
         raise TestError("%s: expected %r, got %r" % (what or "value", want, got))
