@@ -98,8 +98,11 @@ static char *routing_json(const esc_policy *p, const chan_config *c)
     }
     for (size_t i = 0; p && p->digest && i < p->ndigest_roles; i++)
         json_array_append_new(digest, json_string(p->digest_roles[i]));
-    json_t *o =
-        json_pack("{s:o,s:o,s:o}", "roles", roles, "people", people, "digest_roles", digest);
+    json_t *unassigned = json_array();
+    for (size_t i = 0; p && i < p->nunassigned; i++)
+        json_array_append_new(unassigned, json_string(p->unassigned[i]));
+    json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "roles", roles, "people", people, "digest_roles",
+                          digest, "unassigned", unassigned);
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     return s;

@@ -210,8 +210,8 @@ static int parse_digest(yml_doc *d, esc_policy *p, const yaml_node_t *v)
 int esc_load_string(const char *name, const char *yaml, size_t len, esc_policy **out,
                     char err[ESC_ERR_LEN])
 {
-    static const char *const keys[] = {"escalations", "roles",  "levels",
-                                       "deadlines",   "digest", NULL};
+    static const char *const keys[] = {"escalations", "roles",      "levels", "deadlines",
+                                       "digest",      "unassigned", NULL};
     *out = NULL;
     yml_doc d;
     yaml_node_t *top;
@@ -243,6 +243,11 @@ int esc_load_string(const char *name, const char *yaml, size_t len, esc_policy *
         rc = parse_overrides(&d, p, v);
     if (rc == 0 && (v = yml_get(&d, top, "digest")))
         rc = parse_digest(&d, p, v);
+    if (rc == 0 && (v = yml_get(&d, top, "unassigned")))
+        rc = yml_str_list(&d, v, "\"unassigned\"", &p->unassigned, &p->nunassigned) < 0 ||
+                     check_roles(&d, p, v, "\"unassigned\"", p->unassigned, p->nunassigned) < 0
+                 ? -1
+                 : 0;
     if (rc != 0) {
         snprintf(err, ESC_ERR_LEN, "%s", yerr);
         yml_doc_done(&d);

@@ -72,6 +72,8 @@ typedef struct esc_policy {
     size_t ndigest_roles;
     int digest_n; /* the digest covers deadlines due within this period */
     cal_unit digest_unit;
+    const char **unassigned; /* roles told in place of a per-case role naming nobody for a case */
+    size_t nunassigned;
     void *arena; /* private */
 } esc_policy;
 

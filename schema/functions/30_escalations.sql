@@ -134,7 +134,9 @@ SELECT sf_plan_escalations_many(jsonb_build_array(jsonb_build_object('process', 
 $$;
 
 -- The people a list of roles names for a case, each once. p_routing->'roles'
--- maps a role to {"attribute": "officer", "map": {...}} or {"people": [...]}.
+-- maps a role to {"attribute": "officer", "map": {...}} or {"people": [...]};
+-- p_routing->'unassigned' lists the roles told in place of a per-case role
+-- that names nobody for the case.
 -- A set-returning SQL function of one SELECT, so the planner inlines it into
 -- the statements that fire and digest thousands of rows at once (it was a
 -- plpgsql loop returning text[], called row by row).
@@ -152,12 +154,28 @@ SELECT DISTINCT x.person
   FROM jsonb_array_elements_text(coalesce(p_roles, '[]'::jsonb)) r(role)
  CROSS JOIN LATERAL (SELECT p_routing->'roles'->r.role AS spec) s
  CROSS JOIN LATERAL (
+       SELECT CASE WHEN s.spec ? 'people' THEN NULL
+                   WHEN s.spec ? 'map' THEN s.spec->'map'->>(p_case_attrs->>(s.spec->>'attribute'))
+                   ELSE p_case_attrs->>(s.spec->>'attribute') END AS one) a
+ CROSS JOIN LATERAL (
        SELECT jsonb_array_elements_text(s.spec->'people') WHERE s.spec ? 'people'
        UNION ALL
-       SELECT CASE WHEN s.spec ? 'map'
-                   THEN s.spec->'map'->>(p_case_attrs->>(s.spec->>'attribute'))
-                   ELSE p_case_attrs->>(s.spec->>'attribute') END
-        WHERE NOT s.spec ? 'people') x(person)
+       SELECT a.one WHERE NOT s.spec ? 'people'
+       UNION ALL
+       -- A per-case role naming nobody for this case (no officer; a team the map
+       -- lacks): the policy's "unassigned" roles hear instead, so a case nobody
+       -- holds reaches its team manager rather than no one.
+       SELECT f.person
+         FROM jsonb_array_elements_text(coalesce(p_routing->'unassigned', '[]'::jsonb)) ur(role)
+        CROSS JOIN LATERAL (SELECT p_routing->'roles'->ur.role AS spec) us
+        CROSS JOIN LATERAL (
+              SELECT jsonb_array_elements_text(us.spec->'people') WHERE us.spec ? 'people'
+              UNION ALL
+              SELECT CASE WHEN us.spec ? 'map'
+                          THEN us.spec->'map'->>(p_case_attrs->>(us.spec->>'attribute'))
+                          ELSE p_case_attrs->>(us.spec->>'attribute') END
+               WHERE NOT us.spec ? 'people') f(person)
+        WHERE NOT s.spec ? 'people' AND a.one IS NULL) x(person)
  WHERE x.person IS NOT NULL
 $$;
 
@@ -191,7 +209,7 @@ SELECT format('%s: %s, case %s (due %s)',
                    WHEN o.overdue = 0 THEN 'due today'
                    ELSE format('%s day%s left', -o.overdue,
                                CASE WHEN o.overdue = -1 THEN '' ELSE 's' END) END,
-              p_basis, p_explain, coalesce(p_attrs->>'officer', '(none)'),
+              p_basis, p_explain, coalesce(p_attrs->>'officer', 'unassigned'),
               coalesce(p_attrs->>'team', '(none)'), p_level, p_escalation, p_case,
               p_escalation),
        jsonb_build_object('kind', 'escalation', 'escalation', p_escalation::text,

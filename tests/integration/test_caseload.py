@@ -140,4 +140,30 @@ def assigning_a_case_is_audited_and_its_open_escalations_follow_it():
         assert "unassigned" not in out, out
 
 
+@test
+def the_team_manager_hears_of_an_unassigned_case():
+    # escalations.yaml: "unassigned: [team_manager]": a level for the case officer of a
+    # case nobody holds goes to the manager of its team (north: mk) instead.
+    with Database() as db, Daemon(db, clock=CLOCK) as d, d.client() as c:
+        open_start(c, "C-HELD", officer="jb", team="north")
+        open_start(c, "C-FREE", team="north")
+        c.ok({"op": "clock_set", "to": "2026-02-03T09:00"})  # at risk: to the case officer
+        wait_for(lambda: len(rows(db, "SELECT id FROM escalations WHERE status = 'fired'")) == 2,
+                 10, "both at-risk levels fired")
+        told = rows(db, "SELECT c.ref, e.level, e.recipients FROM escalations e"
+                        " JOIN cases c ON c.id = e.case_id WHERE e.status = 'fired' ORDER BY c.ref")
+        eq([(t["ref"], t["level"], sorted(r["person"] for r in t["recipients"])) for t in told],
+           [("C-FREE", "at_risk", ["mk"]), ("C-HELD", "at_risk", ["jb"])], "who was told")
+        body = db.sql("SELECT body FROM outbox WHERE payload->>'case' = 'C-FREE'")
+        assert "Officer: unassigned" in body and "Team: north" in body, body
+        # Once assigned, the next level goes to the officer (and, for "missed", the manager).
+        c.ok({"op": "case_assign", "case": "C-FREE", "officer": "sl"})
+        c.ok({"op": "clock_set", "to": "2026-02-17T09:00"})
+        wait_for(lambda: len(rows(db, "SELECT id FROM escalations WHERE status = 'fired'"
+                                      " AND level = 'missed'")) == 2, 10, "missed fired")
+        missed = rows(db, "SELECT e.recipients FROM escalations e JOIN cases c ON c.id = e.case_id"
+                          " WHERE c.ref = 'C-FREE' AND e.level = 'missed' AND e.status = 'fired'")
+        eq(sorted(r["person"] for r in missed[0]["recipients"]), ["mk", "sl"], "after assigning")
+
+
 main()
