@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "cal.h"
+#include "caseio.h"
 #include "render.h"
 #include "report.h"
 #include "sfconn.h"
@@ -182,6 +183,12 @@ static const char help_text[] =
     "                              start a statutory process for a case\n"
     "  event REF TYPE --on DATE [--set KEY=VALUE]... [--key KEY] [--process ID]\n"
     "                              record what happened, on the day it happened\n"
+    "  import FILE.csv [--dry-run] caseload import: every row checked first (errors as\n"
+    "                              \"line N: reason\"; any error: nothing is written);\n"
+    "                              --dry-run: what it would do; again: nothing changes\n"
+    "  export [--format csv|json] [--output FILE]\n"
+    "                              every case, its processes, deadlines and events (csv:\n"
+    "                              the import format, so it imports again)\n"
     "  case export REF             everything held about one child (a subject access\n"
     "                              request), as JSON; the read is audited\n"
     "  show REF [--as-known-on DATE]\n"
@@ -821,6 +828,290 @@ static int cmd_case_export(const cli *c)
     jc.seen |= O_JSON;
     rc = print_reply(&jc, reply, NULL);
     json_decref(reply);
+    return rc;
+}
+
+/* ---- import and export ---------------------------------------------------- */
+
+/* A chunk's most rows and bytes: well under the daemon's request limit (1 MiB). */
+#define IMPORT_CHUNK_ROWS  1000
+#define IMPORT_CHUNK_BYTES (600 * 1024)
+
+/* Rows by case, then line: a case's rows stay together in one chunk. */
+static int import_row_cmp(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    int c = strcmp(json_string_value(json_object_get(x, "case")),
+                   json_string_value(json_object_get(y, "case")));
+    if (c)
+        return c;
+    json_int_t lx = json_integer_value(json_object_get(x, "line"));
+    json_int_t ly = json_integer_value(json_object_get(y, "line"));
+    return lx < ly ? -1 : lx > ly;
+}
+
+/* rows cut into chunks of whole cases (a new array of arrays); NULL after saying why. */
+static json_t *import_chunks(json_t *rows)
+{
+    size_t n = json_array_size(rows);
+    json_t **v = xcalloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(rows, i);
+    qsort(v, n, sizeof *v, import_row_cmp);
+    json_t *chunks = json_array(), *chunk = json_array();
+    size_t bytes = 0;
+    for (size_t i = 0; i < n;) {
+        /* One case's rows: [i, k). */
+        size_t k = i + 1, case_bytes = 0;
+        const char *ref = json_string_value(json_object_get(v[i], "case"));
+        while (k < n && !strcmp(json_string_value(json_object_get(v[k], "case")), ref))
+            k++;
+        for (size_t r = i; r < k; r++) {
+            char *t = json_dumps(v[r], JSON_COMPACT);
+            case_bytes += strlen(t) + 1;
+            free(t);
+        }
+        if (case_bytes > IMPORT_CHUNK_BYTES) {
+            fprintf(stderr, "sendflow: case %s has too many rows to import at once (%zu)\n", ref,
+                    k - i);
+            json_decref(chunk);
+            json_decref(chunks);
+            free(v);
+            return NULL;
+        }
+        if (json_array_size(chunk) && (json_array_size(chunk) + (k - i) > IMPORT_CHUNK_ROWS ||
+                                       bytes + case_bytes > IMPORT_CHUNK_BYTES)) {
+            json_array_append_new(chunks, chunk);
+            chunk = json_array();
+            bytes = 0;
+        }
+        for (size_t r = i; r < k; r++)
+            json_array_append(chunk, v[r]);
+        bytes += case_bytes;
+        i = k;
+    }
+    if (json_array_size(chunk))
+        json_array_append_new(chunks, chunk);
+    else
+        json_decref(chunk);
+    free(v);
+    return chunks;
+}
+
+/* Add a chunk's reply's counts and errors to the totals. */
+static void import_add(json_t *total, const json_t *reply)
+{
+    static const char *const counts[] = {"processes", "events", "rows"};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        json_object_set_new(total, counts[i],
+                            json_integer(json_integer_value(json_object_get(total, counts[i])) +
+                                         json_integer_value(json_object_get(reply, counts[i]))));
+    json_t *tc = json_object_get(total, "cases"), *rc = json_object_get(reply, "cases");
+    static const char *const cases[] = {"new", "unchanged"};
+    for (size_t i = 0; i < 2; i++)
+        json_object_set_new(tc, cases[i],
+                            json_integer(json_integer_value(json_object_get(tc, cases[i])) +
+                                         json_integer_value(json_object_get(rc, cases[i]))));
+    json_array_extend(json_object_get(total, "errors"), json_object_get(reply, "errors"));
+}
+
+/* Errors by line (a stable insertion sort: the file's order, as the daemon sorts a chunk's). */
+static void import_sort_errors(json_t *errors)
+{
+    size_t n = json_array_size(errors);
+    for (size_t a = 1; a < n; a++)
+        for (size_t b = a; b > 0; b--) {
+            json_t *x = json_array_get(errors, b - 1), *y = json_array_get(errors, b);
+            if (json_integer_value(json_object_get(x, "line")) <=
+                json_integer_value(json_object_get(y, "line")))
+                break;
+            json_incref(x);
+            json_array_set(errors, b - 1, y);
+            json_array_set_new(errors, b, x);
+        }
+}
+
+/* Send every chunk (dry: to be checked only), adding to total; 0, or EXIT_FAIL. */
+static int import_pass(const cli *c, json_t *chunks, bool dry, json_t *total, size_t nrows)
+{
+    size_t done = 0, i;
+    json_t *chunk;
+    json_array_foreach(chunks, i, chunk)
+    {
+        json_t *req = request(OP_IMPORT), *reply;
+        json_object_set_new(req, "dry_run", json_boolean(dry));
+        json_object_set(req, "rows", chunk);
+        const char *who = actor();
+        if (who)
+            json_object_set_new(req, "actor", json_string(who));
+        int rc = call(c, req, &reply);
+        if (rc) {
+            caseio_progress_end();
+            if (!dry && i > 0)
+                fprintf(stderr,
+                        "sendflow: %zu of %zu chunks were written; importing the file "
+                        "again writes the rest (what is written is left as it is)\n",
+                        i, json_array_size(chunks));
+            return rc;
+        }
+        import_add(total, reply);
+        bool written = json_is_true(json_object_get(reply, "written"));
+        json_decref(reply);
+        done += json_array_size(chunk);
+        caseio_progress(dry ? "checking" : "importing", done, nrows, "rows");
+        /* A chunk refused while writing (its cases changed since the check): stop there. */
+        if (!dry && !written && json_array_size(json_object_get(total, "errors")))
+            break;
+    }
+    caseio_progress_end();
+    return 0;
+}
+
+static int cmd_import(const cli *c)
+{
+    int rc = check_options(c, O_DRY_RUN, "import");
+    if (rc)
+        return rc;
+    if (c->npos != 2)
+        return usage_line("import FILE.csv [--dry-run] [--json]");
+    bool dry = c->seen & O_DRY_RUN;
+    json_t *rows = NULL, *errors = json_array();
+    char err[512];
+    if (caseio_read_csv(c->pos[1], &rows, errors, err, sizeof err) != 0) {
+        fprintf(stderr, "sendflow: %s\n", err);
+        json_decref(errors);
+        return EXIT_FAIL;
+    }
+    json_t *chunks = import_chunks(rows);
+    if (!chunks) {
+        json_decref(rows);
+        json_decref(errors);
+        return EXIT_FAIL;
+    }
+    json_t *total = json_pack("{s:b,s:b,s:b,s:i,s:{s:i,s:i},s:i,s:i,s:o}", "dry_run", dry, "valid",
+                              0, "written", 0, "rows", 0, "cases", "new", 0, "unchanged", 0,
+                              "processes", 0, "events", 0, "errors", errors);
+    size_t nrows = json_array_size(rows);
+    /* Every chunk checked before any is written, so a fault anywhere writes nothing; a
+     * file of one chunk is checked by the write itself (one transaction, all or nothing). */
+    bool check = dry || json_array_size(chunks) > 1 || json_array_size(errors) > 0;
+    if (check)
+        rc = import_pass(c, chunks, true, total, nrows);
+    if (!rc && !dry && !json_array_size(errors)) {
+        json_t *counted = json_deep_copy(total);
+        json_object_set_new(total, "rows", json_integer(0));
+        json_object_set_new(total, "processes", json_integer(0));
+        json_object_set_new(total, "events", json_integer(0));
+        json_object_set_new(total, "cases", json_pack("{s:i,s:i}", "new", 0, "unchanged", 0));
+        rc = import_pass(c, chunks, false, total, nrows);
+        json_object_set_new(total, "written", json_boolean(!rc && !json_array_size(errors)));
+        json_decref(counted);
+    }
+    json_decref(chunks);
+    json_decref(rows);
+    if (rc) {
+        json_decref(total);
+        return rc;
+    }
+    /* The rows the file got wrong, then those the daemon refused, in line order. */
+    import_sort_errors(errors);
+    size_t nerr = json_array_size(errors);
+    json_object_set_new(total, "valid", json_boolean(nerr == 0));
+    json_object_set_new(total, "rows", json_integer((json_int_t)nrows));
+    if (c->seen & O_JSON) {
+        json_dumpf(total, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+    }
+    if (nerr) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(errors, i, e) fprintf(stderr, "line %" JSON_INTEGER_FORMAT ": %s\n",
+                                                 json_integer_value(json_object_get(e, "line")),
+                                                 json_string_value(json_object_get(e, "reason")));
+        fprintf(stderr, "sendflow: %s was not imported: %zu error%s; nothing was written\n",
+                c->pos[1], nerr, nerr == 1 ? "" : "s");
+        json_decref(total);
+        return EXIT_FAIL;
+    }
+    if (!(c->seen & O_JSON)) {
+        sb text = {0};
+        render_import(&text, total);
+        fputs(sb_str(&text), stdout);
+        sb_free(&text);
+    }
+    json_decref(total);
+    return 0;
+}
+
+/* export: a page at a time, each case written out as it comes (CSV rows or a JSON element). */
+static int cmd_export(const cli *c)
+{
+    int rc = check_options(c, O_FORMAT | O_OUTPUT, "export");
+    if (rc)
+        return rc;
+    if (c->npos != 1)
+        return usage_line("export [--format csv|json] [--output FILE]");
+    const char *format = c->format ? c->format : "csv";
+    bool csv = !strcmp(format, "csv");
+    if (!csv && strcmp(format, "json") != 0)
+        return usage_error("invalid --format \"%s\": csv or json", format);
+    if (c->output && !*c->output)
+        return usage_error("--output needs a file name");
+    FILE *fp = c->output ? fopen(c->output, "w") : stdout;
+    if (!fp) {
+        fprintf(stderr, "sendflow: cannot write %s: %s\n", c->output, strerror(errno));
+        return EXIT_FAIL;
+    }
+    fputs(csv ? CASEIO_HEADER "\n" : "{\"cases\": [\n", fp);
+    char *cursor = NULL;
+    size_t ncases = 0;
+    const char *today = NULL;
+    json_t *last = NULL;
+    for (;;) {
+        json_t *req = request(OP_EXPORT), *reply;
+        json_object_set_new(req, "limit", json_integer(500));
+        if (cursor)
+            json_object_set_new(req, "cursor", json_string(cursor));
+        free(cursor);
+        cursor = NULL;
+        if ((rc = call(c, req, &reply)))
+            break;
+        size_t i;
+        json_t *one;
+        sb out = {0};
+        json_array_foreach(json_object_get(reply, "cases"), i, one)
+        {
+            if (csv) {
+                caseio_case_csv(&out, one);
+            } else {
+                char *t = json_dumps(one, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                sb_addf(&out, "%s%s", ncases ? ",\n" : "", t);
+                free(t);
+            }
+            ncases++;
+        }
+        fwrite(out.buf ? out.buf : "", 1, out.len, fp);
+        sb_free(&out);
+        caseio_progress("exporting", ncases, 0, "cases");
+        const char *next = json_string_value(json_object_get(reply, "next"));
+        cursor = next ? xstrdup(next) : NULL;
+        json_decref(last);
+        last = reply;
+        today = json_string_value(json_object_get(reply, "today"));
+        if (!cursor)
+            break;
+    }
+    caseio_progress_end();
+    if (!rc && !csv)
+        fprintf(fp, "\n], \"today\": \"%s\", \"count\": %zu}\n", today ? today : "", ncases);
+    json_decref(last);
+    free(cursor);
+    if ((fp == stdout ? fflush(fp) : fclose(fp)) != 0 && !rc) {
+        fprintf(stderr, "sendflow: cannot write the export: %s\n", strerror(errno));
+        rc = EXIT_FAIL;
+    }
+    if (!rc && c->output && !(c->seen & O_JSON))
+        printf("Exported %zu cases to %s (%s).\n", ncases, c->output, format);
     return rc;
 }
 
@@ -1759,6 +2050,10 @@ static int dispatch(const cli *c)
     }
     if (!strcmp(cmd, "caseload"))
         return cmd_caseload(c);
+    if (!strcmp(cmd, "import"))
+        return cmd_import(c);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(c);
     if (!strcmp(cmd, "start"))
         return cmd_start(c);
     if (!strcmp(cmd, "event"))

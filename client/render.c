@@ -1327,3 +1327,29 @@ void render_reload(sb *out, const json_t *reply)
         sb_add(out, "The processes computed under the old definitions are being recomputed "
                     "(see the daemon's log).\n");
 }
+
+void render_import(sb *out, const json_t *total)
+{
+    bool dry = json_is_true(json_object_get(total, "dry_run"));
+    json_t *cases = json_object_get(total, "cases");
+    json_int_t n_new = json_integer_value(json_object_get(cases, "new"));
+    json_int_t n_same = json_integer_value(json_object_get(cases, "unchanged"));
+    sb_addf(out,
+            "%s %" JSON_INTEGER_FORMAT " rows: %s %" JSON_INTEGER_FORMAT
+            " case%s, %s %" JSON_INTEGER_FORMAT
+            " process%s (with those events start), %s %" JSON_INTEGER_FORMAT " event%s.\n",
+            dry ? "Would import" : "Imported", json_integer_value(json_object_get(total, "rows")),
+            dry ? "open" : "opened", n_new, n_new == 1 ? "" : "s", dry ? "start" : "started",
+            json_integer_value(json_object_get(total, "processes")),
+            json_integer_value(json_object_get(total, "processes")) == 1 ? "" : "es",
+            dry ? "record" : "recorded", json_integer_value(json_object_get(total, "events")),
+            json_integer_value(json_object_get(total, "events")) == 1 ? "" : "s");
+    if (n_same)
+        sb_addf(out, "%" JSON_INTEGER_FORMAT " case%s already imported: left as %s.\n", n_same,
+                n_same == 1 ? " was" : "s were", n_same == 1 ? "it was" : "they were");
+    if (dry)
+        sb_add(out, "Nothing was written (dry run).\n");
+    else if (n_new)
+        sb_add(out, "Escalation levels whose day had passed are recorded, not sent; each open "
+                    "deadline sends only its current level.\n");
+}

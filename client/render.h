@@ -86,6 +86,8 @@ void render_void(sb *out, const json_t *reply, const char *case_ref, const char 
 void render_recompute(sb *out, const json_t *reply);
 /* A reload's answer: each workflow's version (changed or not), calendar, policy, channels. */
 void render_reload(sb *out, const json_t *reply);
+/* import: what was imported (or, a dry run, would be), from the totals of every chunk. */
+void render_import(sb *out, const json_t *total);
 /* The escalations reply: one line per escalation (open_only: the heading says so). */
 void render_escalations(sb *out, const json_t *reply, bool open_only);
 /* One notice of `sendflow watch` (an escalation fired or resolved), one line. */

@@ -50,6 +50,8 @@ bool audit_wanted(proto_op op)
     case PROTO_OP_SHOW:
     case PROTO_OP_HISTORY:
     case PROTO_OP_CASE_EXPORT:
+    case PROTO_OP_EXPORT:
+    case PROTO_OP_IMPORT:
     case PROTO_OP_CLOCK_SET:
     case PROTO_OP_RECOMPUTE:
         return true;

@@ -76,6 +76,8 @@ static const op_def ops[] = {
     {PROTO_OP_TOKEN_LIST, R_ADMIN, op_token_list, NULL, NULL, false},
     {PROTO_OP_TOKEN_REVOKE, R_ADMIN, op_token_revoke, NULL, NULL, false},
     {PROTO_OP_CASE_EXPORT, R_READ, NULL, op_export_parse, op_export_begin, false},
+    {PROTO_OP_EXPORT, R_READ, NULL, op_caseload_export_parse, op_caseload_export_begin, false},
+    {PROTO_OP_IMPORT, R_STAFF, NULL, op_import_parse, op_import_begin, false},
 };
 
 static const op_def *op_find(proto_op op)
@@ -88,7 +90,7 @@ static const op_def *op_find(proto_op op)
 
 const store_stmts *handlers_statement_tables(size_t *n)
 {
-    static store_stmts tables[8];
+    static store_stmts tables[9];
     tables[0] = op_case_statements;
     tables[1] = op_batch_statements;
     tables[2] = op_void_statements;
@@ -97,6 +99,7 @@ const store_stmts *handlers_statement_tables(size_t *n)
     tables[5] = audit_statements;
     tables[6] = tokens_statements;
     tables[7] = op_export_statements;
+    tables[8] = op_import_statements;
     *n = sizeof tables / sizeof tables[0];
     return tables;
 }

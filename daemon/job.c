@@ -87,6 +87,8 @@ static void job_free(job *j)
     free(j->err_msg);
     free(j->attrs);
     page_cursor_free(&j->cursor);
+    if (j->state_free)
+        j->state_free(j->state);
     free(j);
 }
 

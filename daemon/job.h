@@ -96,6 +96,9 @@ struct job {
     wf_kv *proc_attrs;
     size_t nproc_attrs;
     eng_result *result;
+    /* An operation's own state (import), freed with state_free when the job ends. */
+    void *state;
+    void (*state_free)(void *state);
 };
 
 /* A job for req (op already known), dated today by the daemon's clock. Freed when it replies. */

@@ -12,9 +12,15 @@
  * their payload: a scan of the outbox, fine for a request made a few times a
  * year. A purged case (retention.h) has another reference, so its old one
  * answers unknown_case: nothing personal is left to give.
+ *
+ * export (the whole caseload: every case with its processes, deadlines and
+ * events) answers a page of cases at a time, by case id, so a caseload of
+ * thousands is never one reply; the CLI writes it out as CSV (the import's
+ * format) or JSON.
  */
 #include "ops.h"
 
+#include "evalio.h"
 #include "op_sql.h"
 
 static const store_stmt statements[] = {
@@ -70,6 +76,20 @@ static const store_stmt statements[] = {
      "   'result', a.result, 'detail', a.detail) ORDER BY a.id), '[]'::json)"
      "   FROM audit_log a WHERE a.case_ref = c.ref))"
      " FROM cases c WHERE c.ref = $1"},
+    /* export: a page of cases (after case id $1, $2 rows), each with its processes (their
+     * deadlines) and events, for the whole-caseload export; purged cases are left out. */
+    {"sf_caseload_export",
+     "SELECT coalesce(json_agg(x.o ORDER BY x.id), '[]'::json) FROM (SELECT c.id,"
+     " json_build_object('id', c.id::text, 'case', c.ref, 'dob', c.dob, 'attrs', c.attrs,"
+     " 'processes', (SELECT coalesce(json_agg((sf_process_json(p.id)::jsonb"
+     "   || jsonb_build_object('key', p.idem_key, 'by_event', p.parent_event_id::text))"
+     "   ORDER BY p.id), '[]'::json) FROM processes p WHERE p.case_id = c.id),"
+     " 'events', (SELECT coalesce(json_agg(json_build_object('id', e.id::text,"
+     "   'process', e.process_id::text, 'type', e.type, 'on', e.on_date, 'attrs', e.attrs,"
+     "   'key', e.idem_key, 'voided', EXISTS (SELECT 1 FROM event_voids v"
+     "   WHERE v.event_id = e.id)) ORDER BY e.id), '[]'::json) FROM events e"
+     "   WHERE e.case_id = c.id)) AS o"
+     " FROM cases c WHERE c.id > $1::bigint AND c.purged_on IS NULL ORDER BY c.id LIMIT $2) x"},
 };
 
 const store_stmts op_export_statements = {statements, sizeof statements / sizeof statements[0]};
@@ -93,6 +113,40 @@ void op_export_begin(job *j)
 {
     const char *p[1] = {j->case_ref};
     job_query(j, &statements[0], 1, p, export_loaded);
+}
+
+static void caseload_export_loaded(job *j, PGresult *res)
+{
+    json_t *list = job_json(res, 0, 0), *next;
+    if (!list) {
+        job_fail(j, PROTO_ERR_INTERNAL, "the export could not be read");
+        return;
+    }
+    if (job_page_by_id(j, list, &next, "an exported case") != 0)
+        return;
+    size_t i, k;
+    json_t *c, *p;
+    json_array_foreach(list, i, c)
+    {
+        json_object_del(c, "id"); /* the cursor's, not the case's: references are the refs */
+        json_array_foreach(json_object_get(c, "processes"), k, p) eio_decorate_process(p, j->today);
+    }
+    char today[CAL_DATE_LEN];
+    j->reply = json_pack("{s:s,s:o,s:o}", "today", cal_format(j->today, today), "cases", list,
+                         "next", next);
+    job_reply(j);
+}
+
+void op_caseload_export_begin(job *j)
+{
+    char fetch[24];
+    const char *p[2] = {j->cursor.n ? j->cursor.field[0] : "0", job_page_fetch(j, fetch)};
+    job_query(j, &statements[1], 2, p, caseload_export_loaded);
+}
+
+int op_caseload_export_parse(job *j, proto_err *code, sb *err)
+{
+    return proto_page(j->req->msg, j->page = page_spec_of(j->op), &j->limit, &j->cursor, code, err);
 }
 
 int op_export_parse(job *j, proto_err *code, sb *err)

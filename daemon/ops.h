@@ -15,7 +15,8 @@
  *   op_read.c        show, due, history, caseload
  *   op_escalations.c escalations, ack
  *   op_admin.c       ping, clock, clock_set, workflows, recompute
- *   op_export.c      case_export
+ *   op_export.c      case_export, export
+ *   op_import.c      import
  */
 #ifndef SF_OPS_H
 #define SF_OPS_H
@@ -29,6 +30,7 @@ extern const store_stmts op_void_statements;
 extern const store_stmts op_read_statements;
 extern const store_stmts op_escalations_statements;
 extern const store_stmts op_export_statements;
+extern const store_stmts op_import_statements;
 
 /* case_open: open a case (idempotent when repeated identically). */
 int op_case_open_parse(job *j, proto_err *code, sb *err);
@@ -90,6 +92,13 @@ void op_ack_begin(job *j);
 /* case_export: everything held about one child (a subject access request). */
 int op_export_parse(job *j, proto_err *code, sb *err);
 void op_export_begin(job *j);
+/* export: a page of the whole caseload (cases, processes with deadlines, events). */
+int op_caseload_export_parse(job *j, proto_err *code, sb *err);
+void op_caseload_export_begin(job *j);
+
+/* import: check (dry run) or write a chunk of whole cases, all or nothing. */
+int op_import_parse(job *j, proto_err *code, sb *err);
+void op_import_begin(job *j);
 
 /* Answered from the daemon's state, without a job (d is the sf_daemon). */
 void op_ping(sf_daemon *d, srv_req *req);

@@ -43,6 +43,9 @@ REQ = {
     "case_assign": {"op": "case_assign", "case": "C-A1", "officer": "zz"},
     "caseload": {"op": "caseload"},
     "case_export": {"op": "case_export", "case": "C-A1"},
+    "export": {"op": "export", "limit": 1},
+    "import": {"op": "import", "dry_run": True,
+               "rows": [{"line": 2, "case": "C-IMP", "on": "2026-01-05", "what": "case"}]},
 }
 
 # design.md's table: the cells that say no, per role.
@@ -51,9 +54,9 @@ NO = {
     "caseworker": ["clock_set", "recompute", "reload", "audit"],
     "integration": ["void", "show", "due", "history", "escalations", "report", "outbox", "watch",
                     "ack", "clock_set", "recompute", "reload", "audit", "case_assign", "caseload",
-                    "case_export"],
+                    "case_export", "export", "import"],
     "auditor": ["case_open", "start", "event", "void", "ack", "clock_set", "recompute",
-                "reload", "case_assign"],
+                "reload", "case_assign", "import"],
 }
 
 
@@ -182,7 +185,7 @@ def the_yes_cells_answer():
         c.ok({"op": "start", "case": "C-A1", "workflow": "ehcp-assessment", "on": "2026-01-05"})
         for user, role in USERS.items():
             allowed = [op for op in ("ping", "clock", "workflows", "show", "due", "history",
-                                     "case_export")
+                                     "case_export", "export", "import")
                        if op not in NO[role]]
             reqs = [REQ.get(op, {"op": op}) for op in allowed]
             for op, r in zip(allowed, as_user(user, d.socket, reqs)):
