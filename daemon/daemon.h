@@ -39,6 +39,8 @@ typedef struct sf_daemon {
     server *server;              /* owned */
     access_map *access;          /* owned: who may connect, with which role (--access) */
     struct bounds *bounds;       /* owned: connection shares, idle timeout, attribute bounds */
+    struct metrics *metrics;     /* owned: the counters GET /metrics shows (metrics.h) */
+    struct http_server *http;    /* owned: the --http front end (http.h), or NULL */
     bool stopping;
 } sf_daemon;
 

@@ -68,7 +68,9 @@ fi
 SF_BASE_PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libjansson-dev libyaml-dev
     libpq-dev postgresql python3 tzdata
     libcurl4-openssl-dev libssl-dev python3-aiosmtpd # delivery of notices; its tests' SMTP server
-    openssl) # TLS (libssl-dev); the tests make their certificates with the openssl command
+    openssl # TLS (libssl-dev); the tests make their certificates with the openssl command
+    libh2o-dev libical-dev # --http (h2o on libuv) and its calendar feeds (libical)
+    python3-prometheus-client) # test_http.py parses /metrics with it
 
 # sf_build DIR [-Dname=value...]: configure DIR (once; an existing DIR gets
 # the options re-applied, so it always builds as asked), then compile it.
