@@ -102,8 +102,7 @@ static int hexval(char c)
     return -1;
 }
 
-/* Decode n bytes of a form value into a new string; NULL if malformed or a control character. */
-static char *form_decode(const char *s, size_t n)
+char *http_unescape(const char *s, size_t n)
 {
     sb out = {0};
     sb_add(&out, "");
@@ -138,7 +137,7 @@ char *http_param(const char *qs, const char *name)
         const char *eq = memchr(p, '=', len);
         size_t klen = eq ? (size_t)(eq - p) : len;
         if (klen == nlen && !memcmp(p, name, nlen))
-            return eq ? form_decode(eq + 1, len - klen - 1) : xstrdup("");
+            return eq ? http_unescape(eq + 1, len - klen - 1) : xstrdup("");
         p += len + (p[len] == '&');
     }
     return NULL;
@@ -315,6 +314,7 @@ void http_call(http_ex *ex, json_t *msg, const char *token,
     snprintf(id.who, sizeof id.who, "http");
     snprintf(id.via, sizeof id.via, "http");
     id.needs_token = true; /* the token in msg says who it is, checked afresh each time */
+    id.feed_url = ex->feed_url;
     if (token)
         json_object_set_new(msg, "token", json_string(token));
     http_callout *c = xcalloc(1, sizeof *c);

@@ -39,6 +39,7 @@ typedef struct http_ex {
     char *cookie;        /* owned: the Cookie header, or NULL */
     char *authorization; /* owned: the Authorization header, or NULL */
     char *origin;        /* owned: the Origin header, or NULL */
+    bool feed_url;       /* a calendar URL: only a feed token may serve its requests */
     void *data;          /* the page's own state, freed with data_free when the exchange ends */
     void (*data_free)(void *data);
     /* private to http.c */
@@ -92,6 +93,8 @@ void http_call(http_ex *ex, json_t *msg, const char *token,
  * or malformed (a bad %-escape, a control character).
  */
 char *http_param(const char *qs, const char *name);
+/* n bytes of a %-escaped string decoded (new string), or NULL if malformed or a control char. */
+char *http_unescape(const char *s, size_t n);
 /* Append s to out escaped for HTML text and attribute values. */
 void http_html_escape(sb *out, const char *s);
 /* Append s to out percent-encoded for a URL path segment or query value. */

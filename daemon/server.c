@@ -820,9 +820,10 @@ void server_observe(server *s, srv_observe_cb observe, void *arg)
 void srv_identify(srv_req *req, const access_ident *id)
 {
     access_ident *mine = req->conn ? &req->conn->ident : &req->local_ident;
-    bool needs_token = mine->needs_token;
+    bool needs_token = mine->needs_token, feed_url = mine->feed_url;
     *mine = *id;
     mine->needs_token = needs_token;
+    mine->feed_url = feed_url;
 }
 
 size_t server_clients(const server *s)

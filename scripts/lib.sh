@@ -70,7 +70,7 @@ SF_BASE_PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libjansson-dev lib
     libcurl4-openssl-dev libssl-dev python3-aiosmtpd # delivery of notices; its tests' SMTP server
     openssl # TLS (libssl-dev); the tests make their certificates with the openssl command
     libh2o-dev libical-dev # --http (h2o on libuv) and its calendar feeds (libical)
-    python3-prometheus-client) # test_http.py parses /metrics with it
+    python3-prometheus-client python3-icalendar) # independent parsers: /metrics, the feeds
 
 # sf_build DIR [-Dname=value...]: configure DIR (once; an existing DIR gets
 # the options re-applied, so it always builds as asked), then compile it.
