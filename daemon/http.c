@@ -40,6 +40,7 @@ struct http_server {
     uv_tcp_t listener;
     SSL_CTX *ssl;         /* owned, or NULL for plain HTTP (loopback only) */
     int latest_migration; /* the schema directory's highest migration (/readyz) */
+    struct dash *dash;    /* owned: the dashboard's sessions */
     size_t sockets;       /* connections open (their handles not yet closed) */
     size_t exchanges;     /* exchanges not yet ended */
     uint64_t next_id;
@@ -207,6 +208,11 @@ static http_ex *ex_new(http_server *hs, h2o_req_t *req)
     *ex->slot = ex;
     hs->exchanges++;
     return ex;
+}
+
+struct dash *http_dash(const http_ex *ex)
+{
+    return ex->hs->dash;
 }
 
 void http_header(http_ex *ex, const char *name, const char *value)
@@ -488,6 +494,7 @@ static int tls_setup(http_server *hs, const sf_config *cfg, char *err, size_t er
 
 static void free_server(http_server *hs)
 {
+    dash_free(hs->dash);
     if (hs->ssl)
         SSL_CTX_free(hs->ssl);
     h2o_config_dispose(&hs->config);
@@ -531,6 +538,7 @@ int http_start(sf_daemon *d, char *err, size_t errlen)
     http_server *hs = xcalloc(1, sizeof *hs);
     hs->d = d;
     hs->latest_migration = latest;
+    hs->dash = dash_new();
     h2o_config_init(&hs->config);
     hs->config.server_name = h2o_iovec_init(H2O_STRLIT("sendflowd"));
     h2o_hostconf_t *host =

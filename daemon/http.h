@@ -70,6 +70,8 @@ int http_start(sf_daemon *d, char *err, size_t errlen) SF_MUSTCHECK;
  */
 void http_stop(sf_daemon *d, void (*done)(void *arg), void *arg);
 
+/* The dashboard's state (its sessions: dash.h), owned by the server. */
+struct dash *http_dash(const http_ex *ex);
 /* Add a header line to ex's response (copied). At most HTTP_MAX_HEADERS. */
 void http_header(http_ex *ex, const char *name, const char *value);
 /*

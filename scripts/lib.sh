@@ -57,10 +57,11 @@ sf_ensure_packages() {
 
 # Optional packages of the calling script (see sf_ensure_packages): headless
 # chromium renders the board reports' HTML for tests/integration/
-# test_report_html.py, so only scripts/test wants it.
+# test_report_html.py, and drives the dashboard (chromium-driver, through
+# python3-selenium) for test_dashboard.py, so only scripts/test wants them.
 SF_OPTIONAL_PACKAGES=()
 if [ "${SF_PROG:-}" = "scripts/test" ]; then
-    SF_OPTIONAL_PACKAGES+=(chromium)
+    SF_OPTIONAL_PACKAGES+=(chromium chromium-driver python3-selenium)
 fi
 
 # The packages every entry point needs (build + local PostgreSQL).

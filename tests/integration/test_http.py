@@ -78,7 +78,10 @@ def health_ready_and_metrics_agree_with_what_happened():
             assert word not in text, "%r in /metrics" % word
         # The HTTP responses so far are counted too.
         assert value(samples, "sendflow_http_responses_total", status="200") >= 2, samples
-        eq(http_request(d, "/nothing-here")[0], 404, "an unknown path")
+        eq(http_request(d, "/ical/nothing-here")[0], 404, "an unknown calendar path")
+        status, headers, _ = http_request(d, "/nothing-here")
+        eq((status, headers.get("location")), (303, "/signin"),
+           "below / without a token: to the sign-in form")
         eq(http_request(d, "/healthz", method="DELETE")[0], 405, "a method not served")
 
 
