@@ -541,6 +541,8 @@ int http_start(sf_daemon *d, char *err, size_t errlen)
     hs->dash = dash_new();
     h2o_config_init(&hs->config);
     hs->config.server_name = h2o_iovec_init(H2O_STRLIT("sendflowd"));
+    /* h2o buffers a body before the handler runs: refuse a large one there (413). */
+    hs->config.max_request_entity_size = HTTP_MAX_BODY;
     h2o_hostconf_t *host =
         h2o_config_register_host(&hs->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);

@@ -83,6 +83,8 @@ def health_ready_and_metrics_agree_with_what_happened():
         eq((status, headers.get("location")), (303, "/signin"),
            "below / without a token: to the sign-in form")
         eq(http_request(d, "/healthz", method="DELETE")[0], 405, "a method not served")
+        eq(http_request(d, "/ack", method="POST", body="x" * 100000)[0], 413,
+           "a body over 64 KiB")
 
 
 @test
