@@ -236,10 +236,11 @@ static const char help_text[] =
     "                              those parked after their last attempt\n"
     "  audit [REF] [--since DATE]  the audit trail, oldest first: who changed or read\n"
     "                              what (of one case), when, and the result\n"
-    "  token add NAME --role ROLE [--events TYPE,...]\n"
+    "  token add NAME --role ROLE [--events TYPE,...] [--officer NAME | --team NAME]\n"
     "                              make a token for a TCP client (admin): printed once,\n"
     "                              only its hash is kept; --events limits an integration\n"
-    "                              to those event types\n"
+    "                              to those event types; a feed token (--role feed)\n"
+    "                              reads one officer's or team's calendar feed only\n"
     "  token list                  the tokens (never the tokens themselves)\n"
     "  token revoke NAME           refuse a token from its next request on\n"
     "  clock                       the daemon's current time\n"
@@ -1651,13 +1652,13 @@ static int cmd_clock(const cli *c)
  */
 static int cmd_token(const cli *c)
 {
-    static const char syn[] = "token add NAME --role ROLE [--events TYPE,...] | token list | "
-                              "token revoke NAME";
+    static const char syn[] = "token add NAME --role ROLE [--events TYPE,...] [--officer NAME | "
+                              "--team NAME] | token list | token revoke NAME";
     const char *sub = c->npos >= 2 ? c->pos[1] : "";
     bool add = !strcmp(sub, "add"), list = !strcmp(sub, "list"), revoke = !strcmp(sub, "revoke");
     if (!add && !list && !revoke)
         return c->npos >= 2 ? usage_error("unknown command 'token %s'", sub) : usage_line(syn);
-    int rc = check_options(c, add ? O_ROLE | O_EVENTS : 0,
+    int rc = check_options(c, add ? O_ROLE | O_EVENTS | O_OFFICER | O_TEAM : 0,
                            add    ? "token add"
                            : list ? "token list"
                                   : "token revoke");
@@ -1670,6 +1671,11 @@ static int cmd_token(const cli *c)
         json_object_set_new(req, "name", json_string(c->pos[2]));
     if (add) {
         json_object_set_new(req, "role", json_string(c->role));
+        /* A feed token's calendar (the daemon checks it is one of them, for a feed token). */
+        if (c->officer)
+            json_object_set_new(req, "officer", json_string(c->officer));
+        if (c->team)
+            json_object_set_new(req, "team", json_string(c->team));
         if (c->events) {
             json_t *ev = json_array();
             for (const char *p = c->events;;) {

@@ -813,6 +813,16 @@ void render_audit(sb *out, const json_t *reply)
 }
 
 /* "a, b" from an array of strings; "any" when it is not an array. New string. */
+/* A feed token's calendar ("feed: officer jb"), or NULL for any other token. */
+static char *feed_dup(const json_t *r)
+{
+    if (jstr(r, "officer"))
+        return xasprintf("feed: officer %s", jstr(r, "officer"));
+    if (jstr(r, "team"))
+        return xasprintf("feed: team %s", jstr(r, "team"));
+    return NULL;
+}
+
 static char *events_dup(const json_t *events)
 {
     if (!json_is_array(events))
@@ -827,9 +837,10 @@ static char *events_dup(const json_t *events)
 
 void render_token_add(sb *out, const json_t *reply)
 {
-    char *ev = events_dup(json_object_get(reply, "events"));
-    sb_addf(out, "token %s (%s; events: %s):\n%s\n", jstr_or(reply, "name", "?"),
-            jstr_or(reply, "role", "?"), ev, jstr_or(reply, "token", "?"));
+    char *feed = feed_dup(reply);
+    char *ev = feed ? feed : events_dup(json_object_get(reply, "events"));
+    sb_addf(out, "token %s (%s; %s%s):\n%s\n", jstr_or(reply, "name", "?"),
+            jstr_or(reply, "role", "?"), feed ? "" : "events: ", ev, jstr_or(reply, "token", "?"));
     sb_add(out, "It is shown this once (only its hash is kept): give it to the client now, as "
                 "--token or SENDFLOW_TOKEN.\n");
     free(ev);
@@ -852,7 +863,9 @@ void render_token_list(sb *out, const json_t *reply)
         char *cells[6];
         cells[0] = scalar_dup(r, "name");
         cells[1] = scalar_dup(r, "role");
-        cells[2] = events_dup(json_object_get(r, "events"));
+        cells[2] = feed_dup(r);
+        if (!cells[2])
+            cells[2] = events_dup(json_object_get(r, "events"));
         cells[3] = scalar_dup(r, "created");
         cells[4] = scalar_dup(r, "created_by");
         cells[5] = jstr(r, "revoked")

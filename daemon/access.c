@@ -21,8 +21,8 @@ struct access_map {
     uid_t self; /* the daemon's own uid: admin */
 };
 
-static const char *const role_names[] = {"none",       "admin",       "manager",
-                                         "caseworker", "integration", "auditor"};
+static const char *const role_names[] = {"none",        "admin",   "manager", "caseworker",
+                                         "integration", "auditor", "feed"};
 
 const char *access_role_name(access_role r)
 {
@@ -75,7 +75,7 @@ static int load_users(access_map *m, yaml_document_t *doc, const char *path, cha
         const char *name = (const char *)k->data.scalar.value;
         const char *rname = (const char *)v->data.scalar.value;
         access_role role = access_role_lookup(rname);
-        if (role == ACCESS_NONE) {
+        if (role == ACCESS_NONE || role == ACCESS_FEED) {
             snprintf(err, errlen,
                      "[%s:%zu] %s: unknown role \"%s\" (admin, manager, caseworker, "
                      "integration or auditor)",

@@ -24,6 +24,7 @@ typedef enum access_role {
     ACCESS_CASEWORKER,
     ACCESS_INTEGRATION,
     ACCESS_AUDITOR,
+    ACCESS_FEED, /* a calendar feed's token: due for its officer or team only (tokens.h) */
 } access_role;
 
 #define ACCESS_BIT(r) (1u << (r))
@@ -39,6 +40,9 @@ typedef struct access_ident {
     bool limited; /* an integration token given --events: only those event types */
     char events[ACCESS_EVENTS_LEN]; /* when limited: the types, comma-separated */
     bool needs_token;               /* a TCP client: each request must bring its token */
+    bool feed_url;                  /* a calendar URL's request: only a feed token may serve */
+    char feed_officer[65];          /* a feed token: the officer whose calendar it reads, or "" */
+    char feed_team[65];             /* a feed token: the team whose calendar it reads, or "" */
 } access_ident;
 
 typedef struct access_map access_map;

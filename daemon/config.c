@@ -42,7 +42,10 @@ static const cfg_option options[] = {
     OPT_STR("socket", socket, "./var/sendflowd.sock", "Unix socket to listen on"),
     OPT_STR("listen", listen, NULL,
             "also listen on TCP HOST:PORT (TLS with --tls-cert and --tls-key; clients by token)"),
-    OPT_STR("tls-cert", tls_cert, NULL, "PEM certificate (chain) served on --listen"),
+    OPT_STR("http", http, NULL,
+            "also serve HTTP on HOST:PORT (health, metrics, calendar feeds, dashboard): plain "
+            "on a loopback address only, else TLS with --tls-cert and --tls-key"),
+    OPT_STR("tls-cert", tls_cert, NULL, "PEM certificate (chain) served on --listen and --http"),
     OPT_STR("tls-key", tls_key, NULL, "PEM private key of --tls-cert"),
     OPT_STR("access", access, NULL,
             "YAML file of users: {UNIX_USER: ROLE}; without it only the daemon's own user "

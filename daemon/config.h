@@ -16,6 +16,7 @@ typedef struct sf_config {
     char *database;           /* libpq conninfo (or $SENDFLOW_DATABASE); NULL = PG* environment */
     char *socket;             /* Unix socket path */
     char *listen;             /* "HOST:PORT" for TCP, or NULL */
+    char *http;               /* "HOST:PORT" for HTTP (http.h), or NULL */
     char *access;             /* --access YAML file (users: {UNIX_USER: ROLE}), or NULL */
     char *socket_group;       /* group owning the Unix socket, or NULL */
     char *tls_cert;           /* PEM certificate chain for --listen, or NULL */

@@ -40,6 +40,8 @@ typedef struct sf_daemon {
     access_map *access;          /* owned: who may connect, with which role (--access) */
     struct bounds *bounds;       /* owned: connection shares, idle timeout, attribute bounds */
     struct reload *reload;       /* owned: a reload running, the definitions it replaced */
+    struct metrics *metrics;     /* owned: the counters GET /metrics shows (metrics.h) */
+    struct http_server *http;    /* owned: the --http front end (http.h), or NULL */
     bool stopping;
 } sf_daemon;
 

@@ -65,7 +65,7 @@ static const op_def ops[] = {
     {PROTO_OP_EVENT, R_WRITE, NULL, op_event_parse, op_event_begin, true},
     {PROTO_OP_VOID, R_STAFF, NULL, op_void_parse, op_void_begin, false},
     {PROTO_OP_SHOW, R_READ, NULL, op_show_parse, op_show_begin, false},
-    {PROTO_OP_DUE, R_READ, NULL, op_due_parse, op_due_begin, false},
+    {PROTO_OP_DUE, R_READ | ACCESS_BIT(ACCESS_FEED), NULL, op_due_parse, op_due_begin, false},
     {PROTO_OP_HISTORY, R_READ, NULL, op_history_parse, op_history_begin, false},
     {PROTO_OP_ESCALATIONS, R_READ, NULL, op_escalations_parse, op_escalations_begin, false},
     {PROTO_OP_ACK, R_STAFF, NULL, op_ack_parse, op_ack_begin, false},
@@ -176,6 +176,18 @@ static void refuse_forbidden(sf_daemon *d, srv_req *req, const char *what)
 
 static void dispatch_identified(srv_req *req, void *arg);
 
+/* Does a feed token's due ask for exactly its own calendar (its officer, or its team)? */
+static bool feed_scope_ok(json_t *msg, const access_ident *id)
+{
+    json_t *officer = json_object_get(msg, "officer"), *team = json_object_get(msg, "team");
+    if (json_object_get(msg, "mine"))
+        return false;
+    if (*id->feed_officer)
+        return !team && json_is_string(officer) &&
+               !strcmp(json_string_value(officer), id->feed_officer);
+    return !officer && json_is_string(team) && !strcmp(json_string_value(team), id->feed_team);
+}
+
 void handlers_dispatch(srv_req *req, void *arg)
 {
     proto_op op = proto_op_lookup(req->op);
@@ -208,6 +220,27 @@ static void dispatch_identified(srv_req *req, void *arg)
         return;
     }
     char why[256];
+    /* A calendar URL takes a feed token only: a stronger one must not sit in a calendar app. */
+    if (id->feed_url && id->role != ACCESS_FEED) {
+        snprintf(why, sizeof why,
+                 "a calendar URL takes a feed token (token add NAME --role feed --officer NAME), "
+                 "not a%s %s token",
+                 id->role == ACCESS_ADMIN || id->role == ACCESS_INTEGRATION ||
+                         id->role == ACCESS_AUDITOR
+                     ? "n"
+                     : "",
+                 access_role_name(id->role));
+        refuse_forbidden(d, req, why);
+        return;
+    }
+    /* A feed token reads its own officer's or team's deadlines, nothing more. */
+    if (id->role == ACCESS_FEED && op == PROTO_OP_DUE && !feed_scope_ok(req->msg, id)) {
+        snprintf(why, sizeof why, "the feed token %.64s reads %s %.64s's deadlines only", id->who,
+                 *id->feed_officer ? "officer" : "team",
+                 *id->feed_officer ? id->feed_officer : id->feed_team);
+        refuse_forbidden(d, req, why);
+        return;
+    }
     if (!(def->roles & ACCESS_BIT(id->role))) {
         snprintf(why, sizeof why, "a%s %s may not %s",
                  id->role == ACCESS_ADMIN || id->role == ACCESS_INTEGRATION ||

@@ -21,8 +21,10 @@
 #include "esc.h"
 #include "evalio.h"
 #include "handlers.h"
+#include "http.h"
 #include "bounds.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "recompute.h"
 #include "reload.h"
@@ -52,6 +54,8 @@ typedef struct sf_main {
     uv_timer_t shutdown_timer;
     uv_timer_t transfer_timer; /* the hourly phase-transfer sweep */
     bool store_closed;         /* d.store is closed (the requests are over) */
+    bool server_stopped;       /* the sockets are closed, their requests answered */
+    bool http_stopped;         /* the --http front end is closed, its exchanges answered */
     bool delivery_stopped;     /* the outbox worker is gone, its last outcomes written */
     int exit_code;
 } sf_main;
@@ -99,11 +103,26 @@ static void on_delivery_stopped(void *arg)
     close_work_store(m);
 }
 
+/* The requests' store closes once both the sockets and the HTTP front end have answered. */
+static void close_store(sf_main *m)
+{
+    if (m->server_stopped && m->http_stopped)
+        store_close(m->d.store, on_store_closed, m);
+}
+
 static void on_server_stopped(void *arg)
 {
     sf_main *m = arg;
     m->d.server = NULL;
-    store_close(m->d.store, on_store_closed, m);
+    m->server_stopped = true;
+    close_store(m);
+}
+
+static void on_http_stopped(void *arg)
+{
+    sf_main *m = arg;
+    m->http_stopped = true;
+    close_store(m);
 }
 
 /* Another daemon (or this one) changed something the loop should look at. */
@@ -163,6 +182,7 @@ static void on_signal(uv_signal_t *h, int signum)
     m->d.listener = NULL;
     uv_timer_start(&m->shutdown_timer, on_shutdown_timeout, SHUTDOWN_TIMEOUT_MS, 0);
     uv_unref((uv_handle_t *)&m->shutdown_timer);
+    http_stop(&m->d, on_http_stopped, m);
     server_stop(m->d.server, on_server_stopped, m);
 }
 
@@ -259,6 +279,10 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(level);
+    if (http_check(&d->cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "sendflowd: %s\n", err);
+        return 2;
+    }
     if (clock_init(&d->clock, d->cfg.clock, err, sizeof err) != 0) {
         fprintf(stderr, "sendflowd: %s\n", err);
         return 2;
@@ -307,6 +331,7 @@ int main(int argc, char **argv)
     tables[ntables].stmts = scheduler_statements(&tables[ntables].n), ntables++;
     tables[ntables].stmts = reports_statements(&tables[ntables].n), ntables++;
     tables[ntables].stmts = delivery_statements(&tables[ntables].n), ntables++;
+    tables[ntables++] = metrics_statements;
     d->store = store_new(loop, "main", d->cfg.database, d->cfg.pool, tables, ntables);
     /* The scheduler's and the outbox worker's own connections. */
     d->work_store = store_new(loop, "work", d->cfg.database, d->cfg.work_pool, tables, ntables);
@@ -335,6 +360,12 @@ int main(int argc, char **argv)
     if (tls)
         server_tls(d->server, tls);
     server_set_bounds(d->server, d->bounds);
+    d->metrics = metrics_new();
+    server_observe(d->server, metrics_observe, d->metrics);
+    if (d->cfg.http && http_start(d, err, sizeof err) != 0) {
+        fprintf(stderr, "sendflowd: %s\n", err);
+        exit(1);
+    }
     uv_signal_init(loop, &m.sigterm);
     uv_signal_init(loop, &m.sigint);
     uv_timer_init(loop, &m.shutdown_timer);
@@ -392,6 +423,7 @@ int main(int argc, char **argv)
     access_free(d->access);
     tls_server_free(tls);
     bounds_free(d->bounds);
+    metrics_free(d->metrics);
     config_free(&d->cfg);
     return m.exit_code;
 }

@@ -215,3 +215,16 @@ out:
     free(names);
     return rc;
 }
+
+int migrate_latest(const char *dir, char *err, size_t errlen)
+{
+    char **names = NULL;
+    size_t n = 0;
+    if (list_sql(dir, true, &names, &n, err, errlen) != 0)
+        return -1;
+    int latest = n ? atoi(names[n - 1]) : 0;
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return latest;
+}

@@ -22,4 +22,11 @@
 int migrate_apply(const char *conninfo, const char *dir, int *applied, char *err,
                   size_t errlen) SF_MUSTCHECK;
 
+/*
+ * The highest migration number in dir (what a database this daemon serves
+ * must have applied: /readyz), or -1 with a reason in err. Reads the
+ * directory: call at start, not from the loop.
+ */
+int migrate_latest(const char *dir, char *err, size_t errlen);
+
 #endif

@@ -61,7 +61,9 @@ static void recompute_replied(const json_t *summary, const char *why, void *arg)
 void op_ping(sf_daemon *d, srv_req *req)
 {
     (void)d;
-    srv_reply(req, json_pack("{s:s}", "version", SF_VERSION));
+    /* Who the daemon takes the caller for: the dashboard's sign-in reads the role here. */
+    srv_reply(req, json_pack("{s:s,s:s,s:s}", "version", SF_VERSION, "role",
+                             access_role_name(req->ident->role), "who", req->ident->who));
 }
 
 void op_clock(sf_daemon *d, srv_req *req)

@@ -15,6 +15,11 @@ static const char *const err_codes[] = {
 #undef SF_ERR
 };
 
+const char *proto_op_name(proto_op op)
+{
+    return op < PROTO_OP_COUNT ? op_names[op] : "unknown";
+}
+
 proto_op proto_op_lookup(const char *name)
 {
     for (int i = 0; i < PROTO_OP_COUNT; i++) {

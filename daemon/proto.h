@@ -31,6 +31,8 @@ typedef enum proto_err {
 
 /* The operation called name, or PROTO_OP_UNKNOWN. */
 proto_op proto_op_lookup(const char *name);
+/* The wire name of op ("due"). Static storage. */
+const char *proto_op_name(proto_op op);
 /* Comma-separated list of every operation name, for messages. Static storage. */
 const char *proto_op_list(void);
 /* Wire code of an error ("bad_date"). Static storage. */

@@ -504,3 +504,11 @@ void recompute_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg)
     rc->waiters = xrealloc(rc->waiters, (rc->nwaiters + 1) * sizeof *rc->waiters);
     rc->waiters[rc->nwaiters++] = (waiter){done, arg};
 }
+
+bool recompute_progress(const sf_daemon *d, size_t *processes, size_t *batches)
+{
+    const recompute *rc = d->recompute;
+    *processes = rc ? rc->processes : 0;
+    *batches = rc ? rc->batches : 0;
+    return rc != NULL;
+}

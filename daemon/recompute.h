@@ -48,4 +48,10 @@ void recompute_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg);
  */
 void recompute_dry_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg);
 
+/*
+ * The run going now (not a dry run): true with the processes read and the
+ * batches written so far; false when none runs (/metrics).
+ */
+bool recompute_progress(const sf_daemon *d, size_t *processes, size_t *batches);
+
 #endif

@@ -411,3 +411,8 @@ const char *scheduler_routing(const sf_daemon *d)
 {
     return d->scheduler ? d->scheduler->routing : "{}";
 }
+
+bool scheduler_running(const sf_daemon *d)
+{
+    return d->scheduler && !d->scheduler->stopped;
+}

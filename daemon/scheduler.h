@@ -36,6 +36,8 @@ void scheduler_kick(sf_daemon *d);
  * timer forward if it was set for later.
  */
 void scheduler_planned(sf_daemon *d, const char *day);
+/* Started and not stopped (/readyz). */
+bool scheduler_running(const sf_daemon *d);
 /* Stop the timer; a tick in flight finishes. */
 void scheduler_stop(sf_daemon *d);
 /* The routing JSON the escalation SQL takes (roles, people, digest roles): borrowed, as d. */

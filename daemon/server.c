@@ -16,6 +16,7 @@
 
 #include "bounds.h"
 #include "log.h"
+#include "proto.h"
 #include "tls.h"
 
 /* After a stop, how long a client may leave replies unread before we close it. */
@@ -75,6 +76,8 @@ struct server {
     uv_timer_t drain; /* the idle sweep while running; after stop: how long unread replies may
                          hold a connection */
     bool drain_closing;
+    srv_observe_cb observe; /* told of every answer (server_observe), or NULL */
+    void *observe_arg;
     tls_server *tls;          /* borrowed: TCP connections speak TLS with it (server_tls) */
     char tls_rbuf[64 * 1024]; /* ciphertext of the read in progress (one at a time on the loop) */
     void (*stop_done)(void *);
@@ -232,11 +235,23 @@ static void conn_send_error(srv_conn *c, json_t *id, const char *code, const cha
     json_decref(o);
 }
 
+/* Tell the observer (metrics) how req was answered: code NULL on success. */
+static void req_observe(srv_req *req, const char *code)
+{
+    server *s = req->srv;
+    if (!s || !s->observe)
+        return;
+    const char *op = proto_op_lookup(req->op) == PROTO_OP_UNKNOWN ? "unknown" : req->op;
+    s->observe(op, code, uv_hrtime() - req->started_ns, s->observe_arg);
+}
+
 static void req_free(srv_req *req)
 {
     srv_conn *c = req->conn;
     json_decref(req->msg);
     free(req);
+    if (!c)
+        return; /* a local request: no connection to go on with */
     c->busy = false;
     c->last_active = uv_now(c->srv->loop); /* idle from the end of its last request */
     /* A request answered at once (ping, a bad field) replies from inside conn_process:
@@ -254,7 +269,8 @@ void srv_reply(srv_req *req, json_t *reply)
     srv_conn *c = req->conn;
     if (!reply) {
         /* Building the reply failed: still answer, so a pipelining client stays in step. */
-        log_error("conn %llu: %s: could not build the reply", (unsigned long long)c->id, req->op);
+        log_error("conn %llu: %s: could not build the reply", (unsigned long long)req->conn_id,
+                  req->op);
         srv_reply_error(req, "internal", "the daemon could not build the reply (logged)");
         return;
     }
@@ -262,7 +278,10 @@ void srv_reply(srv_req *req, json_t *reply)
         json_object_set_new(reply, "ok", json_true());
     json_t *id = json_object_get(req->msg, "id");
     json_object_set(reply, "id", id ? id : json_null());
-    if (!c->closing)
+    req_observe(req, NULL);
+    if (!c)
+        req->local(reply, req->local_arg);
+    else if (!c->closing)
         conn_send(c, reply);
     json_decref(reply);
     req_free(req);
@@ -271,6 +290,10 @@ void srv_reply(srv_req *req, json_t *reply)
 bool srv_push(srv_req *req, json_t *line)
 {
     srv_conn *c = req->conn;
+    if (!c) {
+        json_decref(line); /* a local request takes one answer: no stream */
+        return false;
+    }
     if (c->closing || c->writes > SRV_MAX_PUSHES_PENDING) {
         /* A watcher that does not read its stream is dropped rather than buffered for ever. */
         if (!c->closing)
@@ -296,7 +319,10 @@ void srv_reply_error(srv_req *req, const char *code, const char *fmt, ...)
     va_end(ap);
     json_t *o = error_object(json_object_get(req->msg, "id"), code, sb_str(&msg));
     sb_free(&msg);
-    if (!req->conn->closing)
+    req_observe(req, code);
+    if (!req->conn)
+        req->local(o, req->local_arg);
+    else if (!req->conn->closing)
         conn_send(req->conn, o);
     json_decref(o);
     req_free(req);
@@ -333,7 +359,9 @@ static void conn_line(srv_conn *c, const char *line, size_t len)
     }
     srv_req *req = xcalloc(1, sizeof *req);
     req->conn = c;
+    req->srv = c->srv;
     req->conn_id = c->id;
+    req->started_ns = uv_hrtime();
     req->msg = msg;
     req->op = json_string_value(op);
     if (c->tls) {
@@ -648,11 +676,12 @@ static int prepare_socket_path(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static int parse_host_port(const char *hp, struct sockaddr_storage *ss, char *err, size_t errlen)
+int srv_parse_host_port(const char *option, const char *hp, struct sockaddr_storage *ss, char *err,
+                        size_t errlen)
 {
     const char *colon = strrchr(hp, ':');
     if (!colon || colon == hp || !colon[1]) {
-        snprintf(err, errlen, "invalid --listen \"%s\": expected HOST:PORT", hp);
+        snprintf(err, errlen, "invalid %s \"%s\": expected HOST:PORT", option, hp);
         return -1;
     }
     char host[256];
@@ -662,7 +691,7 @@ static int parse_host_port(const char *hp, struct sockaddr_storage *ss, char *er
         hlen -= 2;
     }
     if (hlen >= sizeof host) {
-        snprintf(err, errlen, "invalid --listen host");
+        snprintf(err, errlen, "invalid %s host", option);
         return -1;
     }
     memcpy(host, hp, hlen);
@@ -670,12 +699,12 @@ static int parse_host_port(const char *hp, struct sockaddr_storage *ss, char *er
     char *end;
     long port = strtol(colon + 1, &end, 10);
     if (*end || port < 1 || port > 65535) {
-        snprintf(err, errlen, "invalid --listen port \"%s\"", colon + 1);
+        snprintf(err, errlen, "invalid %s port \"%s\"", option, colon + 1);
         return -1;
     }
     if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) != 0 &&
         uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) != 0) {
-        snprintf(err, errlen, "invalid --listen address \"%s\" (use a numeric IP address)", host);
+        snprintf(err, errlen, "invalid %s address \"%s\" (use a numeric IP address)", option, host);
         return -1;
     }
     return 0;
@@ -740,7 +769,7 @@ int server_start(server **out, uv_loop_t *loop, const char *socket_path, const c
     }
     if (listen) {
         struct sockaddr_storage ss;
-        if (parse_host_port(listen, &ss, err, errlen) != 0)
+        if (srv_parse_host_port("--listen", listen, &ss, err, errlen) != 0)
             goto fail;
         uv_tcp_init(loop, &s->tcp_listener.tcp);
         s->tcp_listener.handle.data = s;
@@ -765,12 +794,36 @@ void server_tls(server *s, tls_server *tls)
     s->tls = tls;
 }
 
+srv_req *srv_local_req(server *s, uint64_t conn_id, json_t *msg, const access_ident *ident,
+                       srv_local_cb done, void *arg)
+{
+    srv_req *req = xcalloc(1, sizeof *req);
+    req->srv = s;
+    req->conn_id = conn_id;
+    req->started_ns = uv_hrtime();
+    req->msg = msg;
+    json_t *op = json_object_get(msg, "op");
+    req->op = json_is_string(op) ? json_string_value(op) : "";
+    req->local = done;
+    req->local_arg = arg;
+    req->local_ident = *ident;
+    req->ident = &req->local_ident;
+    return req;
+}
+
+void server_observe(server *s, srv_observe_cb observe, void *arg)
+{
+    s->observe = observe;
+    s->observe_arg = arg;
+}
+
 void srv_identify(srv_req *req, const access_ident *id)
 {
-    access_ident *mine = &req->conn->ident;
-    bool needs_token = mine->needs_token;
+    access_ident *mine = req->conn ? &req->conn->ident : &req->local_ident;
+    bool needs_token = mine->needs_token, feed_url = mine->feed_url;
     *mine = *id;
     mine->needs_token = needs_token;
+    mine->feed_url = feed_url;
 }
 
 size_t server_clients(const server *s)
@@ -833,6 +886,8 @@ void server_set_bounds(server *s, bounds *l)
 int srv_set_peer(srv_req *req, const char *peer, char *why, size_t whylen)
 {
     srv_conn *c = req->conn;
+    if (!c)
+        return 0; /* a local request holds no connection slot */
     if (c->admitted && bounds_rekey(c->srv->bounds, c->peer, peer, why, whylen) != 0)
         return -1;
     snprintf(c->peer, sizeof c->peer, "%s", peer);

@@ -32,14 +32,31 @@
 typedef struct server server;
 typedef struct srv_conn srv_conn;
 
+/*
+ * Where a local request's answer goes (srv_local_req): reply is the whole
+ * answer line ("ok" or "error" set), borrowed for the call. Called once.
+ */
+typedef void (*srv_local_cb)(json_t *reply, void *arg);
+
 /* One parsed request. Valid until srv_reply / srv_reply_error. */
 typedef struct srv_req {
-    srv_conn *conn;            /* private to the server */
+    srv_conn *conn;            /* private to the server; NULL for a local request */
+    server *srv;               /* the server it counts in (its observer), or NULL */
     uint64_t conn_id;          /* for logs: "conn 7" */
     json_t *msg;               /* the request object (owned by the request) */
     const char *op;            /* borrowed from msg */
     const access_ident *ident; /* who sent it: borrowed from the connection, valid as req */
+    uint64_t started_ns;       /* uv_hrtime when it was parsed (latency) */
+    srv_local_cb local;        /* a local request: where the answer goes */
+    void *local_arg;
+    access_ident local_ident; /* a local request's identity (ident points here) */
 } srv_req;
+
+/*
+ * Called as each request is answered (op: its name, or "unknown" when no
+ * such op; code: the error's code, NULL on success; ns: since it was parsed).
+ */
+typedef void (*srv_observe_cb)(const char *op, const char *code, uint64_t ns, void *arg);
 
 /* Called for every well-formed request; it must eventually reply exactly once. */
 typedef void (*srv_dispatch_cb)(srv_req *req, void *arg);
@@ -82,6 +99,25 @@ void server_tls(server *s, tls_server *tls);
  * token is checked): id is copied. req->ident shows it at once.
  */
 void srv_identify(srv_req *req, const access_ident *id);
+/*
+ * A request that did not come from a socket (the HTTP front end's: http.h):
+ * msg (stolen) is dispatched like a line read from a connection, as ident
+ * (copied; needs_token: msg's "token" identifies it, as on TCP), counted in
+ * s's observer (s may be NULL), and its answer goes to done(reply, arg)
+ * instead of a socket, exactly once. conn_id names it in logs. Returns the
+ * request for the dispatcher (handlers_dispatch).
+ */
+srv_req *srv_local_req(server *s, uint64_t conn_id, json_t *msg, const access_ident *ident,
+                       srv_local_cb done, void *arg);
+/* Tell observe(op, code, ns, arg) of every answer from now on (metrics.h). */
+void server_observe(server *s, srv_observe_cb observe, void *arg);
+/*
+ * "HOST:PORT" (numeric; an IPv6 address may be in brackets) into ss: 0, or
+ * -1 with a sentence naming option ("--listen") in err.
+ */
+struct sockaddr_storage;
+int srv_parse_host_port(const char *option, const char *hp, struct sockaddr_storage *ss, char *err,
+                        size_t errlen) SF_MUSTCHECK;
 /* Connected clients. */
 size_t server_clients(const server *s);
 /*

@@ -37,6 +37,7 @@ typedef enum conn_state {
 typedef struct store_job {
     store_begin_cb begin;
     void *arg;
+    uint64_t submitted_ns; /* uv_hrtime at store_submit (the pool wait) */
     struct store_job *next;
 } store_job;
 
@@ -58,6 +59,7 @@ typedef struct pconn {
     store_result_cb cb; /* the in-flight query's callback */
     void *cb_arg;
     PGresult *result; /* the in-flight query's last result so far */
+    uint64_t sent_ns; /* uv_hrtime when the in-flight query was sent */
     bool ever_connected;
     size_t prepared;      /* statements of the table prepared on this connection */
     bool session_set;     /* STORE_SESSION_SQL has run on this connection */
@@ -83,6 +85,7 @@ struct store {
     void (*close_done)(void *);
     void *close_arg;
     uv_idle_t dispatch; /* runs waiting jobs outside of store_submit's caller */
+    store_stats stats;  /* waits, query latency, refusals (connected, size: on demand) */
     bool dispatch_active;
 };
 
@@ -178,6 +181,8 @@ static void conn_drop_poll(pconn *c)
 
 static void deliver(pconn *c, PGresult *res)
 {
+    if (res)
+        metrics_hist_add(&c->owner->stats.query, uv_hrtime() - c->sent_ns);
     store_result_cb cb = c->cb;
     void *arg = c->cb_arg;
     c->cb = NULL;
@@ -529,6 +534,7 @@ void store_submit(store *s, store_begin_cb begin, void *arg)
     store_job *j = xcalloc(1, sizeof *j);
     j->begin = begin;
     j->arg = arg;
+    j->submitted_ns = uv_hrtime();
     if (s->tail)
         s->tail->next = j;
     else
@@ -585,12 +591,14 @@ static void dispatch_jobs(store *s)
             store_job *j = pop_job(s);
             conn_set_state(idle, CONN_BOUND);
             s->running++;
+            metrics_hist_add(&s->stats.wait, uv_hrtime() - j->submitted_ns);
             j->begin(&idle->tx, j->arg);
             free(j);
             continue;
         }
         if (!any_hope || s->closing) {
             store_job *j = pop_job(s);
+            s->stats.refused++;
             j->begin(NULL, j->arg);
             free(j);
             continue;
@@ -614,6 +622,7 @@ int store_exec(store_tx *tx, const store_stmt *stmt, int nparams, const char *co
     }
     c->cb = cb;
     c->cb_arg = arg;
+    c->sent_ns = uv_hrtime();
     conn_set_state(c, CONN_SENDING);
     int f = PQflush(c->pg);
     if (f < 0) {
@@ -657,6 +666,18 @@ void store_release(store_tx *tx)
 const char *store_tx_error(const store_tx *tx)
 {
     return tx->conn->pg ? PQerrorMessage(tx->conn->pg) : "connection lost";
+}
+
+void store_get_stats(const store *s, store_stats *out)
+{
+    *out = s->stats;
+    out->size = s->nconns;
+    out->connected = 0;
+    for (int i = 0; i < s->nconns; i++) {
+        conn_state st = s->conns[i].state;
+        if (st == CONN_IDLE || st == CONN_BOUND || st == CONN_SENDING || st == CONN_WAITING)
+            out->connected++;
+    }
 }
 
 size_t store_busy(const store *s)

@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 #include <uv.h>
 
+#include "metrics.h"
 #include "util.h"
 
 typedef struct store store;
@@ -81,6 +82,17 @@ int store_exec(store_tx *tx, const store_stmt *stmt, int nparams, const char *co
 void store_release(store_tx *tx);
 /* The last libpq error message of the job's connection (borrowed, for logs). */
 const char *store_tx_error(const store_tx *tx);
+/* A pool's figures since it started (/metrics). */
+typedef struct store_stats {
+    metrics_hist wait;  /* from store_submit until a connection (or a refusal) */
+    metrics_hist query; /* from sending a statement until its result */
+    uint64_t refused;   /* jobs given no connection (database down, closing) */
+    int connected;      /* connections up now */
+    int size;           /* connections in the pool */
+} store_stats;
+
+/* s's figures, copied into out. */
+void store_get_stats(const store *s, store_stats *out);
 /* Jobs queued or running. */
 size_t store_busy(const store *s);
 /*

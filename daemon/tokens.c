@@ -26,13 +26,17 @@
     "', CASE WHEN EXISTS (SELECT 1 FROM t) THEN 'ok' ELSE '" ok "' END, " detail ")"
 
 #define TOKENS_STATEMENTS(X)                                                                       \
-    X(AUTH, "SELECT name, role, array_to_string(events, ','), events IS NOT NULL FROM tokens"      \
+    X(AUTH, "SELECT name, role, array_to_string(events, ','), events IS NOT NULL,"                 \
+            " coalesce(feed_officer, ''), coalesce(feed_team, '') FROM tokens"                     \
             " WHERE hash = $1 AND revoked_at IS NULL")                                             \
-    X(ADD, "WITH t AS (INSERT INTO tokens (name, hash, role, events, created_by)"                  \
-           " VALUES ($1, $2, $3, string_to_array($4, ','), $5) ON CONFLICT (name) DO NOTHING"      \
+    X(ADD, "WITH t AS (INSERT INTO tokens (name, hash, role, events, created_by, feed_officer,"    \
+           " feed_team) VALUES ($1, $2, $3, string_to_array($4, ','), $5, $9, $10)"                \
+           " ON CONFLICT (name) DO NOTHING"                                                        \
            " RETURNING name)," AUDIT_ROW("token_add", "token_exists",                              \
                                          "'token ' || $1::text || ' (' || $3::text ||"             \
-                                         " coalesce(' --events ' || $4::text, '') || ')'",         \
+                                         " coalesce(' --events ' || $4::text, '') ||"              \
+                                         " coalesce(' --officer ' || $9::text, '') ||"             \
+                                         " coalesce(' --team ' || $10::text, '') || ')'",          \
                                          "$5", "$6", "$7", "$8") " SELECT count(*) FROM t")        \
     X(REVOKE, "WITH t AS (UPDATE tokens SET revoked_at = now(), revoked_by = $2"                   \
               " WHERE name = $1 AND revoked_at IS NULL RETURNING name)," AUDIT_ROW(                \
@@ -40,6 +44,7 @@
                   "$5") " SELECT count(*) FROM t")                                                 \
     X(LIST,                                                                                        \
       "SELECT coalesce(json_agg(json_build_object('name', name, 'role', role, 'events', events,"   \
+      " 'officer', feed_officer, 'team', feed_team,"                                               \
       " 'created', to_char(created_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "), 'created_by',"         \
       " created_by, 'revoked', to_char(revoked_at AT TIME ZONE 'UTC', " SQL_ISO_UTC "),"           \
       " 'revoked_by', revoked_by) ORDER BY name), '[]'::json) FROM tokens")
@@ -65,7 +70,7 @@ struct tok_call {
     srv_req *req;
     const store_stmt *stmt;
     int n;
-    char *p[8];                               /* owned parameters (NULL: SQL NULL) */
+    char *p[10];                              /* owned parameters (NULL: SQL NULL) */
     void (*done)(tok_call *t, PGresult *res); /* res NULL: no answer (already replied) */
     void (*then)(srv_req *req, void *arg);    /* authenticate: what runs once identified */
     void *then_arg;
@@ -74,7 +79,7 @@ struct tok_call {
 
 static void tok_free(tok_call *t)
 {
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 10; i++)
         free(t->p[i]);
     if (t->token) {
         OPENSSL_cleanse(t->token, strlen(t->token));
@@ -152,6 +157,8 @@ static void auth_done(tok_call *t, PGresult *res)
     snprintf(id.via, sizeof id.via, "token:%s", name);
     id.limited = id.role == ACCESS_INTEGRATION && !strcmp(PQgetvalue(res, 0, 3), "t");
     snprintf(id.events, sizeof id.events, "%s", PQgetvalue(res, 0, 2));
+    snprintf(id.feed_officer, sizeof id.feed_officer, "%s", PQgetvalue(res, 0, 4));
+    snprintf(id.feed_team, sizeof id.feed_team, "%s", PQgetvalue(res, 0, 5));
     srv_identify(req, &id);
     /* The connection counts in its token's share of the slots, not its address's. */
     char peer[BOUNDS_PEER_LEN], why[160];
@@ -271,18 +278,21 @@ static void add_done(tok_call *t, PGresult *res)
         json_array_append_new(events, json_stringn(p, len));
         p += len + (p[len] == ',');
     }
-    srv_reply(t->req, json_pack("{s:s,s:s,s:o,s:s}", "name", name, "role", t->p[2], "events",
-                                events, "token", t->token));
+    srv_reply(t->req,
+              json_pack("{s:s,s:s,s:o,s:s,s:s?,s:s?}", "name", name, "role", t->p[2], "events",
+                        events, "token", t->token, "officer", t->p[8], "team", t->p[9]));
 }
 
 void op_token_add(sf_daemon *d, srv_req *req)
 {
-    const char *name = NULL, *role = NULL;
+    const char *name = NULL, *role = NULL, *officer = NULL, *team = NULL;
     proto_err code = PROTO_ERR_BAD_REQUEST;
     sb err = {0}, events = {0};
     json_t *ev = json_object_get(req->msg, "events");
     if (proto_str(req->msg, "name", true, &name, &code, &err) != 0 ||
-        proto_str(req->msg, "role", true, &role, &code, &err) != 0)
+        proto_str(req->msg, "role", true, &role, &code, &err) != 0 ||
+        proto_name(req->msg, "officer", false, &officer, &code, &err) != 0 ||
+        proto_name(req->msg, "team", false, &team, &code, &err) != 0)
         goto bad;
     if (!name_ok(name)) {
         sb_addf(&err, "\"name\": a token's name is 1 to 64 of A-Z a-z 0-9 . _ -");
@@ -291,9 +301,21 @@ void op_token_add(sf_daemon *d, srv_req *req)
     access_role r = access_role_lookup(role);
     if (r == ACCESS_NONE) {
         sb_addf(&err,
-                "\"role\": unknown role \"%s\" (admin, manager, caseworker, integration or "
-                "auditor)",
+                "\"role\": unknown role \"%s\" (admin, manager, caseworker, integration, "
+                "auditor or feed)",
                 role);
+        goto bad;
+    }
+    /* A feed token reads one calendar: exactly one officer or team; no other token names one. */
+    if (r == ACCESS_FEED && (officer ? 1 : 0) + (team ? 1 : 0) != 1) {
+        sb_add(&err, "a feed token reads one calendar: give \"officer\" or \"team\" (one)");
+        goto bad;
+    }
+    if (r != ACCESS_FEED && (officer || team)) {
+        sb_addf(&err, "\"%s\" names a feed token's calendar; a%s %s token takes none",
+                officer ? "officer" : "team",
+                r == ACCESS_ADMIN || r == ACCESS_AUDITOR || r == ACCESS_INTEGRATION ? "n" : "",
+                access_role_name(r));
         goto bad;
     }
     if (ev && !json_is_null(ev)) {
@@ -324,12 +346,14 @@ void op_token_add(sf_daemon *d, srv_req *req)
     char hash[HMAC_SHA256_HEX_LEN];
     hmac_sha256_digest_hex(token, strlen(token), hash);
 
-    tok_call *t = tok_new(d, req, STMT_ADD, 8);
+    tok_call *t = tok_new(d, req, STMT_ADD, 10);
     t->p[0] = xstrdup(name);
     t->p[1] = xstrdup(hash);
     t->p[2] = xstrdup(access_role_name(r));
     t->p[3] = events.len ? sb_steal(&events) : NULL;
     audit_params(t, 4);
+    t->p[8] = officer ? xstrdup(officer) : NULL;
+    t->p[9] = team ? xstrdup(team) : NULL;
     t->token = xstrdup(token);
     OPENSSL_cleanse(token, sizeof token);
     t->done = add_done;

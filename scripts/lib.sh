@@ -57,10 +57,11 @@ sf_ensure_packages() {
 
 # Optional packages of the calling script (see sf_ensure_packages): headless
 # chromium renders the board reports' HTML for tests/integration/
-# test_report_html.py, so only scripts/test wants it.
+# test_report_html.py, and drives the dashboard (chromium-driver, through
+# python3-selenium) for test_dashboard.py, so only scripts/test wants them.
 SF_OPTIONAL_PACKAGES=()
 if [ "${SF_PROG:-}" = "scripts/test" ]; then
-    SF_OPTIONAL_PACKAGES+=(chromium)
+    SF_OPTIONAL_PACKAGES+=(chromium chromium-driver python3-selenium)
 fi
 
 # The packages every entry point needs (build + local PostgreSQL).
@@ -68,7 +69,9 @@ fi
 SF_BASE_PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libjansson-dev libyaml-dev
     libpq-dev postgresql python3 tzdata
     libcurl4-openssl-dev libssl-dev python3-aiosmtpd # delivery of notices; its tests' SMTP server
-    openssl) # TLS (libssl-dev); the tests make their certificates with the openssl command
+    openssl # TLS (libssl-dev); the tests make their certificates with the openssl command
+    libh2o-dev libical-dev # --http (h2o on libuv) and its calendar feeds (libical)
+    python3-prometheus-client python3-icalendar) # independent parsers: /metrics, the feeds
 
 # sf_build DIR [-Dname=value...]: configure DIR (once; an existing DIR gets
 # the options re-applied, so it always builds as asked), then compile it.

@@ -265,6 +265,63 @@ def tls_daemon(db, clock=None, extra_args=(), start=True):
     return d.start() if start else d
 
 
+def debian_module(name):
+    """Import name, from Debian's python3-* packages if this interpreter (perhaps
+    not Debian's) lacks it: scripts/lib.sh installs them there."""
+    import importlib
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        import sys
+        if "/usr/lib/python3/dist-packages" not in sys.path:
+            sys.path.append("/usr/lib/python3/dist-packages")
+        return importlib.import_module(name)
+
+
+def http_daemon(db, clock=None, tls=False, extra_args=(), start=True):
+    """A Daemon serving HTTP (--http) on a free 127.0.0.1 port, with TLS and a
+    fresh certificate when tls; d.http_port, d.http_tls and (with TLS)
+    d.cert, d.key say which."""
+    port = free_port()
+    args = ["--http", "127.0.0.1:%d" % port]
+    cert = key = None
+    if tls:
+        cert, key = tls_cert()
+        args += ["--tls-cert", cert, "--tls-key", key]
+    d = Daemon(db, clock=clock, start=False, extra_args=args + list(extra_args))
+    d.http_port, d.http_tls, d.cert, d.key = port, tls, cert, key
+    return d.start() if start else d
+
+
+def http_request(d, path, method="GET", body=None, headers=None, seconds=30):
+    """One request to d's --http (a new connection): (status, headers as a
+    dict with lower-case names, body as text). A form body (a dict) is
+    sent urlencoded."""
+    import http.client
+    import ssl
+    import urllib.parse
+    if isinstance(body, dict):
+        body = urllib.parse.urlencode(body)
+        headers = dict(headers or {}, **{"Content-Type": "application/x-www-form-urlencoded"})
+    if d.http_tls:
+        ctx = ssl.create_default_context(cafile=d.cert)
+        c = http.client.HTTPSConnection("127.0.0.1", d.http_port, timeout=timeout(seconds),
+                                        context=ctx)
+    else:
+        c = http.client.HTTPConnection("127.0.0.1", d.http_port, timeout=timeout(seconds))
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read().decode("utf-8", "replace")
+        hdrs = {}
+        for k, v in r.getheaders():
+            k = k.lower()
+            hdrs[k] = hdrs[k] + "\n" + v if k in hdrs else v
+        return r.status, hdrs, data
+    finally:
+        c.close()
+
+
 # --------------------------------------------------------------------------
 # Raw socket client
 
