@@ -532,6 +532,19 @@ static void add_token(const cli *c, json_t *req)
  * reply. 0 with *reply_out a new ref to a successful reply; EXIT_FAIL after
  * printing the reason (and, with --json, the error object) otherwise.
  */
+/* line is a progress line (drawn on a terminal by caseio_progress): true, else false. */
+static bool progress_line(const char *line, size_t len)
+{
+    json_t *o = json_loadb(line, len, 0, NULL);
+    const json_t *p = json_object_get(o, "progress");
+    bool is = json_is_object(p);
+    if (is)
+        caseio_progress("recompute", (size_t)json_integer_value(json_object_get(p, "processes")), 0,
+                        "processes recomputed");
+    json_decref(o);
+    return is;
+}
+
 static int call(const cli *c, json_t *req, json_t **reply_out)
 {
     const char *path = daemon_where(c);
@@ -567,6 +580,10 @@ static int call(const cli *c, json_t *req, json_t **reply_out)
     size_t line_len = 0;
     int sent = rc;
     rc = sfc_read_line(&conn, &line_text, &line_len);
+    /* Lines {"progress": {...}} come before the answer of a request that asked for them
+     * (recompute on a terminal): drawn, not answered. */
+    while (rc == 0 && sent == 0 && progress_line(line_text, line_len))
+        rc = sfc_read_line(&conn, &line_text, &line_len);
     int read_errno = errno;
     if (sent < 0 && rc != 0) {
         fprintf(stderr, "sendflow: cannot send to the daemon at %s: %s\n", path,
@@ -1422,8 +1439,12 @@ static int cmd_recompute(const cli *c)
     json_object_set_new(req, "all", json_boolean(c->seen & O_ALL));
     if (c->seen & O_DRY_RUN)
         json_object_set_new(req, "dry_run", json_true());
+    else if (caseio_progress_on() && !(c->seen & O_JSON))
+        json_object_set_new(req, "progress", json_true());
     json_t *reply;
-    if ((rc = call(c, req, &reply)))
+    rc = call(c, req, &reply);
+    caseio_progress_end();
+    if (rc)
         return rc;
     sb text = {0};
     render_recompute(&text, reply);

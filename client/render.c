@@ -968,7 +968,16 @@ void render_recompute(sb *out, const json_t *reply)
             sb_add(&c, ")");
         }
         cells[6] = sb_steal(&c);
-        tbl_add(&t, cells, NULL);
+        /* The escalation levels the move brings due: sent at the scheduler's next look. */
+        const json_t *levels = json_object_get(m, "levels_due");
+        sb detail = {0};
+        for (size_t k = 0; k < json_array_size(levels); k++)
+            sb_addf(&detail, "%s%s",
+                    k     ? ", "
+                    : dry ? "would fire: "
+                          : "fires: ",
+                    json_string_value(json_array_get(levels, k)));
+        tbl_add(&t, cells, detail.len ? sb_steal(&detail) : NULL);
     }
     tbl_print(&t, out, "");
     tbl_free(&t);

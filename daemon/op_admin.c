@@ -58,6 +58,44 @@ static void recompute_replied(const json_t *summary, const char *why, void *arg)
         srv_reply_error(req, "unavailable", "recompute stopped: %s", why);
 }
 
+/*
+ * A recompute asked for with "progress": true gets a line {"progress":
+ * {"processes", "batches"}} every second while it runs, before its answer:
+ * the CLI draws it on a terminal (a run over a million processes takes
+ * minutes).
+ */
+#define RECOMPUTE_PROGRESS_MS 1000
+
+typedef struct progress_feed {
+    uv_timer_t timer;
+    sf_daemon *d;
+    srv_req *req;
+} progress_feed;
+
+static void on_progress_tick(uv_timer_t *t)
+{
+    progress_feed *f = t->data;
+    size_t processes, batches;
+    if (recompute_progress(f->d, &processes, &batches))
+        (void)srv_push(f->req, json_pack("{s:{s:I,s:I}}", "progress", "processes",
+                                         (json_int_t)processes, "batches", (json_int_t)batches));
+}
+
+static void on_progress_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* The end of a recompute run asked for with progress lines: stop them, then answer. */
+static void recompute_replied_fed(const json_t *summary, const char *why, void *arg)
+{
+    progress_feed *f = arg;
+    srv_req *req = f->req;
+    uv_timer_stop(&f->timer);
+    uv_close((uv_handle_t *)&f->timer, on_progress_closed);
+    recompute_replied(summary, why, req);
+}
+
 void op_ping(sf_daemon *d, srv_req *req)
 {
     (void)d;
@@ -115,11 +153,12 @@ void op_clock_set(sf_daemon *d, srv_req *req)
 
 void op_recompute(sf_daemon *d, srv_req *req)
 {
-    bool all = false, dry = false;
+    bool all = false, dry = false, progress = false;
     proto_err code;
     sb err = {0};
     if (proto_bool(req->msg, "all", false, &all, &code, &err) != 0 ||
-        proto_bool(req->msg, "dry_run", false, &dry, &code, &err) != 0) {
+        proto_bool(req->msg, "dry_run", false, &dry, &code, &err) != 0 ||
+        proto_bool(req->msg, "progress", false, &progress, &code, &err) != 0) {
         srv_reply_error(req, proto_err_code(code), "%s", sb_str(&err));
         sb_free(&err);
         return;
@@ -135,6 +174,16 @@ void op_recompute(sf_daemon *d, srv_req *req)
         return;
     }
     audit_note(d, req, NULL, NULL, "started");
+    if (progress) {
+        progress_feed *f = xcalloc(1, sizeof *f);
+        f->d = d;
+        f->req = req;
+        uv_timer_init(d->loop, &f->timer);
+        f->timer.data = f;
+        uv_timer_start(&f->timer, on_progress_tick, RECOMPUTE_PROGRESS_MS, RECOMPUTE_PROGRESS_MS);
+        recompute_run(d, all, recompute_replied_fed, f);
+        return;
+    }
     recompute_run(d, all, recompute_replied, req);
 }
 

@@ -227,17 +227,57 @@ static void on_written(store_tx *tx, PGresult *res, void *arg)
 }
 
 /*
+ * The escalation levels of deadline dl (as computed: its "escalate" levels,
+ * only while it is an open duty) whose day has come by today under its new
+ * date but had not under its old one (from, or none: a new deadline): they
+ * fire at the scheduler's next look (or would, after a dry run). The
+ * superseded rule still holds: of several, only the latest is sent. A new
+ * JSON array of level names.
+ */
+static json_t *levels_due(const recompute *rc, const char *name, const json_t *dl, const char *from)
+{
+    json_t *due = json_array();
+    cal_day today = clock_today(&rc->d->clock), old_due = CAL_NONE;
+    esc_fire before[ESC_MAX_LEVELS];
+    size_t nbefore = 0;
+    if (from && cal_parse(from, &old_due) == 0 && rc->d->esc)
+        nbefore = esc_plan(rc->d->esc, rc->d->cal, name, old_due, before, ESC_MAX_LEVELS);
+    size_t i;
+    const json_t *lv;
+    json_array_foreach(json_object_get(dl, "escalate"), i, lv)
+    {
+        const char *level = json_string_value(json_object_get(lv, "level"));
+        cal_day on = eio_json_date(json_object_get(lv, "fire_on"));
+        if (!level || on == CAL_NONE || on > today)
+            continue;
+        bool had_come = false;
+        for (size_t k = 0; k < nbefore; k++)
+            if (!strcmp(before[k].level, level) && before[k].fire_on <= today)
+                had_come = true;
+        if (!had_come)
+            json_array_append_new(due, json_string(level));
+    }
+    return due;
+}
+
+/*
  * The deadlines that moved between what was stored (stored: {name: [sig, due]})
  * and what was computed (dls), appended to moved: every deadline whose due date
- * changed, appeared or disappeared.
+ * changed, appeared or disappeared, with the escalation levels the move brings
+ * due (levels_due).
  */
-static void add_moved(json_t *moved, const PGresult *res, int row, json_t *stored, json_t *dls)
+static void add_moved(const recompute *rc, json_t *moved, const PGresult *res, int row,
+                      json_t *stored, json_t *dls)
 {
-    json_t *after = json_object();
+    json_t *after = json_object(), *by_name = json_object();
     size_t i;
     json_t *dl;
-    json_array_foreach(dls, i, dl) json_object_set(
-        after, json_string_value(json_object_get(dl, "name")), json_object_get(dl, "due"));
+    json_array_foreach(dls, i, dl)
+    {
+        const char *n = json_string_value(json_object_get(dl, "name"));
+        json_object_set(after, n, json_object_get(dl, "due"));
+        json_object_set(by_name, n, dl);
+    }
     json_t *names = json_object();
     const char *name;
     json_t *v;
@@ -254,15 +294,18 @@ static void add_moved(json_t *moved, const PGresult *res, int row, json_t *store
         json_t *days = fs && ts && cal_parse(fs, &f) == 0 && cal_parse(ts, &t) == 0
                            ? json_integer(t - f)
                            : json_null();
-        json_array_append_new(moved, json_pack("{s:s,s:s,s:s,s:s,s:O,s:O,s:o}", "case",
+        json_t *now = json_object_get(by_name, name);
+        json_array_append_new(moved, json_pack("{s:s,s:s,s:s,s:s,s:O,s:O,s:o,s:o}", "case",
                                                PQgetvalue(res, row, COL_CASE_REF), "process",
                                                PQgetvalue(res, row, COL_ID), "workflow",
                                                PQgetvalue(res, row, COL_WORKFLOW), "deadline", name,
                                                "from", from ? from : json_null(), "to",
-                                               to ? to : json_null(), "days", days));
+                                               to ? to : json_null(), "days", days, "levels_due",
+                                               now ? levels_due(rc, name, now, fs) : json_array()));
     }
     json_decref(names);
     json_decref(after);
+    json_decref(by_name);
 }
 
 /*
@@ -307,7 +350,7 @@ static json_t *compute_one(recompute *rc, const PGresult *res, int row, json_t *
                                     r->ended_on == CAL_NONE ? "" : cal_format(r->ended_on, ended));
         if (same_process && json_array_size(changed) == 0 && json_array_size(gone) == 0)
             rc->unchanged++;
-        add_moved(moved, res, row, stored, dls);
+        add_moved(rc, moved, res, row, stored, dls);
         item =
             json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "id", id, "case",
                       PQgetvalue(res, row, COL_CASE_ID), "case_version",

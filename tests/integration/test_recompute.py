@@ -161,6 +161,11 @@ def a_dry_run_lists_what_would_move_and_writes_nothing():
         db.sql("UPDATE deadlines SET due = due + 7, sig = 'older' WHERE name = 'final_plan'"
                " AND process_id = (SELECT p.id FROM processes p JOIN cases c ON c.id = p.case_id"
                " WHERE c.ref = 'D1')")
+        # And D2's decision (due 16 March, both its levels passed) stored four weeks
+        # later: moving it back brings its "at risk" and "missed" levels due.
+        db.sql("UPDATE deadlines SET due = due + 28, sig = 'older' WHERE name = 'decide_to_assess'"
+               " AND process_id = (SELECT p.id FROM processes p JOIN cases c ON c.id = p.case_id"
+               " WHERE c.ref = 'D2')")
         db.sql("UPDATE processes SET defs = NULL")
         state = lambda: db.sql("SELECT string_agg(p.id || p.defs::text || d.name || d.due || d.sig"
                                " || d.updated_at, ',' ORDER BY p.id, d.name) FROM processes p"
@@ -168,17 +173,22 @@ def a_dry_run_lists_what_would_move_and_writes_nothing():
         before = state()
         r = d.cli("recompute", "--dry-run", json=True)
         eq((r["dry_run"], r["processes"], r["changed"], r["failed"]), (True, 2, 2, 0), "dry run")
-        eq([(m["case"], m["deadline"], m["from"], m["to"], m["days"]) for m in r["moved"]],
-           [("D1", "final_plan", "2026-06-01", "2026-05-25", -7)], "would move")
+        eq(sorted((m["case"], m["deadline"], m["from"], m["to"], m["days"], m["levels_due"])
+                  for m in r["moved"]),
+           [("D1", "final_plan", "2026-06-01", "2026-05-25", -7, []),
+            ("D2", "decide_to_assess", "2026-04-13", "2026-03-16", -28, ["at_risk", "missed"])],
+           "would move, and the levels the move brings due")
         eq(state(), before, "nothing written by the dry run")
         out = d.cli("recompute", "--dry-run")[1]
         assert out.startswith("dry run, nothing written: would recompute 2 processes") and \
             "2 would change" in out and "final_plan" in out, out
+        assert "would fire: at_risk, missed" in out, out
         # The real run then does what the dry run said.
         r = d.cli("recompute", json=True)
         eq((r.get("dry_run"), r["processes"], r["changed"]), (False, 2, 2), "the run")
-        eq([(m["case"], m["deadline"], m["from"], m["to"]) for m in r["moved"]],
-           [("D1", "final_plan", "2026-06-01", "2026-05-25")], "moved")
+        eq(sorted((m["case"], m["deadline"], m["from"], m["to"]) for m in r["moved"]),
+           [("D1", "final_plan", "2026-06-01", "2026-05-25"),
+            ("D2", "decide_to_assess", "2026-04-13", "2026-03-16")], "moved")
         r = d.cli("recompute", "--dry-run", json=True)
         eq((r["processes"], r["moved"]), (0, []), "nothing stale left")
         # Read-only: not in the audit trail as a change.
@@ -416,9 +426,19 @@ def recompute_at_scale():
         ready = time.monotonic() - t0
         pinger = Pinger(d)
         # Asked while the startup run goes, "recompute" joins it: the reply comes when
-        # it ends, with its summary.
-        r = d.cli("recompute", json=True, seconds=900)
+        # it ends, with its summary; asked with "progress", a line every second before
+        # it (what the CLI draws on a terminal).
+        progress = []
+        with RawClient(sock) as cl:
+            cl.send({"op": "recompute", "progress": True, "id": 7})
+            while True:
+                r = cl.recv(900)
+                if "progress" not in r:
+                    break
+                progress.append(r["progress"]["processes"])
+        eq((r["ok"], r["id"]), (True, 7), "the answer after the progress lines")
         wall = time.monotonic() - t0
+        assert progress and progress == sorted(progress) and progress[-1] <= SCALE_N, progress
         lat = pinger.stop()
         runs = recompute_log(d)
         assert runs, d.stderr()[-3000:]
