@@ -1300,11 +1300,11 @@ static void dl_maybe_free(delivery *dl)
         done(arg);
 }
 
-int delivery_start(sf_daemon *d, char *err, size_t errlen)
+int delivery_secrets(const chan_config *c, char ***out, char *err, size_t errlen)
 {
-    static const chan_config none = {.file = "(none)"};
-    const chan_config *c = d->chan ? d->chan : &none;
-    /* Every webhook's secret, before anything starts: an unsigned webhook is refused. */
+    *out = NULL;
+    if (!c)
+        return 0;
     char **secrets = c->nwebhooks ? xcalloc(c->nwebhooks, sizeof *secrets) : NULL;
     for (size_t i = 0; i < c->nwebhooks; i++) {
         const char *v = getenv(c->webhooks[i].secret_env);
@@ -1320,6 +1320,18 @@ int delivery_start(sf_daemon *d, char *err, size_t errlen)
         }
         secrets[i] = xstrdup(v);
     }
+    *out = secrets;
+    return 0;
+}
+
+int delivery_start(sf_daemon *d, char *err, size_t errlen)
+{
+    static const chan_config none = {.file = "(none)"};
+    const chan_config *c = d->chan ? d->chan : &none;
+    /* Every webhook's secret, before anything starts: an unsigned webhook is refused. */
+    char **secrets;
+    if (delivery_secrets(c, &secrets, err, errlen) != 0)
+        return -1;
     CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cc != CURLE_OK) {
         snprintf(err, errlen, "cannot initialise libcurl: %s", curl_easy_strerror(cc));
