@@ -69,7 +69,8 @@ SF_BASE_PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libjansson-dev lib
     libpq-dev postgresql python3 tzdata
     libcurl4-openssl-dev libssl-dev python3-aiosmtpd # delivery of notices; its tests' SMTP server
     openssl # TLS (libssl-dev); the tests make their certificates with the openssl command
-    libsystemd-dev) # sd_notify and journald priorities (daemon/sdnotify.c, daemon/log.c)
+    libsystemd-dev # sd_notify and journald priorities (daemon/sdnotify.c, daemon/log.c)
+    systemd man-db) # test_install: systemd-analyze verify of the unit (it looks up its man page)
 
 # sf_build DIR [-Dname=value...]: configure DIR (once; an existing DIR gets
 # the options re-applied, so it always builds as asked), then compile it.
