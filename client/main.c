@@ -41,7 +41,6 @@
 #include "svc.h"
 #include "wf.h"
 
-
 enum {
     EXIT_FAIL = 1,  /* the daemon or the connection reported an error */
     EXIT_USAGE = 2, /* the command line is wrong */
