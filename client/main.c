@@ -239,7 +239,8 @@ static const char help_text[] =
     "\n"
     "Options:\n"
     "  --socket PATH   the daemon's Unix socket (else $SENDFLOW_SOCKET, else\n"
-    "                  ./var/sendflowd.sock when ./var exists, else /run/sendflow/sendflowd.sock)\n"
+    "                  ./var/sendflowd.sock if it exists, else /run/sendflow/sendflowd.sock if it "
+    "does)\n"
     "  --connect HOST:PORT  reach the daemon over TCP with TLS instead (its --listen)\n"
     "  --token TOKEN   the token sent over TCP (else $SENDFLOW_TOKEN)\n"
     "  --tls-ca FILE   CA certificate to verify the daemon's (else $SENDFLOW_TLS_CA, else\n"
@@ -469,7 +470,7 @@ static const char *socket_path(const cli *c)
         return c->socket;
     const char *env = getenv("SENDFLOW_SOCKET");
     /* A source tree's ./var, else an installed daemon's /run/sendflow (paths.h). */
-    return env && *env ? env : paths_socket();
+    return env && *env ? env : paths_client_socket();
 }
 
 /* What we talk to, for messages: --connect's HOST:PORT or the socket's path. Borrowed. */

@@ -43,8 +43,9 @@ static const cfg_option options[] = {
     /* The paths' defaults depend on what exists (paths.h): a source tree, or an installed daemon.
      */
     OPT_STR("socket", socket, NULL,
-            "Unix socket to listen on [default: ./var/sendflowd.sock when ./var exists, else "
-            "/run/sendflow/sendflowd.sock when /run/sendflow does]"),
+            "Unix socket to listen on [default: $RUNTIME_DIRECTORY/sendflowd.sock under systemd, "
+            "else ./var/sendflowd.sock when ./var exists, else /run/sendflow/sendflowd.sock when "
+            "/run/sendflow does]"),
     OPT_STR("listen", listen, NULL,
             "also listen on TCP HOST:PORT (TLS with --tls-cert and --tls-key; clients by token)"),
     OPT_STR("tls-cert", tls_cert, NULL, "PEM certificate (chain) served on --listen"),

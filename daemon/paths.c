@@ -2,6 +2,9 @@
 #include "paths.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "sf_config.h"
@@ -38,7 +41,22 @@ const char *paths_schema(void)
 
 const char *paths_socket(void)
 {
+    static char buf[4096];
+    const char *rt = getenv("RUNTIME_DIRECTORY");
+    /* systemd may list several directories (colon-separated); ours is the first. */
+    if (rt && *rt && rt[0] == '/') {
+        snprintf(buf, sizeof buf, "%.*s/sendflowd.sock", (int)strcspn(rt, ":"), rt);
+        return buf;
+    }
     if (!paths__is_dir("./var") && paths__is_dir(RUN_DIR))
+        return RUN_DIR "/sendflowd.sock";
+    return "./var/sendflowd.sock";
+}
+
+const char *paths_client_socket(void)
+{
+    struct stat st;
+    if (stat("./var/sendflowd.sock", &st) != 0 && stat(RUN_DIR "/sendflowd.sock", &st) == 0)
         return RUN_DIR "/sendflowd.sock";
     return "./var/sendflowd.sock";
 }

@@ -17,9 +17,18 @@
 const char *paths_workflows(void);
 /* The migrations directory: ./schema, DATADIR/sendflow/schema. Static string. */
 const char *paths_schema(void);
-/* The daemon's socket: ./var/sendflowd.sock when ./var is a directory, else
- * /run/sendflow/sendflowd.sock when /run/sendflow is one. Static string. */
+/*
+ * The daemon's socket: $RUNTIME_DIRECTORY/sendflowd.sock under systemd (the
+ * unit's RuntimeDirectory=sendflow; its working directory / has a ./var that
+ * is not ours), else ./var/sendflowd.sock when ./var is a directory, else
+ * /run/sendflow/sendflowd.sock when /run/sendflow is one. Static string.
+ */
 const char *paths_socket(void);
+/*
+ * The CLI's: ./var/sendflowd.sock when that socket exists, else
+ * /run/sendflow/sendflowd.sock when it does, else ./var/sendflowd.sock. Static string.
+ */
+const char *paths_client_socket(void);
 /* The installed locations, for --help and the man pages (static strings). */
 const char *paths_installed_workflows(void); /* SYSCONFDIR/sendflow/workflows */
 const char *paths_default_workflows(void);   /* DATADIR/sendflow/workflows */

@@ -133,6 +133,27 @@ def the_unit_passes_systemd_analyze_verify():
     assert "notifyy" in p.stderr, p.stderr
 
 
+@test
+def default_paths_without_options():
+    """No path options: a source tree's ./workflows, ./schema and ./var, or the
+    socket systemd's RuntimeDirectory names (the installed ones are checked by
+    scripts/deb-check, which installs the package)."""
+    cwd = tempdir()
+    os.symlink(WORKFLOWS_DIR, os.path.join(cwd, "workflows"))
+    os.symlink(SCHEMA_DIR, os.path.join(cwd, "schema"))
+    os.mkdir(os.path.join(cwd, "var"))
+    run = os.path.join(tempdir(), "run")
+    for env, sock in (({}, "./var/sendflowd.sock"), ({"RUNTIME_DIRECTORY": run},
+                                                     run + "/sendflowd.sock")):
+        e = dict(os.environ, **env)
+        e.pop("SENDFLOW_DATABASE", None)
+        p = subprocess.run([SENDFLOWD, "--check-config"], capture_output=True, text=True, cwd=cwd,
+                           env=e, timeout=timeout(60))
+        eq(p.returncode, 0, "--check-config with no options (stderr %r)" % p.stderr)
+        for want in ("in ./workflows,", "in ./schema,", "socket %s\n" % sock):
+            assert want in p.stdout, "%r not in %r" % (want, p.stdout)
+
+
 def roff_text(path):
     return open(path).read().replace("\\-", "-").replace("\\fB", "").replace("\\fR", "") \
         .replace("\\fI", "")
