@@ -37,11 +37,10 @@
 #include "esc.h"
 #include "hol.h"
 #include "load.h"
+#include "paths.h"
 #include "page.h"
 #include "svc.h"
 #include "wf.h"
-
-#define DEFAULT_SOCKET "./var/sendflowd.sock"
 
 enum {
     EXIT_FAIL = 1,  /* the daemon or the connection reported an error */
@@ -254,7 +253,9 @@ static const char help_text[] =
     "  --version                   the client's version\n"
     "\n"
     "Options:\n"
-    "  --socket PATH   the daemon's Unix socket (else $SENDFLOW_SOCKET, else " DEFAULT_SOCKET ")\n"
+    "  --socket PATH   the daemon's Unix socket (else $SENDFLOW_SOCKET, else\n"
+    "                  ./var/sendflowd.sock if it exists, else /run/sendflow/sendflowd.sock if it "
+    "does)\n"
     "  --connect HOST:PORT  reach the daemon over TCP with TLS instead (its --listen)\n"
     "  --token TOKEN   the token sent over TCP (else $SENDFLOW_TOKEN)\n"
     "  --tls-ca FILE   CA certificate to verify the daemon's (else $SENDFLOW_TLS_CA, else\n"
@@ -483,7 +484,8 @@ static const char *socket_path(const cli *c)
     if (c->socket)
         return c->socket;
     const char *env = getenv("SENDFLOW_SOCKET");
-    return env && *env ? env : DEFAULT_SOCKET;
+    /* A source tree's ./var, else an installed daemon's /run/sendflow (paths.h). */
+    return env && *env ? env : paths_client_socket();
 }
 
 /* What we talk to, for messages: --connect's HOST:PORT or the socket's path. Borrowed. */

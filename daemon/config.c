@@ -9,6 +9,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "paths.h"
 #include "sf_config.h"
 
 typedef enum cfg_type {
@@ -39,7 +40,12 @@ static const cfg_option options[] = {
     OPT_STR("database", database, NULL,
             "libpq connection string or URI (default: $SENDFLOW_DATABASE, else libpq's PG* "
             "environment: PGSERVICE, PGPASSFILE...)"),
-    OPT_STR("socket", socket, "./var/sendflowd.sock", "Unix socket to listen on"),
+    /* The paths' defaults depend on what exists (paths.h): a source tree, or an installed daemon.
+     */
+    OPT_STR("socket", socket, NULL,
+            "Unix socket to listen on [default: $RUNTIME_DIRECTORY/sendflowd.sock under systemd, "
+            "else ./var/sendflowd.sock when ./var exists, else /run/sendflow/sendflowd.sock when "
+            "/run/sendflow does]"),
     OPT_STR("listen", listen, NULL,
             "also listen on TCP HOST:PORT (TLS with --tls-cert and --tls-key; clients by token)"),
     OPT_STR("http", http, NULL,
@@ -52,10 +58,20 @@ static const cfg_option options[] = {
             "(and root) is admitted, as admin"),
     OPT_STR("socket-group", socket_group, NULL,
             "group owning the Unix socket (mode 0660), for the users of --access"),
-    OPT_STR("workflows", workflows, "./workflows", "directory of workflow definitions (*.yaml)"),
-    OPT_STR("schema", schema, "./schema", "directory of SQL migrations"),
+    OPT_STR("workflows", workflows, NULL,
+            "directory of workflow definitions (*.yaml) [default: the first that exists of "
+            "./workflows, " SF_SYSCONFDIR "/sendflow/workflows, " SF_DATADIR
+            "/sendflow/workflows]"),
+    OPT_STR("schema", schema, NULL,
+            "directory of SQL migrations [default: ./schema if it exists, else " SF_DATADIR
+            "/sendflow/schema]"),
     OPT_STR("clock", clock, "real", "real, or simulated:YYYY-MM-DDTHH:MM (Europe/London)"),
     OPT_STR("log-level", log_level, "info", "debug, info, warn or error"),
+    /* journald reads a line's priority from a <N> prefix and stamps the time itself. */
+    OPT_STR("log-format", log_format, "auto",
+            "plain (timestamped lines), journal (<N> syslog priority prefixes, no timestamp: "
+            "journald adds its own), or auto: journal when stderr is journald's stream "
+            "($JOURNAL_STREAM), else plain"),
     OPT_INT("pool", pool, "4", 1, 64, "PostgreSQL connections for requests"),
     /* Escalations fired thousands at a time and the outbox's records must not queue in front
      * of requests (nor they behind a burst of notices): the scheduler and the delivery worker
@@ -212,6 +228,10 @@ int config_load(sf_config *cfg, int argc, char **argv, char *err, size_t errlen)
             cfg->version = true;
             continue;
         }
+        if (strcmp(arg, "--check-config") == 0) {
+            cfg->check_config = true;
+            continue;
+        }
         if (strncmp(arg, "--", 2) != 0) {
             snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", arg);
             return -1;
@@ -247,6 +267,12 @@ int config_load(sf_config *cfg, int argc, char **argv, char *err, size_t errlen)
      * config file win; without any of them libpq's own environment applies
      * (PGHOST..., PGSERVICE with pg_service.conf, PGPASSFILE).
      */
+    if (!cfg->workflows)
+        cfg->workflows = xstrdup(paths_workflows());
+    if (!cfg->schema)
+        cfg->schema = xstrdup(paths_schema());
+    if (!cfg->socket)
+        cfg->socket = xstrdup(paths_socket());
     const char *env = getenv("SENDFLOW_DATABASE");
     if (!cfg->database && env && *env)
         cfg->database = xstrdup(env);
@@ -286,5 +312,8 @@ void config_usage(sb *out)
         sb_add(out, "\n");
     }
     sb_add(out, "  --config FILE  YAML file of the settings above\n"
+                "  --check-config  load and check the settings and every definition file, print "
+                "one line saying so and exit (0: valid), touching neither the database nor the "
+                "socket\n"
                 "  --help, --version\n");
 }

@@ -25,6 +25,7 @@ typedef struct sf_config {
     char *schema;             /* migrations directory */
     char *clock;              /* "real" or "simulated:YYYY-MM-DDTHH:MM" */
     char *log_level;          /* debug, info, warn, error */
+    char *log_format;         /* plain, journal or auto (log.h) */
     int pool;                 /* PostgreSQL connections for requests */
     int work_pool;            /* PostgreSQL connections for firing and delivery */
     int max_clients;          /* connected clients before new ones are refused */
@@ -39,6 +40,7 @@ typedef struct sf_config {
     int retention_days;        /* purge cases ended more than this many days ago; 0: never */
     bool help;                 /* --help was given */
     bool version;              /* --version was given */
+    bool check_config;         /* --check-config: validate everything, start nothing */
 } sf_config;
 
 /*

@@ -1282,7 +1282,7 @@ static void on_poll_timer(uv_timer_t *t)
     dl_look(t->data);
 }
 
-/* Free read_secrets's copies (n of them). */
+/* Free delivery_secrets's copies (n of them). */
 static void free_secrets(char **secrets, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -1308,14 +1308,11 @@ static void dl_maybe_free(delivery *dl)
 
 static const chan_config no_channels = {.file = "(none)"};
 
-/*
- * Every webhook's signing secret of c, from the environment: 0 and *out (one
- * owned copy per webhook, NULL when there is none; free with free_secrets),
- * or -1 with err naming the first one missing (an unsigned webhook is
- * refused).
- */
-static int read_secrets(const chan_config *c, char ***out, char *err, size_t errlen)
+int delivery_secrets(const chan_config *c, char ***out, char *err, size_t errlen)
 {
+    *out = NULL;
+    if (!c)
+        return 0;
     char **secrets = c->nwebhooks ? xcalloc(c->nwebhooks, sizeof *secrets) : NULL;
     for (size_t i = 0; i < c->nwebhooks; i++) {
         const char *v = getenv(c->webhooks[i].secret_env);
@@ -1340,7 +1337,7 @@ int delivery_use_channels(sf_daemon *d, const chan_config *chan, char *err, size
     delivery *dl = d->delivery;
     const chan_config *c = chan ? chan : &no_channels;
     char **secrets;
-    if (read_secrets(c, &secrets, err, errlen) != 0)
+    if (delivery_secrets(c, &secrets, err, errlen) != 0)
         return -1;
     if (dl) {
         /* Items in flight looked their channel up when they started: nothing holds the old. */
@@ -1359,7 +1356,7 @@ int delivery_start(sf_daemon *d, char *err, size_t errlen)
     const chan_config *c = d->chan ? d->chan : &no_channels;
     /* Every webhook's secret, before anything starts: an unsigned webhook is refused. */
     char **secrets;
-    if (read_secrets(c, &secrets, err, errlen) != 0)
+    if (delivery_secrets(c, &secrets, err, errlen) != 0)
         return -1;
     CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cc != CURLE_OK) {

@@ -72,6 +72,13 @@ int delivery_start(sf_daemon *d, char *err, size_t errlen) SF_MUSTCHECK;
  */
 int delivery_use_channels(sf_daemon *d, const struct chan_config *chan, char *err,
                           size_t errlen) SF_MUSTCHECK;
+/*
+ * Every webhook's signing secret in c (NULL: none) from the environment: 0 and *out (a copy
+ * of each, in c->webhooks' order, NULL when there are none; the caller frees each and the
+ * array), or -1 naming the first that is missing in err ([file:line] first).
+ */
+int delivery_secrets(const struct chan_config *c, char ***out, char *err,
+                     size_t errlen) SF_MUSTCHECK;
 /* New outbox rows may be ready: look now (a no-op before start and after stop). */
 void delivery_kick(sf_daemon *d);
 /*

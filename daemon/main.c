@@ -26,12 +26,14 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "preflight.h"
 #include "recompute.h"
 #include "reload.h"
 #include "reports.h"
 #include "listener.h"
 #include "load.h"
 #include "scheduler.h"
+#include "sdnotify.h"
 #include "transfers.h"
 #include "watch.h"
 #include "server.h"
@@ -57,6 +59,7 @@ typedef struct sf_main {
     bool server_stopped;       /* the sockets are closed, their requests answered */
     bool http_stopped;         /* the --http front end is closed, its exchanges answered */
     bool delivery_stopped;     /* the outbox worker is gone, its last outcomes written */
+    sdnotify notify;           /* READY, STOPPING and the watchdog for systemd */
     int exit_code;
 } sf_main;
 
@@ -74,6 +77,7 @@ static void on_work_store_closed(void *arg)
     uv_close((uv_handle_t *)&m->sighup, on_handle_closed);
     uv_close((uv_handle_t *)&m->shutdown_timer, on_handle_closed);
     uv_close((uv_handle_t *)&m->transfer_timer, on_handle_closed);
+    sdnotify_close(&m->notify);
     log_info("stopped cleanly");
 }
 
@@ -174,6 +178,7 @@ static void on_signal(uv_signal_t *h, int signum)
              strsignal(signum), server_clients(m->d.server), store_busy(m->d.store),
              store_busy(m->d.work_store));
     m->d.stopping = true;
+    sdnotify_stopping(&m->notify, "stopping: finishing requests in flight");
     uv_timer_stop(&m->transfer_timer);
     delivery_stop(&m->d, on_delivery_stopped, m);
     watch_stop(&m->d);
@@ -279,6 +284,16 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(level);
+    log_format format;
+    if (log_format_parse(d->cfg.log_format, &format) != 0) {
+        fprintf(stderr, "sendflowd: invalid --log-format \"%s\" (plain, journal, auto)\n",
+                d->cfg.log_format);
+        return 2;
+    }
+    log_set_format(format);
+    /* --check-config answers in one line: the loaders' progress would bury it. */
+    if (d->cfg.check_config && level < LOG_WARN)
+        log_set_level(LOG_WARN);
     if (http_check(&d->cfg, err, sizeof err) != 0) {
         fprintf(stderr, "sendflowd: %s\n", err);
         return 2;
@@ -303,8 +318,11 @@ int main(int argc, char **argv)
                  "fit; raise the hard limit",
                  nofile, d->cfg.max_clients);
     log_info("limits: %s", bounds_describe(d->bounds));
+    if (d->cfg.check_config)
+        return preflight_run(d);
 
     int applied = 0;
+    sdnotify_status("applying migrations from %s", d->cfg.schema);
     if (migrate_apply(d->cfg.database, d->cfg.schema, &applied, err, sizeof err) != 0) {
         fprintf(stderr, "sendflowd: %s\n", err);
         wf_set_free(d->workflows);
@@ -394,6 +412,12 @@ int main(int argc, char **argv)
     if (d->cfg.listen)
         log_info("access: TCP clients on %s over TLS (%s), identified by token", d->cfg.listen,
                  d->cfg.tls_cert);
+
+    sb status = {0};
+    sb_addf(&status, "serving on %s%s%s", d->cfg.socket, d->cfg.listen ? " and " : "",
+            d->cfg.listen ? d->cfg.listen : "");
+    sdnotify_ready(&m.notify, loop, sb_str(&status));
+    sb_free(&status);
 
     /* Definitions changed since processes were last computed: bring them in line. */
     recompute_run(d, false, NULL, NULL);

@@ -46,7 +46,8 @@ static int list_sql(const char *dir, bool numbered, char ***out, size_t *n, char
         names[count++] = xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, count, sizeof *names, name_cmp);
+    if (count) /* qsort's pointer must not be NULL, even for no elements */
+        qsort(names, count, sizeof *names, name_cmp);
     /* The number is the version recorded in schema_migrations: two files with one
      * number would leave the second unapplied for ever. */
     for (size_t i = 1; numbered && i < count; i++) {
@@ -216,6 +217,54 @@ out:
     return rc;
 }
 
+/* Every file in dir of names (dir/name): readable, or -1 naming the first that is not. */
+static int migrate__readable(const char *dir, char **names, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *path = xasprintf("%s/%s", dir, names[i]);
+        char *sql = read_file(path, err, errlen);
+        free(path);
+        if (!sql)
+            return -1;
+        free(sql);
+    }
+    return 0;
+}
+
+static void migrate__free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+int migrate_check(const char *dir, int *migrations, int *functions, char *err, size_t errlen)
+{
+    char **names = NULL;
+    size_t n = 0;
+    if (list_sql(dir, true, &names, &n, err, errlen) != 0)
+        return -1;
+    int rc = -1;
+    if (n == 0)
+        snprintf(err, errlen, "no migrations (NNN_name.sql) in %s", dir);
+    else
+        rc = migrate__readable(dir, names, n, err, errlen);
+    migrate__free_names(names, n);
+    *migrations = (int)n;
+    if (rc != 0)
+        return -1;
+    char *fdir = xasprintf("%s/functions", dir);
+    names = NULL;
+    n = 0;
+    rc = list_sql(fdir, false, &names, &n, err, errlen);
+    if (rc == 0)
+        rc = migrate__readable(fdir, names, n, err, errlen);
+    migrate__free_names(names, n);
+    free(fdir);
+    *functions = (int)n;
+    return rc;
+}
+
 int migrate_latest(const char *dir, char *err, size_t errlen)
 {
     char **names = NULL;
@@ -223,8 +272,6 @@ int migrate_latest(const char *dir, char *err, size_t errlen)
     if (list_sql(dir, true, &names, &n, err, errlen) != 0)
         return -1;
     int latest = n ? atoi(names[n - 1]) : 0;
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    migrate__free_names(names, n);
     return latest;
 }

@@ -28,5 +28,12 @@ int migrate_apply(const char *conninfo, const char *dir, int *applied, char *err
  * directory: call at start, not from the loop.
  */
 int migrate_latest(const char *dir, char *err, size_t errlen);
+/*
+ * Check dir without a database: its migrations (at least one, no number twice)
+ * and its function files are there and readable. 0 with *migrations and *functions
+ * set to their counts, or -1 with a one-line reason in err.
+ */
+int migrate_check(const char *dir, int *migrations, int *functions, char *err,
+                  size_t errlen) SF_MUSTCHECK;
 
 #endif

@@ -71,7 +71,9 @@ SF_BASE_PACKAGES=(meson ninja-build pkg-config gcc libuv1-dev libjansson-dev lib
     libcurl4-openssl-dev libssl-dev python3-aiosmtpd # delivery of notices; its tests' SMTP server
     openssl # TLS (libssl-dev); the tests make their certificates with the openssl command
     libh2o-dev libical-dev # --http (h2o on libuv) and its calendar feeds (libical)
-    python3-prometheus-client python3-icalendar) # independent parsers: /metrics, the feeds
+    python3-prometheus-client python3-icalendar # independent parsers: /metrics, the feeds
+    libsystemd-dev # sd_notify and journald priorities (daemon/sdnotify.c, daemon/log.c)
+    systemd man-db) # test_install: systemd-analyze verify of the unit (it looks up its man page)
 
 # sf_build DIR [-Dname=value...]: configure DIR (once; an existing DIR gets
 # the options re-applied, so it always builds as asked), then compile it.
