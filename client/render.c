@@ -1112,7 +1112,10 @@ void render_escalations(sb *out, const json_t *reply, bool open_only)
                 json_string_value(json_object_get(e, "due")));
         sb_addf(out, ", level reached %s\n      told: ",
                 json_string_value(json_object_get(e, "fire_on")));
-        if (json_is_true(json_object_get(e, "superseded")))
+        if (json_is_true(json_object_get(e, "historical")))
+            sb_add(out, "nobody (historical: its day had passed before the caseload was "
+                        "imported; recorded, not sent)");
+        else if (json_is_true(json_object_get(e, "superseded")))
             sb_add(out, "nobody (superseded by a later level due at the same time)");
         else
             add_recipients(out, json_object_get(e, "recipients"));

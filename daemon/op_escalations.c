@@ -26,7 +26,8 @@
     " SELECT e.id AS n, e.id::text AS id, c.ref AS case, p.workflow, e.process_id::text AS"        \
     " process, e.deadline, coalesce(d.title, e.deadline) AS title, e.level, e.due, e.fire_on,"     \
     " e.status, to_char(e.fired_at AT TIME ZONE 'UTC', " SQL_ISO_UTC ") AS fired_at,"              \
-    " e.recipients, e.superseded, e.resolved_on, e.acked_by, e.ack_note,"                          \
+    " e.recipients, e.superseded, e.fired_by = 'import' AS historical, e.resolved_on,"             \
+    " e.acked_by, e.ack_note,"                                                                     \
     " to_char(e.acked_at AT TIME ZONE 'UTC', " SQL_ISO_UTC ") AS acked_at,"                        \
     " (SELECT coalesce(json_object_agg(q.status, q.n), '{}'::json) FROM (SELECT o.status,"         \
     "  count(*) AS n FROM outbox o WHERE o.escalation_id = e.id AND o.kind = 'escalation'"         \

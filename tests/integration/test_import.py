@@ -226,9 +226,11 @@ def levels_passed_before_the_import_are_recorded_not_sent():
             eq(len(v), 1, "levels sent for %s" % (k,))
         eq(int(db.sql("SELECT count(*) FROM outbox o JOIN escalations e ON e.id = o.escalation_id"
                       " WHERE e.superseded").strip()), 0, "no notice for a historical level")
-        # The listing shows them as recorded.
+        # The listing shows them as historical: recorded, not sent.
         _, out, _ = d.cli("escalations")
-        assert "superseded" in out, out
+        assert "historical: its day had passed before the caseload was imported" in out, out
+        hist = [e for e in d.cli("escalations", json=True)["escalations"] if e["historical"]]
+        assert hist and all(e["superseded"] for e in hist), hist
 
 
 @test
