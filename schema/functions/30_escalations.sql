@@ -48,40 +48,67 @@ SELECT (i->>'process')::bigint, coalesce(i->'deadlines', '[]'::jsonb),
                 EXISTS (SELECT 1 FROM jsonb_array_elements(i->'deadlines') d WHERE d ? 'escalate'))
 $$;
 
+-- The levels a plan writes (sf_plan_escalations_many): one row per level of each
+-- open duty of p_items (sf_plan_set), with the escalations columns it sets. With
+-- "history" (an import of facts from the past: its today), a level whose day
+-- passed before it, with a later level of the same deadline due by then, is
+-- history: written fired and superseded (nobody told, fired_by 'import',
+-- fired_at its own day), so each open deadline sends only its current level.
+-- Written so at once: an insert then an update of the same rows cost a third of
+-- an import's write. (OFFSET 0: "past" worked out once per level, not once for
+-- each of its five uses.) A SQL function of one SELECT: inlined where used.
+CREATE OR REPLACE FUNCTION sf_plan_levels(p_items jsonb)
+RETURNS TABLE (case_id bigint, process_id bigint, deadline text, level text, due date,
+               fire_on date, roles jsonb, status text, superseded boolean, recipients jsonb,
+               fired_by text, fired_at timestamptz)
+LANGUAGE sql STABLE AS $$
+SELECT p.case_id, it.pid, d->>'name', l->>'level', (d->>'due')::date,
+       (l->>'fire_on')::date, l->'roles',
+       CASE WHEN h.past THEN 'fired' ELSE 'pending' END, h.past,
+       CASE WHEN h.past THEN '[]'::jsonb END, CASE WHEN h.past THEN 'import' END,
+       CASE WHEN h.past THEN (l->>'fire_on')::date::timestamp AT TIME ZONE 'Europe/London' END
+  FROM sf_plan_set(p_items) it JOIN processes p ON p.id = it.pid,
+       jsonb_array_elements(it.dls) d,
+       jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) WITH ORDINALITY l(l, o),
+       LATERAL (SELECT coalesce(it.history IS NOT NULL AND (l->>'fire_on')::date < it.history
+                                AND EXISTS (
+                                    SELECT 1
+                                      FROM jsonb_array_elements(d->'escalate')
+                                           WITH ORDINALITY m(m, o)
+                                     WHERE (m->>'fire_on')::date <= it.history
+                                       AND ((m->>'fire_on')::date, m.o)
+                                           > ((l->>'fire_on')::date, l.o)), false)
+               AS past OFFSET 0) h
+ WHERE d->>'resolution' = 'open'
+$$;
+
 CREATE OR REPLACE FUNCTION sf_plan_escalations_many(p_items jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     earliest date;
     k bigint;
 BEGIN
-    -- Plan (or re-plan) the levels of open duties. With "history" (an import of
-    -- facts from the past: its today), a level whose day passed before it, with a
-    -- later level of the same deadline due by then, is history: written fired and
-    -- superseded (nobody told, fired_by 'import', fired_at its own day), so each
-    -- open deadline sends only its current level. Written so at once: an insert
-    -- then an update of the same rows cost a third of an import's write. (OFFSET 0:
-    -- "past" worked out once per level, not once for each of the five uses.)
+    -- Processes written in this transaction (an import's: every item "new") have no
+    -- levels yet: a plain insert (a speculative insertion per row, for a conflict
+    -- that cannot happen, cost a fifth of it), and nothing to cancel, end or reopen.
+    -- Skipping those three statements is not only less work: their joins from the
+    -- whole table's fired levels to the items, planned on statistics taken before
+    -- the import, went through every fired level of the database once per item
+    -- (3.6 s a chunk of 250 cases at 14,000 fired levels).
+    IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_items) i
+                    WHERE NOT coalesce((i->>'new')::boolean, false)) THEN
+        WITH planned AS (
+        INSERT INTO escalations (case_id, process_id, deadline, level, due, fire_on, roles,
+                                 status, superseded, recipients, fired_by, fired_at)
+        SELECT * FROM sf_plan_levels(p_items)
+        RETURNING CASE WHEN status = 'pending' THEN fire_on END AS fire_on)
+        SELECT min(fire_on) INTO earliest FROM planned;
+    ELSE
+    -- Plan (or re-plan) the levels of open duties.
     WITH planned AS (
     INSERT INTO escalations AS e (case_id, process_id, deadline, level, due, fire_on, roles,
                                   status, superseded, recipients, fired_by, fired_at)
-    SELECT p.case_id, it.pid, d->>'name', l->>'level', (d->>'due')::date,
-           (l->>'fire_on')::date, l->'roles',
-           CASE WHEN h.past THEN 'fired' ELSE 'pending' END, h.past,
-           CASE WHEN h.past THEN '[]'::jsonb END, CASE WHEN h.past THEN 'import' END,
-           CASE WHEN h.past THEN (l->>'fire_on')::date::timestamp AT TIME ZONE 'Europe/London' END
-      FROM sf_plan_set(p_items) it JOIN processes p ON p.id = it.pid,
-           jsonb_array_elements(it.dls) d,
-           jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) WITH ORDINALITY l(l, o),
-           LATERAL (SELECT coalesce(it.history IS NOT NULL AND (l->>'fire_on')::date < it.history
-                                    AND EXISTS (
-                                        SELECT 1
-                                          FROM jsonb_array_elements(d->'escalate')
-                                               WITH ORDINALITY m(m, o)
-                                         WHERE (m->>'fire_on')::date <= it.history
-                                           AND ((m->>'fire_on')::date, m.o)
-                                               > ((l->>'fire_on')::date, l.o)), false)
-                   AS past OFFSET 0) h
-     WHERE d->>'resolution' = 'open'
+    SELECT * FROM sf_plan_levels(p_items)
     ON CONFLICT (process_id, deadline, level) DO UPDATE
        SET due = excluded.due, fire_on = excluded.fire_on, roles = excluded.roles,
            status = 'pending', updated_at = now()
@@ -91,13 +118,6 @@ BEGIN
                 (excluded.due, excluded.fire_on, excluded.roles))
     RETURNING CASE WHEN e.status = 'pending' THEN e.fire_on END AS fire_on)
     SELECT min(fire_on) INTO earliest FROM planned;
-    -- Processes written in this transaction (an import's: every item "new") have no
-    -- levels to cancel, end or reopen. Skipping the three statements below is not only
-    -- less work: their joins from the whole table's fired levels to the items, planned
-    -- on statistics taken before the import, went through every fired level of the
-    -- database once per item (3.6 s a chunk of 250 cases at 14,000 fired levels).
-    IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_items) i
-                WHERE NOT coalesce((i->>'new')::boolean, false)) THEN
         -- Pending levels no longer planned stop: met, cancelled, gone, or switched off
         -- (for a partial plan, among the deadlines it names).
         UPDATE escalations e SET status = 'cancelled', updated_at = now()
