@@ -104,20 +104,20 @@ BEGIN
         RETURNING CASE WHEN status = 'pending' THEN fire_on END AS fire_on)
         SELECT min(fire_on) INTO earliest FROM planned;
     ELSE
-    -- Plan (or re-plan) the levels of open duties.
-    WITH planned AS (
-    INSERT INTO escalations AS e (case_id, process_id, deadline, level, due, fire_on, roles,
-                                  status, superseded, recipients, fired_by, fired_at)
-    SELECT * FROM sf_plan_levels(p_items)
-    ON CONFLICT (process_id, deadline, level) DO UPDATE
-       SET due = excluded.due, fire_on = excluded.fire_on, roles = excluded.roles,
-           status = 'pending', updated_at = now()
-     WHERE e.status = 'cancelled'
-        OR (e.status = 'pending'
-            AND (e.due, e.fire_on, e.roles) IS DISTINCT FROM
-                (excluded.due, excluded.fire_on, excluded.roles))
-    RETURNING CASE WHEN e.status = 'pending' THEN e.fire_on END AS fire_on)
-    SELECT min(fire_on) INTO earliest FROM planned;
+        -- Plan (or re-plan) the levels of open duties.
+        WITH planned AS (
+        INSERT INTO escalations AS e (case_id, process_id, deadline, level, due, fire_on, roles,
+                                      status, superseded, recipients, fired_by, fired_at)
+        SELECT * FROM sf_plan_levels(p_items)
+        ON CONFLICT (process_id, deadline, level) DO UPDATE
+           SET due = excluded.due, fire_on = excluded.fire_on, roles = excluded.roles,
+               status = 'pending', updated_at = now()
+         WHERE e.status = 'cancelled'
+            OR (e.status = 'pending'
+                AND (e.due, e.fire_on, e.roles) IS DISTINCT FROM
+                    (excluded.due, excluded.fire_on, excluded.roles))
+        RETURNING CASE WHEN e.status = 'pending' THEN e.fire_on END AS fire_on)
+        SELECT min(fire_on) INTO earliest FROM planned;
         -- Pending levels no longer planned stop: met, cancelled, gone, or switched off
         -- (for a partial plan, among the deadlines it names).
         UPDATE escalations e SET status = 'cancelled', updated_at = now()
