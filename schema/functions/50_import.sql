@@ -15,7 +15,8 @@
 -- and superseded (nobody told, fired_by 'import', fired_at their own day),
 -- and the last, the deadline's current level, is left pending for the
 -- scheduler to send once. An import must not send a year's worth of "at
--- risk" notices at once.
+-- risk" notices at once. sf_plan_escalations_many writes them so ("history"),
+-- and, the processes being new ("new"), plans nothing else.
 --
 -- Returns {"existing": [refs of cases the database already had: then nothing
 -- was written], "swept": [ids of new cases with a date of birth: the daemon
@@ -24,10 +25,9 @@ CREATE OR REPLACE FUNCTION sf_import_cases(p_items jsonb, p_today date, p_plan b
 RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
     existing jsonb;
-    cs       jsonb;
+    ids      jsonb;
     ps       jsonb;
     es       jsonb;
-    pids     bigint[];
 BEGIN
     SELECT coalesce(jsonb_agg(c.ref), '[]') INTO existing
       FROM cases c WHERE c.ref IN (SELECT i->>'ref' FROM jsonb_array_elements(p_items) i);
@@ -36,26 +36,27 @@ BEGIN
     END IF;
     -- The daemon clock's time, for known_at (schema 012).
     PERFORM set_config('sendflow.clock', coalesce(p_items->0->'audit'->>'clock', ''), true);
+    -- ref -> the new case's id (not each case's whole item copied with its id: that
+    -- copy was a fifth of a chunk's write).
     WITH ins AS (
         INSERT INTO cases (ref, dob, attrs)
         SELECT i->>'ref', (i->>'dob')::date, coalesce(i->'attrs', '{}'::jsonb)
           FROM jsonb_array_elements(p_items) i
         RETURNING id, ref)
-    SELECT jsonb_agg(i || jsonb_build_object('case_id', ins.id)) INTO cs
-      FROM jsonb_array_elements(p_items) i JOIN ins ON ins.ref = i->>'ref';
+    SELECT jsonb_object_agg(ins.ref, ins.id) INTO ids FROM ins;
     -- Ids first, in replay order: processes and events name each other.
     SELECT coalesce(jsonb_agg(x.p || jsonb_build_object('case_id', x.cid,
                                                         'id', nextval(pg_get_serial_sequence('processes', 'id')))), '[]')
       INTO ps
-      FROM (SELECT p.value AS p, (c->>'case_id')::bigint AS cid
-              FROM jsonb_array_elements(cs) c, jsonb_array_elements(c->'processes') p
-             ORDER BY (c->>'case_id')::bigint, (p.value->>'n')::integer) x;
+      FROM (SELECT p.value AS p, (ids->>(c->>'ref'))::bigint AS cid
+              FROM jsonb_array_elements(p_items) c, jsonb_array_elements(c->'processes') p
+             ORDER BY 2, (p.value->>'n')::integer) x;
     SELECT coalesce(jsonb_agg(x.e || jsonb_build_object('case_id', x.cid,
                                                         'id', nextval(pg_get_serial_sequence('events', 'id')))), '[]')
       INTO es
-      FROM (SELECT e.value AS e, (c->>'case_id')::bigint AS cid
-              FROM jsonb_array_elements(cs) c, jsonb_array_elements(c->'events') e
-             ORDER BY (c->>'case_id')::bigint, (e.value->>'n')::integer) x;
+      FROM (SELECT e.value AS e, (ids->>(c->>'ref'))::bigint AS cid
+              FROM jsonb_array_elements(p_items) c, jsonb_array_elements(c->'events') e
+             ORDER BY 2, (e.value->>'n')::integer) x;
     INSERT INTO processes (id, case_id, workflow, wf_version, started_on, attrs, status, state,
                            ended_on, parent_id, parent_event_id, idem_key, started_by)
     SELECT p.id, p.case_id, p.workflow, p.version, p.started_on, coalesce(p.attrs, '{}'),
@@ -79,23 +80,14 @@ BEGIN
     PERFORM sf_upsert_deadlines(ps, 'id');
     IF p_plan THEN
         PERFORM sf_plan_escalations_many((SELECT jsonb_agg(jsonb_build_object(
-                    'process', (p->>'id')::bigint, 'deadlines', p->'deadlines', 'plan', true))
+                    'process', (p->>'id')::bigint, 'deadlines', p->'deadlines', 'plan', true,
+                    'new', true, 'history', p_today))
                                             FROM jsonb_array_elements(ps) p));
-        pids := ARRAY(SELECT (p->>'id')::bigint FROM jsonb_array_elements(ps) p);
-        UPDATE escalations e
-           SET status = 'fired', superseded = true, recipients = '[]'::jsonb,
-               fired_by = 'import', fired_at = e.fire_on::timestamp AT TIME ZONE 'Europe/London',
-               updated_at = now()
-         WHERE e.process_id = ANY (pids) AND e.status = 'pending' AND e.fire_on < p_today
-           AND EXISTS (SELECT 1 FROM escalations l
-                        WHERE l.process_id = e.process_id AND l.deadline = e.deadline
-                          AND l.status = 'pending' AND l.fire_on <= p_today
-                          AND (l.fire_on, l.id) > (e.fire_on, e.id));
     END IF;
-    PERFORM sf_audit_items((SELECT jsonb_agg(c->'audit') FROM jsonb_array_elements(cs) c));
+    PERFORM sf_audit_items((SELECT jsonb_agg(c->'audit') FROM jsonb_array_elements(p_items) c));
     RETURN json_build_object('existing', '[]'::json,
-                             'swept', (SELECT coalesce(json_agg(c->>'case_id'), '[]'::json)
-                                         FROM jsonb_array_elements(cs) c
+                             'swept', (SELECT coalesce(json_agg(ids->>(c->>'ref')), '[]'::json)
+                                         FROM jsonb_array_elements(p_items) c
                                         WHERE c->>'dob' IS NOT NULL));
 END
 $$;
