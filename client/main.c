@@ -513,7 +513,8 @@ static int open_conn(const cli *c, sfc_conn *conn)
     if (sfc_connect(conn, path) != 0) {
         fprintf(stderr,
                 "sendflow: cannot connect to the daemon at %s: %s (is sendflowd running? "
-                "start it with scripts/up)\n",
+                "systemctl status sendflowd; in a source checkout, scripts/up; permission "
+                "denied: are you in the socket's group?)\n",
                 path, strerror(errno));
         return EXIT_FAIL;
     }
