@@ -111,15 +111,24 @@ static void finish(attempt *a, const json_t *summary, const char *why)
         if (a->waiters[i].cb)
             a->waiters[i].cb(summary, why, a->waiters[i].arg);
     attempt_free(a);
-    if (r->next_by && !d->stopping) {
-        char *by = r->next_by;
-        waiter *w = r->next;
-        size_t n = r->nnext;
-        r->next_by = NULL;
-        r->next = NULL;
-        r->nnext = 0;
+    if (!r->next_by)
+        return;
+    char *by = r->next_by;
+    waiter *w = r->next;
+    size_t n = r->nnext;
+    r->next_by = NULL;
+    r->next = NULL;
+    r->nnext = 0;
+    if (!d->stopping) {
         start(d, by, w, n);
+        return;
     }
+    /* Asked for meanwhile, but the daemon is stopping: answered, not left waiting. */
+    for (size_t i = 0; i < n; i++)
+        if (w[i].cb)
+            w[i].cb(NULL, "the daemon is stopping", w[i].arg);
+    free(w);
+    free(by);
 }
 
 /* A recompute that ran while the definitions changed took some processes under the old ones. */
