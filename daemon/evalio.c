@@ -90,11 +90,7 @@ typedef struct sig_text {
 static sig_text signature(const json_t *row)
 {
     char *text = json_dumps(row, JSON_COMPACT | JSON_SORT_KEYS);
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ULL;
-    }
+    uint64_t h = sf_fnv1a64(text);
     free(text);
     sig_text out;
     snprintf(out.hex, sizeof out.hex, "%016" PRIx64, h);

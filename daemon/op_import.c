@@ -122,11 +122,7 @@ static void derive_key(im_row *r)
     sb text = {0};
     sb_addf(&text, "%s|%s|%s", r->what, cal_format(r->on, on), attrs);
     free(attrs);
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (const unsigned char *p = (const unsigned char *)sb_str(&text); *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ULL;
-    }
+    uint64_t h = sf_fnv1a64(sb_str(&text));
     sb_free(&text);
     snprintf(r->derived, sizeof r->derived, "import:%s:%016" PRIx64, on, h);
     r->key = r->derived;

@@ -199,3 +199,13 @@ void sb_add_redacted(sb *b, const char *s)
         p++;
     }
 }
+
+uint64_t sf_fnv1a64(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SF_MUSTCHECK    __attribute__((warn_unused_result))
 #define SF_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -57,5 +58,8 @@ void sb_free(sb *b);
  * quoted values included). Everything else is copied as it is.
  */
 void sb_add_redacted(sb *b, const char *s);
+
+/* FNV-1a, 64 bits, of the string s: a cheap fingerprint (not a defence against anyone). */
+uint64_t sf_fnv1a64(const char *s);
 
 #endif
