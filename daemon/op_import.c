@@ -43,7 +43,7 @@ static const store_stmt statements[] = {
      " WHERE case_id = c.id AND idem_key IS NOT NULL UNION ALL SELECT idem_key FROM events"
      " WHERE case_id = c.id AND idem_key IS NOT NULL) k))), '{}'::json)"
      " FROM cases c WHERE c.ref IN (SELECT jsonb_array_elements_text($1::jsonb))"},
-    {"sf_import_write", "SELECT sf_import_cases($1::jsonb, $2::date, $3::boolean)"},
+    {"sf_import_write", "SELECT sf_import_cases($1::jsonb)"},
 };
 
 const store_stmts op_import_statements = {statements, sizeof statements / sizeof statements[0]};
@@ -85,7 +85,8 @@ typedef struct im_state {
     size_t nkept;  /* rows in order: those read without fault, of cases without one */
     bool dry;
     json_t *errors; /* [{"line", "reason"}] (owned) */
-    json_t *items;  /* the write's cases (owned) */
+    json_t *doc;    /* the write: {"cases", "processes", "events", "deadlines", "levels",
+                       "audit"}, flat rows naming each other by index "k" (owned) */
     json_t *stored; /* ref -> {"keys"} of the cases the database has (owned) */
     json_int_t n_new, n_unchanged, n_procs, n_events, n_dob;
 } im_state;
@@ -98,7 +99,7 @@ static void im_state_free(void *arg)
     free(s->rows);
     free(s->order);
     json_decref(s->errors);
-    json_decref(s->items);
+    json_decref(s->doc);
     json_decref(s->stored);
     free(s);
 }
@@ -437,6 +438,111 @@ static const im_row *first_missing(im_state *s, json_t *stored, size_t from, siz
     return NULL;
 }
 
+/* An index in one of the write's arrays, as the write names it. */
+static json_t *doc_index(size_t k)
+{
+    return json_integer((json_int_t)k);
+}
+
+/*
+ * The escalation levels of deadline dl ("escalate": its levels in order) of
+ * process pk of case ck, added to levels. A level whose day passed before
+ * today while a later level of the deadline is due by today is history:
+ * "past" (written fired and superseded, nobody told), so each open deadline
+ * sends only its current level. ISO dates compare as strings.
+ */
+static void add_levels(json_t *levels, const json_t *dl, size_t ck, size_t pk, const char *today)
+{
+    const json_t *esc = json_object_get(dl, "escalate");
+    if (!json_is_array(esc) || strcmp(json_string_value(json_object_get(dl, "resolution")), "open"))
+        return;
+    size_t n = json_array_size(esc);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *l = json_array_get(esc, i);
+        const char *fire = json_string_value(json_object_get(l, "fire_on"));
+        bool past = false;
+        for (size_t m = 0; m < n && strcmp(fire, today) < 0 && !past; m++) {
+            const char *later =
+                json_string_value(json_object_get(json_array_get(esc, m), "fire_on"));
+            int c = strcmp(later, fire);
+            past = strcmp(later, today) <= 0 && (c > 0 || (c == 0 && m > i));
+        }
+        json_array_append_new(
+            levels,
+            json_pack("{s:o,s:o,s:O,s:O,s:O,s:O,s:O,s:b}", "c", doc_index(ck), "p", doc_index(pk),
+                      "deadline", json_object_get(dl, "name"), "level", json_object_get(l, "level"),
+                      "due", json_object_get(dl, "due"), "fire_on", json_object_get(l, "fire_on"),
+                      "roles", json_object_get(l, "roles"), "past", past));
+    }
+}
+
+/* Count the replayed case c (opened by row first) and, unless this is a dry run, add it
+ * to the write with its audit row. */
+static void add_case(job *j, im_state *s, const im_case *c, const im_row *first)
+{
+    s->n_new++;
+    s->n_procs += (json_int_t)c->nprocs;
+    s->n_events += (json_int_t)json_array_size(c->events);
+    if (c->dob != CAL_NONE)
+        s->n_dob++;
+    if (s->dry)
+        return; /* checking only: the rows the write would take are not built */
+    json_t *cases = json_object_get(s->doc, "cases"), *procs = json_object_get(s->doc, "processes"),
+           *events = json_object_get(s->doc, "events"), *dls = json_object_get(s->doc, "deadlines"),
+           *levels = json_object_get(s->doc, "levels");
+    size_t ck = json_array_size(cases), p0 = json_array_size(procs), e0 = json_array_size(events);
+    char today[CAL_DATE_LEN];
+    cal_format(j->today, today);
+    json_array_append_new(cases, json_pack("{s:o,s:s,s:o,s:o}", "k", doc_index(ck), "ref", c->ref,
+                                           "dob", eio_date(c->dob), "attrs",
+                                           eio_attrs_json(first->attrs, first->nattrs)));
+    for (size_t i = 0; i < c->nprocs; i++) {
+        const im_proc *p = &c->procs[i];
+        json_array_append_new(
+            procs, json_pack("{s:o,s:o,s:s,s:i,s:o,s:o,s:s?,s:s,s:s,s:o,s:o,s:o,s:s?}", "k",
+                             doc_index(p0 + i), "c", doc_index(ck), "workflow", p->wf->name,
+                             "version", p->wf->version, "started_on", eio_date(p->started), "attrs",
+                             eio_attrs_json(p->attrs, p->nattrs), "key", p->key, "status",
+                             eng_proc_status_name(p->res->status), "state", p->res->state,
+                             "ended_on", eio_date(p->res->ended_on), "parent",
+                             p->parent >= 0 ? doc_index(p0 + (size_t)p->parent) : json_null(),
+                             "parent_event",
+                             p->parent_ev >= 0 ? doc_index(e0 + (size_t)p->parent_ev) : json_null(),
+                             "actor", p->line ? j->actor : NULL));
+        json_t *pdls = eio_deadlines(j->d, p->res);
+        size_t k;
+        json_t *dl;
+        json_array_foreach(pdls, k, dl)
+        {
+            add_levels(levels, dl, ck, p0 + i, today);
+            json_object_del(dl, "escalate");
+            json_object_set_new(dl, "p", doc_index(p0 + i));
+            json_array_append(dls, dl);
+        }
+        json_decref(pdls);
+    }
+    size_t k;
+    json_t *ev;
+    json_array_foreach(c->events, k, ev)
+    {
+        json_object_set_new(ev, "k", doc_index(e0 + k));
+        json_object_set_new(ev, "c", doc_index(ck));
+        json_object_set_new(
+            ev, "p", doc_index(p0 + (size_t)json_integer_value(json_object_get(ev, "process"))));
+        json_object_del(ev, "n");
+        json_object_del(ev, "process");
+        json_array_append(events, ev);
+    }
+    j->case_ref = c->ref; /* the audit row's case (audit_item reads it) */
+    json_t *audit = audit_item(j);
+    j->case_ref = NULL;
+    char detail[96];
+    snprintf(detail, sizeof detail, "imported: %zu processes, %zu events", c->nprocs,
+             json_array_size(c->events));
+    json_object_set_new(audit, "detail", json_string(detail));
+    json_array_append_new(json_object_get(s->doc, "audit"), audit);
+}
+
 /* Replay the case of rows[from..to) of order; add its write item, or report its rows. */
 static void replay_case(job *j, im_state *s, size_t from, size_t to)
 {
@@ -490,42 +596,9 @@ static void replay_case(job *j, im_state *s, size_t from, size_t to)
         else
             replay_event(&c, r);
     }
-    if (json_array_size(s->errors) == nerr) {
-        bool plan = j->d->esc && j->d->esc->nlevels > 0;
-        json_t *procs = json_array();
-        for (size_t i = 0; i < c.nprocs; i++) {
-            const im_proc *p = &c.procs[i];
-            json_array_append_new(
-                procs,
-                json_pack("{s:i,s:s,s:i,s:o,s:o,s:s?,s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:s?}", "n",
-                          (int)i, "workflow", p->wf->name, "version", p->wf->version, "started_on",
-                          eio_date(p->started), "attrs", eio_attrs_json(p->attrs, p->nattrs), "key",
-                          p->key, "status", eng_proc_status_name(p->res->status), "state",
-                          p->res->state, "ended_on", eio_date(p->res->ended_on), "deadlines",
-                          eio_deadlines(j->d, p->res), "parent",
-                          p->parent >= 0 ? json_integer(p->parent) : json_null(), "parent_event",
-                          p->parent_ev >= 0 ? json_integer(p->parent_ev) : json_null(), "plan",
-                          plan, "actor", p->line ? j->actor : NULL));
-        }
-        s->n_new++;
-        s->n_procs += (json_int_t)c.nprocs;
-        s->n_events += (json_int_t)json_array_size(c.events);
-        if (c.dob != CAL_NONE)
-            s->n_dob++;
-        j->case_ref = c.ref; /* the audit row's case (audit_item reads it) */
-        json_t *audit = audit_item(j);
-        j->case_ref = NULL;
-        char detail[96];
-        snprintf(detail, sizeof detail, "imported: %zu processes, %zu events", c.nprocs,
-                 json_array_size(c.events));
-        json_object_set_new(audit, "detail", json_string(detail));
-        json_array_append_new(
-            s->items, json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "ref", c.ref, "dob", eio_date(c.dob),
-                                "attrs", eio_attrs_json(first->attrs, first->nattrs), "processes",
-                                procs, "events", c.events, "audit", audit));
-    } else {
-        json_decref(c.events);
-    }
+    if (json_array_size(s->errors) == nerr)
+        add_case(j, s, &c, first);
+    json_decref(c.events);
     for (size_t i = 0; i < c.nprocs; i++) {
         free(c.procs[i].ev);
         eng_result_free(c.procs[i].res);
@@ -593,7 +666,8 @@ static void import_read(job *j, PGresult *res)
         replay_case(j, s, from, k);
         from = k;
     }
-    if (json_array_size(s->errors) || s->dry || json_array_size(s->items) == 0) {
+    if (json_array_size(s->errors) || s->dry ||
+        json_array_size(json_object_get(s->doc, "cases")) == 0) {
         /* Sorted by line, so the file's errors read in order. */
         size_t n = json_array_size(s->errors);
         for (size_t a = 1; a < n; a++)
@@ -616,12 +690,10 @@ static void import_read(job *j, PGresult *res)
         job_reply(j);
         return;
     }
-    char *items = json_dumps(s->items, JSON_COMPACT);
-    char today[CAL_DATE_LEN];
-    bool plan = j->d->esc && j->d->esc->nlevels > 0;
-    const char *p[3] = {items, cal_format(j->today, today), plan ? "true" : "false"};
-    job_query(j, &statements[1], 3, p, import_written);
-    free(items);
+    char *doc = json_dumps(s->doc, JSON_COMPACT);
+    const char *p[1] = {doc};
+    job_query(j, &statements[1], 1, p, import_written);
+    free(doc);
 }
 
 int op_import_parse(job *j, proto_err *code, sb *err)
@@ -640,7 +712,8 @@ int op_import_parse(job *j, proto_err *code, sb *err)
         return -1;
     }
     s->errors = json_array();
-    s->items = json_array();
+    s->doc = json_pack("{s:[],s:[],s:[],s:[],s:[],s:[]}", "cases", "processes", "events",
+                       "deadlines", "levels", "audit");
     s->nrows = json_array_size(rows);
     s->rows = xcalloc(s->nrows, sizeof *s->rows);
     s->order = xcalloc(s->nrows, sizeof *s->order);

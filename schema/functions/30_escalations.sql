@@ -19,66 +19,51 @@ $$;
 -- 005's item reader, replaced by sf_plan_set (a new result shape).
 DROP FUNCTION IF EXISTS sf_plan_items(jsonb);
 
--- The result gained "history": a new result type is a new function.
+-- A result type changed is a new function: sf_plan_set lost "history" and
+-- sf_plan_levels its status columns (an import writes its past levels itself,
+-- 50_import.sql).
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'sf_plan_set'
-                  AND NOT 'history' = ANY (coalesce(proargnames, '{}'))) THEN
+                  AND 'history' = ANY (coalesce(proargnames, '{}'))) THEN
         DROP FUNCTION sf_plan_set(jsonb);
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'sf_plan_levels'
+                  AND 'superseded' = ANY (coalesce(proargnames, '{}'))) THEN
+        DROP FUNCTION sf_plan_levels(jsonb);
     END IF;
 END
 $$;
 
 -- The processes of a plan to look at: p_items is [{"process": id, "deadlines":
--- [...], "gone": [names] (optional), "plan": true (optional), "new": true
--- (optional: the process was written in this transaction), "history": date
--- (optional, an import's today)}]. "gone" present means "deadlines" holds only
--- the rows that changed (partial): only those and the gone names are planned
--- anew, the process's other levels are left as they are. Without "plan", a
--- process is planned when its deadlines carry "escalate" (a daemon without a
--- policy sends none: left as it is).
+-- [...], "gone": [names] (optional), "plan": true (optional)}]. "gone" present
+-- means "deadlines" holds only the rows that changed (partial): only those and
+-- the gone names are planned anew, the process's other levels are left as they
+-- are. Without "plan", a process is planned when its deadlines carry "escalate"
+-- (a daemon without a policy sends none: left as it is).
 CREATE OR REPLACE FUNCTION sf_plan_set(p_items jsonb)
-RETURNS TABLE (pid bigint, dls jsonb, gone text[], partial boolean, history date)
+RETURNS TABLE (pid bigint, dls jsonb, gone text[], partial boolean)
 LANGUAGE sql IMMUTABLE AS $$
 SELECT (i->>'process')::bigint, coalesce(i->'deadlines', '[]'::jsonb),
        ARRAY(SELECT jsonb_array_elements_text(coalesce(i->'gone', '[]'::jsonb))),
-       i ? 'gone' AND jsonb_typeof(i->'gone') = 'array', (i->>'history')::date
+       i ? 'gone' AND jsonb_typeof(i->'gone') = 'array'
   FROM jsonb_array_elements(p_items) i
  WHERE coalesce((i->>'plan')::boolean,
                 EXISTS (SELECT 1 FROM jsonb_array_elements(i->'deadlines') d WHERE d ? 'escalate'))
 $$;
 
 -- The levels a plan writes (sf_plan_escalations_many): one row per level of each
--- open duty of p_items (sf_plan_set), with the escalations columns it sets. With
--- "history" (an import of facts from the past: its today), a level whose day
--- passed before it, with a later level of the same deadline due by then, is
--- history: written fired and superseded (nobody told, fired_by 'import',
--- fired_at its own day), so each open deadline sends only its current level.
--- Written so at once: an insert then an update of the same rows cost a third of
--- an import's write. (OFFSET 0: "past" worked out once per level, not once for
--- each of its five uses.) A SQL function of one SELECT: inlined where used.
+-- open duty of p_items (sf_plan_set), with the escalations columns it sets. A SQL
+-- function of one SELECT: inlined where used.
 CREATE OR REPLACE FUNCTION sf_plan_levels(p_items jsonb)
 RETURNS TABLE (case_id bigint, process_id bigint, deadline text, level text, due date,
-               fire_on date, roles jsonb, status text, superseded boolean, recipients jsonb,
-               fired_by text, fired_at timestamptz)
+               fire_on date, roles jsonb)
 LANGUAGE sql STABLE AS $$
 SELECT p.case_id, it.pid, d->>'name', l->>'level', (d->>'due')::date,
-       (l->>'fire_on')::date, l->'roles',
-       CASE WHEN h.past THEN 'fired' ELSE 'pending' END, h.past,
-       CASE WHEN h.past THEN '[]'::jsonb END, CASE WHEN h.past THEN 'import' END,
-       CASE WHEN h.past THEN (l->>'fire_on')::date::timestamp AT TIME ZONE 'Europe/London' END
+       (l->>'fire_on')::date, l->'roles'
   FROM sf_plan_set(p_items) it JOIN processes p ON p.id = it.pid,
        jsonb_array_elements(it.dls) d,
-       jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) WITH ORDINALITY l(l, o),
-       LATERAL (SELECT coalesce(it.history IS NOT NULL AND (l->>'fire_on')::date < it.history
-                                AND EXISTS (
-                                    SELECT 1
-                                      FROM jsonb_array_elements(d->'escalate')
-                                           WITH ORDINALITY m(m, o)
-                                     WHERE (m->>'fire_on')::date <= it.history
-                                       AND ((m->>'fire_on')::date, m.o)
-                                           > ((l->>'fire_on')::date, l.o)), false)
-               AS past OFFSET 0) h
+       jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) l
  WHERE d->>'resolution' = 'open'
 $$;
 
@@ -88,96 +73,78 @@ DECLARE
     earliest date;
     k bigint;
 BEGIN
-    -- Processes written in this transaction (an import's: every item "new") have no
-    -- levels yet: a plain insert (a speculative insertion per row, for a conflict
-    -- that cannot happen, cost a fifth of it), and nothing to cancel, end or reopen.
-    -- Skipping those three statements is not only less work: their joins from the
-    -- whole table's fired levels to the items, planned on statistics taken before
-    -- the import, went through every fired level of the database once per item
-    -- (3.6 s a chunk of 250 cases at 14,000 fired levels).
-    IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_items) i
-                    WHERE NOT coalesce((i->>'new')::boolean, false)) THEN
-        WITH planned AS (
-        INSERT INTO escalations (case_id, process_id, deadline, level, due, fire_on, roles,
-                                 status, superseded, recipients, fired_by, fired_at)
-        SELECT * FROM sf_plan_levels(p_items)
-        RETURNING CASE WHEN status = 'pending' THEN fire_on END AS fire_on)
-        SELECT min(fire_on) INTO earliest FROM planned;
-    ELSE
-        -- Plan (or re-plan) the levels of open duties.
-        WITH planned AS (
-        INSERT INTO escalations AS e (case_id, process_id, deadline, level, due, fire_on, roles,
-                                      status, superseded, recipients, fired_by, fired_at)
-        SELECT * FROM sf_plan_levels(p_items)
-        ON CONFLICT (process_id, deadline, level) DO UPDATE
-           SET due = excluded.due, fire_on = excluded.fire_on, roles = excluded.roles,
-               status = 'pending', updated_at = now()
-         WHERE e.status = 'cancelled'
-            OR (e.status = 'pending'
-                AND (e.due, e.fire_on, e.roles) IS DISTINCT FROM
-                    (excluded.due, excluded.fire_on, excluded.roles))
-        RETURNING CASE WHEN e.status = 'pending' THEN e.fire_on END AS fire_on)
-        SELECT min(fire_on) INTO earliest FROM planned;
-        -- Pending levels no longer planned stop: met, cancelled, gone, or switched off
-        -- (for a partial plan, among the deadlines it names).
-        UPDATE escalations e SET status = 'cancelled', updated_at = now()
-          FROM sf_plan_set(p_items) it
-         WHERE e.process_id = it.pid AND e.status = 'pending'
-           AND (NOT it.partial OR e.deadline = ANY (it.gone)
-                OR EXISTS (SELECT 1 FROM jsonb_array_elements(it.dls) c
-                            WHERE c->>'name' = e.deadline))
-           AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(it.dls) d,
-                                  jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) l
-                            WHERE d->>'resolution' = 'open' AND d->>'name' = e.deadline
-                              AND l->>'level' = e.level);
-        -- Levels that fired for a deadline now met or ended: tell the people they
-        -- told (a superseded level told nobody), and the watch streams.
-        WITH ended AS (
-            UPDATE escalations e SET resolved_on = coalesce(x.on_date, current_date),
-                                     updated_at = now()
-              FROM (SELECT e2.id, d->>'resolution' AS res, d->>'title' AS title,
-                           coalesce(d->>'met_on', d->>'cancelled_on')::date AS on_date
-                      FROM sf_plan_set(p_items) it
-                      JOIN escalations e2 ON e2.process_id = it.pid
-                      JOIN jsonb_array_elements(it.dls) d ON d->>'name' = e2.deadline
-                     WHERE e2.status = 'fired' AND e2.resolved_on IS NULL
-                       AND d->>'resolution' <> 'open') x
-             WHERE e.id = x.id
-            RETURNING e.id, e.case_id, e.process_id, e.deadline, e.level, e.due, e.recipients,
-                      e.superseded, e.fire_on, x.res, x.title, x.on_date),
-        nt AS (
-            SELECT ended.id, ended.process_id, ended.deadline, ended.fire_on, ended.recipients,
-                   ended.superseded, n.subject, n.body, n.payload
-              FROM ended JOIN cases c ON c.id = ended.case_id
-              JOIN processes p ON p.id = ended.process_id
-              CROSS JOIN LATERAL sf_notice('resolved', ended.id, ended.level, c.ref,
-                                           ended.process_id, p.workflow, ended.deadline,
-                                           ended.title, ended.due, NULL, NULL, NULL,
-                                           ended.on_date, ended.res) n),
-        -- One "resolved" notice per deadline and address, however many of its levels
-        -- told that address: the one of the last level that fired.
-        queued AS (
-            INSERT INTO outbox (kind, escalation_id, channel, target, subject, body, payload,
-                                idem_key)
-            SELECT DISTINCT ON (nt.process_id, nt.deadline, t->>'channel', t->>'target')
-                   'resolved', nt.id, t->>'channel', t->>'target', nt.subject, nt.body,
-                   nt.payload || jsonb_build_object('recipient', t->>'person'),
-                   format('resolved:%s:%s:%s', nt.id, t->>'channel', t->>'target')
-              FROM nt, jsonb_array_elements(coalesce(nt.recipients, '[]'::jsonb)) t
-             WHERE coalesce(t->>'channel', '') IN ('webhook', 'email', 'command')
-             ORDER BY nt.process_id, nt.deadline, t->>'channel', t->>'target', nt.fire_on DESC,
-                      nt.id DESC
-            ON CONFLICT (idem_key) DO NOTHING)
-        SELECT count(*) INTO k
-          FROM nt LEFT JOIN LATERAL (SELECT pg_notify('sendflow_watch', sf_watch_text(nt.payload))
-                                      WHERE NOT nt.superseded) w ON true;
-        -- A level that fired for a deadline that is open again (its event was voided)
-        -- is open again too.
-        UPDATE escalations e SET resolved_on = NULL, updated_at = now()
-          FROM sf_plan_set(p_items) it, jsonb_array_elements(it.dls) d
-         WHERE e.process_id = it.pid AND e.status = 'fired' AND e.resolved_on IS NOT NULL
-           AND d->>'name' = e.deadline AND d->>'resolution' = 'open';
-    END IF;
+    -- Plan (or re-plan) the levels of open duties.
+    WITH planned AS (
+    INSERT INTO escalations AS e (case_id, process_id, deadline, level, due, fire_on, roles)
+    SELECT * FROM sf_plan_levels(p_items)
+    ON CONFLICT (process_id, deadline, level) DO UPDATE
+       SET due = excluded.due, fire_on = excluded.fire_on, roles = excluded.roles,
+           status = 'pending', updated_at = now()
+     WHERE e.status = 'cancelled'
+        OR (e.status = 'pending'
+            AND (e.due, e.fire_on, e.roles) IS DISTINCT FROM
+                (excluded.due, excluded.fire_on, excluded.roles))
+    RETURNING CASE WHEN e.status = 'pending' THEN e.fire_on END AS fire_on)
+    SELECT min(fire_on) INTO earliest FROM planned;
+    -- Pending levels no longer planned stop: met, cancelled, gone, or switched off
+    -- (for a partial plan, among the deadlines it names).
+    UPDATE escalations e SET status = 'cancelled', updated_at = now()
+      FROM sf_plan_set(p_items) it
+     WHERE e.process_id = it.pid AND e.status = 'pending'
+       AND (NOT it.partial OR e.deadline = ANY (it.gone)
+            OR EXISTS (SELECT 1 FROM jsonb_array_elements(it.dls) c
+                        WHERE c->>'name' = e.deadline))
+       AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(it.dls) d,
+                              jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) l
+                        WHERE d->>'resolution' = 'open' AND d->>'name' = e.deadline
+                          AND l->>'level' = e.level);
+    -- Levels that fired for a deadline now met or ended: tell the people they
+    -- told (a superseded level told nobody), and the watch streams.
+    WITH ended AS (
+        UPDATE escalations e SET resolved_on = coalesce(x.on_date, current_date),
+                                 updated_at = now()
+          FROM (SELECT e2.id, d->>'resolution' AS res, d->>'title' AS title,
+                       coalesce(d->>'met_on', d->>'cancelled_on')::date AS on_date
+                  FROM sf_plan_set(p_items) it
+                  JOIN escalations e2 ON e2.process_id = it.pid
+                  JOIN jsonb_array_elements(it.dls) d ON d->>'name' = e2.deadline
+                 WHERE e2.status = 'fired' AND e2.resolved_on IS NULL
+                   AND d->>'resolution' <> 'open') x
+         WHERE e.id = x.id
+        RETURNING e.id, e.case_id, e.process_id, e.deadline, e.level, e.due, e.recipients,
+                  e.superseded, e.fire_on, x.res, x.title, x.on_date),
+    nt AS (
+        SELECT ended.id, ended.process_id, ended.deadline, ended.fire_on, ended.recipients,
+               ended.superseded, n.subject, n.body, n.payload
+          FROM ended JOIN cases c ON c.id = ended.case_id
+          JOIN processes p ON p.id = ended.process_id
+          CROSS JOIN LATERAL sf_notice('resolved', ended.id, ended.level, c.ref,
+                                       ended.process_id, p.workflow, ended.deadline,
+                                       ended.title, ended.due, NULL, NULL, NULL,
+                                       ended.on_date, ended.res) n),
+    -- One "resolved" notice per deadline and address, however many of its levels
+    -- told that address: the one of the last level that fired.
+    queued AS (
+        INSERT INTO outbox (kind, escalation_id, channel, target, subject, body, payload,
+                            idem_key)
+        SELECT DISTINCT ON (nt.process_id, nt.deadline, t->>'channel', t->>'target')
+               'resolved', nt.id, t->>'channel', t->>'target', nt.subject, nt.body,
+               nt.payload || jsonb_build_object('recipient', t->>'person'),
+               format('resolved:%s:%s:%s', nt.id, t->>'channel', t->>'target')
+          FROM nt, jsonb_array_elements(coalesce(nt.recipients, '[]'::jsonb)) t
+         WHERE coalesce(t->>'channel', '') IN ('webhook', 'email', 'command')
+         ORDER BY nt.process_id, nt.deadline, t->>'channel', t->>'target', nt.fire_on DESC,
+                  nt.id DESC
+        ON CONFLICT (idem_key) DO NOTHING)
+    SELECT count(*) INTO k
+      FROM nt LEFT JOIN LATERAL (SELECT pg_notify('sendflow_watch', sf_watch_text(nt.payload))
+                                  WHERE NOT nt.superseded) w ON true;
+    -- A level that fired for a deadline that is open again (its event was voided)
+    -- is open again too.
+    UPDATE escalations e SET resolved_on = NULL, updated_at = now()
+      FROM sf_plan_set(p_items) it, jsonb_array_elements(it.dls) d
+     WHERE e.process_id = it.pid AND e.status = 'fired' AND e.resolved_on IS NOT NULL
+       AND d->>'name' = e.deadline AND d->>'resolution' = 'open';
     -- Tell the schedulers the earliest day a level planned here fires: they tick
     -- at once only when it is due already, else set their timer earlier if need be.
     IF earliest IS NOT NULL THEN
