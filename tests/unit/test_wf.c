@@ -231,6 +231,33 @@ static void test_annual_review(void)
     wf_workflow_free(wf);
 }
 
+/* Reg. 16: the health commissioners' steps are periods (the ICBs', not escalated). */
+static void test_la_transfer(void)
+{
+    char err[WF_ERR_LEN];
+    wf_workflow *wf = NULL;
+    int rc = load_workflow(WORKFLOWS "/la-transfer.yaml", &wf, err);
+    CHECK_INT(rc, 0);
+    if (rc) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    CHECK_INT(wf->version, 2);
+    CHECK_INT(wf->nevents, 6);    /* 4, health_commissioner_notified and _request */
+    CHECK_INT(wf->ndeadlines, 5); /* 3 of reg. 15, 2 of reg. 16 */
+    const wf_deadline *n = find_deadline(wf, "health_commissioner_notice");
+    CHECK(n && n->kind == WF_DEADLINE_PERIOD && n->anchor_kind == WF_ANCHOR_ATTRIBUTE);
+    CHECK(n && n->or_later && n->or_later->due.kind == WF_DUE_BEGINNING_WITH &&
+          n->or_later->due.n == 15 && n->or_later->due.unit == CAL_WORKING_DAYS);
+    const wf_deadline *q = find_deadline(wf, "health_commissioner_request");
+    CHECK(q && q->kind == WF_DEADLINE_PERIOD && q->due.kind == WF_DUE_BEGINNING_WITH &&
+          q->due.n == 15 && q->due.unit == CAL_WORKING_DAYS);
+    CHECK_STR(q ? q->anchor.event : NULL, "health_commissioner_notified");
+    const wf_event *ev = wf_find_event(wf, "health_commissioner_request");
+    CHECK(ev && ev->after_end && ev->nattrs == 1 && ev->attrs[0].required);
+    wf_workflow_free(wf);
+}
+
 static void test_load_dir_shipped(void)
 {
     char err[WF_ERR_LEN];
@@ -994,6 +1021,7 @@ int main(void)
 {
     RUN(test_ehcp_assessment);
     RUN(test_annual_review);
+    RUN(test_la_transfer);
     RUN(test_load_dir_shipped);
     RUN(test_base_and_defaults);
     RUN(test_styles_and_rules);
