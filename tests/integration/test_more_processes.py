@@ -13,6 +13,11 @@ The law (shared reference "statutory-timescales", sections 2, 5-9):
 - Reg. 44: an order to make a plan: draft 5 weeks, final 11 weeks.
 - Reg. 15(2): the plan transferred on the day of the move, or within 15
   working days beginning with the day the old authority became aware.
+- Reg. 33: the family contacts the mediation adviser "within 2 months after"
+  the notice (no r. 12: a SEND Regulations period); the authority tells the
+  health commissioner within 3 working days of being told the family wants
+  mediation with health issues (§6, NV). Reg. 16: the health commissioners'
+  steps after a move (§8, NV), shown as periods.
 """
 from sfharness import (test, main, Database, Daemon, eq)
 
@@ -126,6 +131,66 @@ def reassessment_tribunal_order_and_transfer():
         x = dls(p)
         eq((x["transfer_plan"]["status"], x["inform_family"]["due"], x["transfer_review"]["due"]),
            ("met", "2026-02-17", "2026-05-31"), "after the transfer")
+
+
+@test
+def mediation_contact_health_commissioner_and_reg_16():
+    with Database() as db, Daemon(db, clock="2025-10-31T10:00") as d:
+        d.cli("case", "open", "C-MD")
+        start(d, "C-MD", "ehcp-assessment", "2025-09-01")
+        # Not to assess, Fri 31 Oct 2025: reg. 33 -> Wed 31 Dec 2025 (a period, not moved);
+        # the appeal window's 31 Dec -> Fri 2 Jan 2026 (r. 12(3)).
+        p = ev(d, "C-MD", "decision_to_assess", "2025-10-31", "outcome=no")["process"]
+        mc, aw = dls(p)["mediation_contact"], dls(p)["appeal_window"]
+        eq((mc["due"], mc["kind"], mc["basis"], aw["due"]),
+           ("2025-12-31", "period", "SEND Regulations 2014, reg. 33", "2026-01-02"), "reg. 33")
+        # Mediation asked Wed 31 Dec with health issues: Fri 2 (1), Mon 5 (2), Tue 6 Jan (3).
+        d.cli("clock", "set", "2025-12-31T10:00")
+        rc, out, err = d.cli("event", "C-MD", "mediation_requested", "--on", "2025-12-31",
+                             "--set", "health=maybe", check=False)
+        assert rc != 0 and "health" in err, (out, err)
+        p = ev(d, "C-MD", "mediation_requested", "2025-12-31", "health=yes")["process"]
+        hc = dls(p)["tell_health_commissioner"]
+        eq((hc["due"], hc["kind"], hc["status"]), ("2026-01-06", "duty", "pending"), "health")
+        # A mediation asked without health= (as every history before it): no such duty.
+        d.cli("case", "open", "C-MD2")
+        start(d, "C-MD2", "ehcp-assessment", "2025-09-01")
+        ev(d, "C-MD2", "decision_to_assess", "2025-10-31", "outcome=no")
+        p = ev(d, "C-MD2", "mediation_requested", "2025-12-31")["process"]
+        assert "tell_health_commissioner" not in dls(p), dls(p)
+        # The duty escalates (missed, still overdue; no at-risk level for 3 working days); the
+        # family's period does not.
+        esc = db.sql("SELECT e.deadline || ' ' || e.level || ' ' || e.fire_on FROM escalations e "
+                     "JOIN cases c ON c.id = e.case_id WHERE c.ref = 'C-MD' "
+                     "AND e.deadline IN ('tell_health_commissioner', 'mediation_contact') "
+                     "ORDER BY e.fire_on").split()
+        eq(" ".join(esc), "tell_health_commissioner missed 2026-01-07 "
+           "tell_health_commissioner still_overdue 2026-01-20", "escalation levels")
+
+        # Reg. 16, aware Mon 15 Dec 2025 of a move on Sat 20 Dec: the old ICB's notice has the
+        # transfer's date, Wed 7 Jan 2026; told Mon 22 Dec, the new ICB's 15 working days
+        # beginning with it run to Wed 14 Jan 2026 (25-26 Dec, 1 Jan skipped).
+        d.cli("case", "open", "C-LT16")
+        p = start(d, "C-LT16", "la-transfer", "2025-12-15", "move_date=2025-12-20",
+                  "last_review=2025-06-01")["process"]
+        eq((dls(p)["health_commissioner_notice"]["due"], dls(p)["health_commissioner_notice"]["kind"]),
+           ("2026-01-07", "period"), "reg. 16 notice")
+        d.cli("clock", "set", "2026-01-06T10:00")
+        ev(d, "C-LT16", "health_commissioner_notified", "2025-12-22")
+        p = ev(d, "C-LT16", "plan_transferred", "2026-01-06")["process"]
+        x = dls(p)["health_commissioner_request"]
+        eq((x["due"], x["kind"], dls(p)["health_commissioner_notice"]["status"]),
+           ("2026-01-14", "period", "met"), "reg. 16 request")
+
+        # The board on Tue 20 Jan 2026: the health duty is overdue (14 days), by its name; the
+        # periods (reg. 33 run unmet on 31 Dec, reg. 16's) are not.
+        d.cli("clock", "set", "2026-01-20T10:00")
+        data = d.cli("report", "--board", "operations", "--period", "2026-01", json=True)["data"]
+        fig = {f["id"]: f["value"] for sec in data["sections"] for f in sec["figures"]}
+        eq(fig["overdue_total"], 1, "overdue total")
+        eq(sorted(k for k in fig if k.startswith("overdue_") and fig[k] and
+                  k not in ("overdue_total", "overdue_8_28_days")),
+           ["overdue_tell_health_commissioner"], "overdue by deadline")
 
 
 if __name__ == "__main__":

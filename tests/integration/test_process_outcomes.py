@@ -34,8 +34,9 @@ def outcomes_exceptions_and_the_review_cycle():
            ("completed", "not_assessing", "2026-02-10"), "after outcome=no")
         eq(dl_status(c.ok({"op": "show", "case": "C-NO"})),
            {"decide_to_assess": "met", "notify_no_plan": "cancelled", "final_plan": "cancelled",
-            # the decision is appealable: 10 Feb + 2 months = 10 Apr 2026, run by 1 June
-            "appeal_window": "met"}, "C-NO")
+            # the decision is appealable: 10 Feb + 2 months = 10 Apr 2026, run by 1 June,
+            # and so has reg. 33's time to contact the mediation adviser (the same date)
+            "appeal_window": "met", "mediation_contact": "met"}, "C-NO")
 
         # Withdrawn: cancelled, every open deadline cancelled.
         setup(c, "C-WD")
@@ -49,9 +50,10 @@ def outcomes_exceptions_and_the_review_cycle():
         ev(c, "C-NI", "decision_not_to_issue", "2026-04-20")
         show = c.ok({"op": "show", "case": "C-NI"})
         eq(process(show, "ehcp-assessment")["state"], "no_plan", "state")
-        # 20 Apr + 2 months = Sat 20 Jun 2026 -> Mon 22 Jun (r. 12(2)): still open on 1 June.
+        # 20 Apr + 2 months = Sat 20 Jun 2026 -> Mon 22 Jun (r. 12(2)): still open on 1 June;
+        # reg. 33's Sat 20 Jun (not moved) too.
         eq(dl_status(show), {"decide_to_assess": "met", "notify_no_plan": "met", "final_plan": "cancelled",
-                             "appeal_window": "pending"}, "C-NI")
+                             "appeal_window": "pending", "mediation_contact": "pending"}, "C-NI")
 
         # An exception (a school closure of at least 4 weeks, reg. 10(4)(a)) over the due
         # date excuses a late decision; a shorter one does not (C-EX3 below).

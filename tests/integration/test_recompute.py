@@ -88,11 +88,11 @@ def a_changed_workflow_moves_the_deadlines_at_start():
         eq(dls(active(before["R2"], "annual-review"))["review_meeting"]["due"], "2027-01-19", "R2")
         stamps = db.sql("SELECT DISTINCT defs FROM processes WHERE workflow = 'annual-review'")
         eq(len(stamps.splitlines()), 1, "one stamp: %s" % stamps)
-        assert re.match(STAMP % 2, stamps.strip()), stamps
+        assert re.match(STAMP % 3, stamps.strip()), stamps
 
         # The service shortens the review cycle to 6 months (a new version).
         ar = os.path.join(wdir, "annual-review.yaml")
-        edit(ar, "version: 2 ", "version: 3 ")
+        edit(ar, "version: 3 ", "version: 4 ")
         edit(ar, "beginning_with: 12 months", "beginning_with: 6 months")
         d = restart(db, wdir, clk, old=d, sock=sock)
 
@@ -103,10 +103,10 @@ def a_changed_workflow_moves_the_deadlines_at_start():
             return p if dls(p)["review_meeting"]["due"] == "2025-09-09" else None
         p = wait_for(moved, 20, "R1's review to move to 2025-09-09", interval=0.1)
         rm = dls(p)["review_meeting"]
-        eq((p["version"], rm["status"]), (3, "overdue"), "R1 after the change")
+        eq((p["version"], rm["status"]), (4, "overdue"), "R1 after the change")
         assert "6 months beginning with" in rm["explain"], rm
         p2 = active(show(d, "R2"), "annual-review")
-        eq((p2["version"], dls(p2)["review_meeting"]["due"]), (3, "2026-07-19"), "R2's cycle")
+        eq((p2["version"], dls(p2)["review_meeting"]["due"]), (4, "2026-07-19"), "R2's cycle")
         eq({k: v["due"] for k, v in dls(p2).items() if k != "review_meeting"},
            {k: v["due"] for k, v in dls(active(before["R2"], "annual-review")).items()
             if k != "review_meeting"}, "R2's other deadlines")
@@ -144,7 +144,7 @@ def a_changed_workflow_moves_the_deadlines_at_start():
         stamps = db.sql("SELECT DISTINCT defs FROM processes "
                         "WHERE workflow = 'annual-review' AND status = 'active'").split("\n")
         eq(len([s for s in stamps if s]), 1, "one stamp: %s" % stamps)
-        assert re.match(STAMP % 3, stamps[0]), stamps
+        assert re.match(STAMP % 4, stamps[0]), stamps
         d.stop()
 
 
@@ -291,7 +291,7 @@ def definitions_that_orphan_running_processes_are_refused():
         ar = os.path.join(wdir, "annual-review.yaml")
         with open(ar) as f:
             text = f.read()
-        text = re.sub(r"\bamending\b", "amendments_due", text).replace("version: 2 ", "version: 3 ")
+        text = re.sub(r"\bamending\b", "amendments_due", text).replace("version: 3 ", "version: 4 ")
         with open(ar, "w") as f:
             f.write(text)
         bad = Daemon(db, clock=clk, workflows=wdir, socket_path=sock, start=False)
@@ -304,7 +304,7 @@ def definitions_that_orphan_running_processes_are_refused():
         msg = [l for l in err.splitlines() if "orphan" in l]
         assert len(msg) == 1, err[-3000:]
         msg = msg[0]
-        for want in ("annual-review.yaml", "version 3", 'state "amending"', "case O1",
+        for want in ("annual-review.yaml", "version 4", 'state "amending"', "case O1",
                      "migrate: {states: {amending: NEW_NAME}}"):
             assert want in msg, (want, msg)
         assert "O2" not in msg, msg
@@ -320,7 +320,7 @@ def definitions_that_orphan_running_processes_are_refused():
             p = active(show(d, "O1"), "annual-review")
             return p if p["state"] == "amendments_due" else None
         p = wait_for(migrated, 20, "O1 in state amendments_due", interval=0.1)
-        eq(p["version"], 3, "O1's version")
+        eq(p["version"], 4, "O1's version")
         eq([(x["name"], x["due"], x["status"]) for x in p["deadlines"]],
            [(x["name"], x["due"], x["status"]) for x in active(before, "annual-review")["deadlines"]],
            "O1's deadlines")
@@ -463,7 +463,7 @@ def recompute_at_scale():
         assert max(lat) < timeout(2.0), "a ping waited %.1f s" % max(lat)
 
         eq(count(db, "SELECT count(*) FROM processes WHERE defs IS NULL"), 0, "unstamped processes")
-        eq(count(db, "SELECT count(*) FROM processes WHERE wf_version <> 2"), 0, "old versions")
+        eq(count(db, "SELECT count(*) FROM processes WHERE wf_version <> 3"), 0, "old versions")
         eq(count(db, "SELECT count(*) FROM deadlines d JOIN processes p ON p.id = d.process_id "
                      "WHERE d.name = 'review_meeting' AND d.due <> p.started_on + interval '1 year' "
                      "- interval '1 day'"), 0, "review_meeting on the day before the anniversary")

@@ -54,25 +54,25 @@ def reload_puts_a_changed_workflow_in_use_without_a_restart():
            sorted(w["name"] for w in d.cli("workflows", json=True)["workflows"]), "workflows")
 
         ar = os.path.join(wdir, "annual-review.yaml")
-        edit(ar, "version: 2 ", "version: 3 ")
+        edit(ar, "version: 3 ", "version: 4 ")
         edit(ar, "beginning_with: 12 months", "beginning_with: 6 months")
         rc, out, _ = d.cli("reload")
         assert out.startswith("Reloaded: 1 workflow changed") and "changed" in out, out
         eq(d.cli("reload", json=True)["changed"], [], "a second reload: nothing more")
         eq([w["version"] for w in d.cli("workflows", json=True)["workflows"]
-            if w["name"] == "annual-review"], [3], "the version in use")
+            if w["name"] == "annual-review"], [4], "the version in use")
         # The recompute the reload started moves R1's review: 6 months from 10 March 2025.
         wait_for(lambda: review_due(d, "R1") == "2025-09-09", 20, "R1's review to move")
-        eq(active(show(d, "R1"), "annual-review")["version"], 3, "R1 recomputed under v3")
+        eq(active(show(d, "R1"), "annual-review")["version"], 4, "R1 recomputed under v4")
         eq(show(d, "R3"), r3, "the assessment (unchanged) untouched")
         # Every pool connection now stamps with the new definitions: a new process is
-        # stamped v3, and nothing is left stale.
+        # stamped v4, and nothing is left stale.
         d.cli("case", "open", "R2")
         start(d, "R2", "annual-review", "2026-03-01")
         stamps = db.sql("SELECT DISTINCT defs FROM processes WHERE workflow = 'annual-review'")
         eq(len(stamps.splitlines()), 1, "one stamp: %s" % stamps)
-        assert re.match(STAMP % 3, stamps.strip()), stamps
-        eq(review_due(d, "R2"), "2026-08-31", "a new review under v3")
+        assert re.match(STAMP % 4, stamps.strip()), stamps
+        eq(review_due(d, "R2"), "2026-08-31", "a new review under v4")
         eq(d.cli("recompute", json=True)["processes"], 0, "nothing stale")
         assert "reload (conn " in d.stderr(), d.stderr()[-2000:]
         eq(db.sql("SELECT op || ' ' || result FROM audit_log WHERE op = 'reload' LIMIT 1").strip(),
@@ -91,8 +91,8 @@ def an_invalid_change_is_refused_and_the_running_definitions_stay():
         ar = os.path.join(wdir, "annual-review.yaml")
         with open(ar) as f:
             good = f.read()
-        # A broken workflow: the daemon names the file and line, and keeps v2.
-        edit(ar, "version: 2 ", "version: 3 ")
+        # A broken workflow: the daemon names the file and line, and keeps v3.
+        edit(ar, "version: 3 ", "version: 4 ")
         edit(ar, "beginning_with: 12 months", "beginning_with: twelve months")
         rc, out, err = d.cli("reload", check=False)
         eq(rc, 1, "exit status of a refused reload")
@@ -104,11 +104,11 @@ def an_invalid_change_is_refused_and_the_running_definitions_stay():
         r = d.client().error({"op": "reload"}, "invalid_definitions")
         assert "annual-review.yaml" in r["error"]["message"], r
         eq([w["version"] for w in d.cli("workflows", json=True)["workflows"]
-            if w["name"] == "annual-review"], [2], "still v2")
+            if w["name"] == "annual-review"], [3], "still v3")
         eq(show(d, "R1"), before, "nothing recomputed")
         d.cli("case", "open", "R2")
         start(d, "R2", "annual-review", "2026-03-01")
-        eq(review_due(d, "R2"), "2027-02-28", "new work still under v2")
+        eq(review_due(d, "R2"), "2027-02-28", "new work still under v3")
 
         # SIGHUP with an invalid escalation policy: refused, logged with its line.
         with open(ar, "w") as f:
@@ -130,7 +130,7 @@ def an_invalid_change_is_refused_and_the_running_definitions_stay():
             text = f.read()
         with open(ar, "w") as f:
             f.write(re.sub(r"\bamending\b", "amendments_due", text)
-                    .replace("version: 2 ", "version: 3 "))
+                    .replace("version: 3 ", "version: 4 "))
         d.cli("case", "open", "O1")
         start(d, "O1", "annual-review", "2026-01-10", "started_after=review_meeting")
         d.cli("event", "O1", "review_decision", "--on", "2026-02-01", "--set", "outcome=amend")
@@ -139,7 +139,7 @@ def an_invalid_change_is_refused_and_the_running_definitions_stay():
 
         # Fixed: SIGHUP puts it in use.
         with open(ar, "w") as f:
-            f.write(good.replace("version: 2 ", "version: 3 ")
+            f.write(good.replace("version: 3 ", "version: 4 ")
                     .replace("beginning_with: 12 months", "beginning_with: 6 months"))
         os.kill(d.pid, signal.SIGHUP)
         wait_for(lambda: review_due(d, "R1") == "2025-09-09", 20, "R1's review to move")

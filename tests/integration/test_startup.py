@@ -196,7 +196,7 @@ def ping_and_workflows_describe_the_daemon():
         wfs = {w["name"]: w for w in c.ok({"op": "workflows"})["workflows"]}
         assert {"ehcp-assessment", "annual-review"} <= set(wfs), "workflows: %s" % sorted(wfs)
         ehcp = wfs["ehcp-assessment"]
-        eq(ehcp["version"], 2, "ehcp-assessment version")
+        eq(ehcp["version"], 3, "ehcp-assessment version")
         names = {x["name"]: x["basis"] for x in ehcp["deadlines"]}
         eq(names.get("final_plan"), "SEND Regulations 2014, reg. 13(2)", "final_plan basis")
         assert "decision_to_assess" in str(ehcp["events"]), "events: %s" % ehcp["events"]

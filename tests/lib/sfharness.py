@@ -663,7 +663,7 @@ def edit(path, old, new, count=1):
 # the calendar files, the escalation policy (its escalations are planned with its
 # deadlines) and the service settings it reads.
 STAMP = (r"^v%d #[0-9a-f]{16}; calendar bank-holidays v1; terms \(Example Council\) v1 "
-         r"#[0-9a-f]{16}; escalations v3 #[0-9a-f]{16}; service v1 #[0-9a-f]{16}$")
+         r"#[0-9a-f]{16}; escalations v4 #[0-9a-f]{16}; service v1 #[0-9a-f]{16}$")
 
 
 def eq(got, want, what=""):

@@ -289,6 +289,10 @@ static const scenario scenarios[] = {
           * day; Easter 2026 is 3-6 Apr). The period outlives the process and has run by 1 Jun. */
          {"appeal_window", "2026-04-10", "met", NULL,
           "2 months from decision whether to assess on 2026-02-10", "", NULL},
+         /* Reg. 33: the family's 2 months to contact the mediation adviser, the same Fri 10 Apr
+          * 2026; a period, run by 1 Jun. */
+         {"mediation_contact", "2026-04-10", "met", NULL,
+          "2 months from decision whether to assess on 2026-02-10", "", NULL},
      }},
     {"decision to assess made late",
      &ehcp_c,
@@ -567,6 +571,9 @@ static const scenario scenarios[] = {
           "day, so the time limit runs to the next working day (HESC Tribunal Rules 2008, "
           "r. 12(2))",
           "", NULL},
+         /* Reg. 33: Sat 20 Jun 2026 stands (r. 12(2) is the Tribunal's). */
+         {"mediation_contact", "2026-06-20", "met", NULL,
+          "2 months from decision not to issue a plan on 2026-04-20", "", NULL},
      }},
     {"withdrawn: process cancelled, every open deadline cancelled",
      &ehcp_c,

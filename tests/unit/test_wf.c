@@ -52,14 +52,17 @@ static void test_ehcp_assessment(void)
         return;
     }
     CHECK_STR(wf->name, "ehcp-assessment");
-    CHECK_INT(wf->version, 2);
+    CHECK_INT(wf->version, 3);
     CHECK_STR(wf->title, "EHC needs assessment");
     CHECK_STR(wf->file, WORKFLOWS "/ehcp-assessment.yaml");
     CHECK_STR(wf->start_label, "request received");
     CHECK_INT(wf->nattrs, 0);
     CHECK_INT(wf->nstates, 7);
-    CHECK_INT(wf->nevents, 19);    /* 10, appeal 3, responsibility_transferred, mediation 5 */
-    CHECK_INT(wf->ndeadlines, 10); /* 5, appeal_window and the 4 mediation clocks */
+    /* 10, appeal 3, responsibility_transferred, mediation 6 (health_commissioner_told) */
+    CHECK_INT(wf->nevents, 20);
+    /* 5, appeal_window and the 6 mediation clocks (reg. 33's mediation_contact, the health
+     * commissioner told) */
+    CHECK_INT(wf->ndeadlines, 12);
 
     const wf_state *init = wf_initial_state(wf);
     CHECK(init != NULL);
@@ -102,6 +105,28 @@ static void test_ehcp_assessment(void)
         CHECK_INT(ev->nallowed_in, 0);
         CHECK(!ev->allowed_any);
     }
+    /* Mediation: health= is optional (events recorded before it replay); reg. 33's time is the
+     * family's (a period, no Tribunal closures), the health commissioner a duty. */
+    ev = wf_find_event(wf, "mediation_requested");
+    CHECK(ev && ev->nattrs == 1 && ev->after_end);
+    if (ev && ev->nattrs == 1) {
+        CHECK_STR(ev->attrs[0].name, "health");
+        CHECK(!ev->attrs[0].required && ev->attrs[0].nvalues == 2);
+    }
+    const wf_deadline *mc = find_deadline(wf, "mediation_contact");
+    CHECK(mc && mc->kind == WF_DEADLINE_PERIOD && !mc->tribunal_closures && !mc->or_later);
+    CHECK(mc && mc->due.kind == WF_DUE_WITHIN && mc->due.n == 2 && mc->due.unit == CAL_MONTHS);
+    CHECK(mc && mc->nanchor_any == 2 && mc->nmet_by == 3);
+    CHECK_STR(mc ? mc->basis : NULL, "SEND Regulations 2014, reg. 33");
+    const wf_deadline *hc = find_deadline(wf, "tell_health_commissioner");
+    CHECK(hc && hc->kind == WF_DEADLINE_DUTY && hc->anchor_kind == WF_ANCHOR_EVENT);
+    CHECK(hc && hc->due.n == 3 && hc->due.unit == CAL_WORKING_DAYS && hc->nmet_by == 1);
+    if (hc && hc->anchor.nwhen == 1) {
+        CHECK_STR(hc->anchor.event, "mediation_requested");
+        CHECK_STR(hc->anchor.when[0].key, "health");
+        CHECK_STR(hc->anchor.when[0].value, "yes");
+    } else
+        CHECK(0);
     ev = wf_find_event(wf, "advice_requested");
     CHECK(ev && ev->nallowed_in == 3 && !ev->allowed_any && ev->ntransitions == 0);
     if (ev && ev->nallowed_in == 3)
@@ -203,6 +228,33 @@ static void test_annual_review(void)
     const wf_event *ev = wf_find_event(wf, "review_meeting_held");
     CHECK(ev && ev->nstarts == 1);
     CHECK_STR(ev ? ev->starts[0] : NULL, "annual-review");
+    wf_workflow_free(wf);
+}
+
+/* Reg. 16: the health commissioners' steps are periods (the ICBs', not escalated). */
+static void test_la_transfer(void)
+{
+    char err[WF_ERR_LEN];
+    wf_workflow *wf = NULL;
+    int rc = load_workflow(WORKFLOWS "/la-transfer.yaml", &wf, err);
+    CHECK_INT(rc, 0);
+    if (rc) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    CHECK_INT(wf->version, 2);
+    CHECK_INT(wf->nevents, 6);    /* 4, health_commissioner_notified and _request */
+    CHECK_INT(wf->ndeadlines, 5); /* 3 of reg. 15, 2 of reg. 16 */
+    const wf_deadline *n = find_deadline(wf, "health_commissioner_notice");
+    CHECK(n && n->kind == WF_DEADLINE_PERIOD && n->anchor_kind == WF_ANCHOR_ATTRIBUTE);
+    CHECK(n && n->or_later && n->or_later->due.kind == WF_DUE_BEGINNING_WITH &&
+          n->or_later->due.n == 15 && n->or_later->due.unit == CAL_WORKING_DAYS);
+    const wf_deadline *q = find_deadline(wf, "health_commissioner_request");
+    CHECK(q && q->kind == WF_DEADLINE_PERIOD && q->due.kind == WF_DUE_BEGINNING_WITH &&
+          q->due.n == 15 && q->due.unit == CAL_WORKING_DAYS);
+    CHECK_STR(q ? q->anchor.event : NULL, "health_commissioner_notified");
+    const wf_event *ev = wf_find_event(wf, "health_commissioner_request");
+    CHECK(ev && ev->after_end && ev->nattrs == 1 && ev->attrs[0].required);
     wf_workflow_free(wf);
 }
 
@@ -969,6 +1021,7 @@ int main(void)
 {
     RUN(test_ehcp_assessment);
     RUN(test_annual_review);
+    RUN(test_la_transfer);
     RUN(test_load_dir_shipped);
     RUN(test_base_and_defaults);
     RUN(test_styles_and_rules);

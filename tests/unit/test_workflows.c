@@ -373,6 +373,9 @@ static const scenario review_scenarios[] = {
       * 2 months = Thu 12 Mar 2026, a working day. */
      .dl = {{"review_meeting", "2027-01-11", "pending", NULL, NULL, "", X_NO},
             {"appeal_window", "2026-03-12", "pending", NULL,
+             "2 months from final plan issued on 2026-01-12", "", X_NO},
+            /* Reg. 33: the same 2 months from the plan's notice, Thu 12 Mar 2026. */
+            {"mediation_contact", "2026-03-12", "pending", NULL,
              "2 months from final plan issued on 2026-01-12", "", X_NO}}},
     /* Regs. 20(3)-(4), 21(3)-(4): at least 2 weeks before the meeting of Mon 2 Mar 2026:
      * 2 Mar - 14 = 16 Feb 2026. */
@@ -473,6 +476,9 @@ static const scenario review_scenarios[] = {
             {"amended_plan_devon", "2026-04-06", "met", "2026-04-03", NULL, "", X_NO},
             /* The amended plan is appealable: Fri 3 Apr 2026 + 2 months = Wed 3 Jun 2026. */
             {"appeal_window", "2026-06-03", "pending", NULL,
+             "2 months from final amended plan issued on 2026-04-03", "", X_NO},
+            /* Reg. 33 from the same notice: Wed 3 Jun 2026 too. */
+            {"mediation_contact", "2026-06-03", "pending", NULL,
              "2 months from final amended plan issued on 2026-04-03", "", X_NO}}},
     /* Proposals without a separate decision, on Tue 10 Feb (a day after 9 Feb):
      *   representations: 10 Feb + 14 = 24 Feb 2026
@@ -539,7 +545,11 @@ static const scenario review_scenarios[] = {
             {"amended_plan_devon", "2025-12-24", "cancelled", NULL, NULL,
              "cancelled by decision after the review on 2025-10-29", X_NO},
             {"appeal_window", "2026-01-02", "pending", NULL,
-             "2 months from decision after the review on 2025-10-29", "", X_NO}}},
+             "2 months from decision after the review on 2025-10-29", "", X_NO},
+            /* Reg. 33: 2 months after 29 Oct 2025 = Mon 29 Dec 2025; r. 12(3) is the Tribunal's
+             * and does not move a SEND Regulations period. */
+            {"mediation_contact", "2025-12-29", "met", NULL,
+             "2 months from decision after the review on 2025-10-29", "", X_NO, "r. 12"}}},
     {.what = "the same window the day after it ends: the period has run",
      .wf = AR,
      .start = "2025-10-01",
@@ -1031,6 +1041,124 @@ static const scenario mediation_scenarios[] = {
             {"certificate_after_mediation", "2026-03-05", "late", "2026-03-06", NULL, "", X_NO},
             {"mediation_agreement", "2026-03-16", "met", "2026-03-16", NULL, "", X_NO},
             {"appeal_window", "2026-04-07", "pending", NULL, NULL, "", X_NO}}},
+    /* Reg. 33 and the health commissioner, over Christmas. Decision not to assess Fri 31 Oct
+     * 2025 (the process ends). Reg. 33: 2 months → Wed 31 Dec 2025 (the appeal window's 31 Dec
+     * moves to Fri 2 Jan 2026 under r. 12(3); reg. 33's does not). Adviser contacted Tue 30 Dec
+     * (met). Mediation asked Wed 31 Dec with health issues: 3 working days, the day excluded: 1
+     * Jan bank holiday, Fri 2 (1), 3-4 weekend, Mon 5 (2), Tue 6 Jan 2026 (3); told Wed 7 Jan:
+     * late. Mediation: 31 Dec + 30 = Fri 30 Jan 2026. */
+    {.what = "reg. 33 met 30 Dec; health commissioner told a day late over New Year",
+     .wf = EH,
+     .start = "2025-09-01",
+     .ev = {{"decision_to_assess", "2025-10-31", "outcome=no", 0},
+            {"mediation_adviser_contacted", "2025-12-30", "mediating=yes", 0},
+            {"mediation_requested", "2025-12-31", "health=yes", 0},
+            {"health_commissioner_told", "2026-01-07", NULL, 0}},
+     .today = "2026-01-08",
+     .state = "not_assessing",
+     .status = "completed",
+     .ended_on = "2025-10-31",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-01-02", "met", NULL, "r. 12(3)", "", X_NO},
+            {"mediation_contact", "2025-12-31", "met", "2025-12-30",
+             "2 months from decision whether to assess on 2025-10-31", "", X_NO, "r. 12"},
+            {"tell_health_commissioner", "2026-01-06", "late", "2026-01-07",
+             "3 working days from authority told the parent or young person wants mediation on "
+             "2025-12-31",
+             "", X_NO},
+            {"mediation_meeting", "2026-01-30", "pending", NULL, NULL, "", X_NO}}},
+    /* Histories recorded before health= existed (no attribute), and health=no: no duty to tell
+     * the health commissioner. Every deadline listed: decide_to_assess 1 Sep + 42 = Mon 13 Oct
+     * (met 1 Oct); notify_no_plan 1 Sep + 112 = Mon 22 Dec and final_plan 1 Sep + 140 = Mon 19
+     * Jan 2026, cancelled by the decision; appeal window 1 Oct + 2 months = Mon 1 Dec; mediation
+     * 4 Nov + 30 = Thu 4 Dec; reg. 33 Mon 1 Dec, met by the contact on Mon 3 Nov. */
+    {.what = "mediation requested without health=: no health duty (old histories replay)",
+     .wf = EH,
+     .start = "2025-09-01",
+     .ev = {{"decision_to_assess", "2025-10-01", "outcome=no", 0},
+            {"mediation_adviser_contacted", "2025-11-03", "mediating=yes", 0},
+            {"mediation_requested", "2025-11-04", NULL, 0}},
+     .today = "2025-11-05",
+     .state = "not_assessing",
+     .status = "completed",
+     .ended_on = "2025-10-01",
+     .dl = {{"decide_to_assess", "2025-10-13", "met", "2025-10-01", NULL, "", X_NO},
+            {"notify_no_plan", "2025-12-22", "cancelled", NULL, NULL, NULL, X_NO},
+            {"final_plan", "2026-01-19", "cancelled", NULL, NULL, NULL, X_NO},
+            {"appeal_window", "2025-12-01", "pending", NULL, NULL, "", X_NO},
+            {"mediation_meeting", "2025-12-04", "pending", NULL, NULL, "", X_NO},
+            {"mediation_contact", "2025-12-01", "met", "2025-11-03", NULL, "", X_NO}}},
+    {.what = "mediation requested with health=no: no health duty",
+     .wf = EH,
+     .start = "2025-09-01",
+     .ev = {{"decision_to_assess", "2025-10-01", "outcome=no", 0},
+            {"mediation_adviser_contacted", "2025-11-03", "mediating=yes", 0},
+            {"mediation_requested", "2025-11-04", "health=no", 0}},
+     .today = "2025-11-05",
+     .state = "not_assessing",
+     .status = "completed",
+     .ended_on = "2025-10-01",
+     .dl = {{"decide_to_assess", "2025-10-13", "met", "2025-10-01", NULL, "", X_NO},
+            {"notify_no_plan", "2025-12-22", "cancelled", NULL, NULL, NULL, X_NO},
+            {"final_plan", "2026-01-19", "cancelled", NULL, NULL, NULL, X_NO},
+            {"appeal_window", "2025-12-01", "pending", NULL, NULL, "", X_NO},
+            {"mediation_meeting", "2025-12-04", "pending", NULL, NULL, "", X_NO},
+            {"mediation_contact", "2025-12-01", "met", "2025-11-03", NULL, "", X_NO}}},
+    /* Month end. Decision not to re-assess Wed 31 Dec 2025 (request Wed 10 Dec + 15 = Thu 25 Dec:
+     * late). Reg. 33: 2 months → no 31 Feb → Sat 28 Feb 2026, not moved; the appeal window's Sat
+     * 28 Feb moves to Mon 2 Mar (r. 12(2)). An appeal lodged on Mon 16 Feb, the adviser never
+     * contacted (an appeal needing no certificate): it ends reg. 33's period early, as it ends
+     * the window. */
+    {.what = "reg. 33 at a month end, ended early by an appeal lodged",
+     .wf = "reassessment",
+     .start = "2025-12-10",
+     .ev = {{"decision_to_reassess", "2025-12-31", "outcome=no", 0},
+            {"appeal_lodged", "2026-02-16", NULL, 0}},
+     .today = "2026-02-17",
+     .state = "not_reassessing",
+     .status = "completed",
+     .ended_on = "2025-12-31",
+     .partial = true,
+     .dl = {{"decide_to_reassess", "2025-12-25", "late", "2025-12-31", NULL, "", X_NO},
+            {"appeal_window", "2026-03-02", "met", "2026-02-16", NULL, "", X_NO},
+            {"mediation_contact", "2026-02-28", "met", "2026-02-16", NULL, "", X_NO}}},
+    /* The final plan's first cycle (started_after=plan_issued), plan Mon 29 Dec 2025: 2 months →
+     * no 29 Feb in 2026 → Sat 28 Feb 2026 for reg. 33; the window → Mon 2 Mar (r. 12(2)). */
+    {.what = "reg. 33 on the final plan: 29 Dec 2025 -> Sat 28 Feb 2026",
+     .wf = AR,
+     .start = "2025-12-29",
+     .pattrs = "started_after=plan_issued",
+     .today = "2026-01-05",
+     .state = "due",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2026-03-02", "pending", NULL, NULL, "", X_NO},
+            {"mediation_contact", "2026-02-28", "pending", NULL,
+             "2 months from final plan issued on 2025-12-29", "", X_NO, "r. 12"}}},
+    /* Ceasing outside a review. Notice Mon 30 Nov 2026: reg. 33 → Sat 30 Jan 2027 (not moved);
+     * the window → Mon 1 Feb 2027 (r. 12(2)). Mediation asked Thu 24 Dec 2026 with health
+     * issues: 3 working days, the day excluded: Fri 25 Dec, Sat 26 (Boxing Day, its substitute
+     * Mon 28 Dec), Sun 27, Mon 28 skipped; Tue 29 (1), Wed 30 (2), Thu 31 Dec 2026 (3); told Mon
+     * 4 Jan 2027: late. A certificate on Mon 11 Jan 2027 without the contact recorded ends reg.
+     * 33's period (a certificate follows a contact) and moves the window: 11 Jan + 1 month = Thu
+     * 11 Feb 2027, later than 1 Feb. */
+    {.what = "cease-plan: reg. 33 met by a certificate; health commissioner over Christmas 2026",
+     .wf = "cease-plan",
+     .start = "2026-10-01",
+     .pattrs = "ground=no_longer_needed",
+     .ev = {{"consulted", "2026-10-15", NULL, 0},
+            {"decision_to_cease", "2026-11-20", "outcome=cease", 0},
+            {"cease_notice_sent", "2026-11-30", NULL, 0},
+            {"mediation_requested", "2026-12-24", "health=yes", 0},
+            {"health_commissioner_told", "2027-01-04", NULL, 0},
+            {"mediation_certificate_issued", "2027-01-11", NULL, 0}},
+     .today = "2027-01-12",
+     .state = "notified",
+     .status = "active",
+     .partial = true,
+     .dl = {{"appeal_window", "2027-02-11", "pending", NULL, NULL, "", X_NO},
+            {"mediation_contact", "2027-01-30", "met", "2027-01-11", NULL, "", X_NO},
+            {"tell_health_commissioner", "2026-12-31", "late", "2027-01-04", NULL, "", X_NO}}},
 };
 
 static void test_appeals(void)
@@ -1067,7 +1195,9 @@ static const scenario reassessment_scenarios[] = {
             {"advice_health", "2026-03-02", "met", "2026-02-27", NULL, "", X_NO},
             {"reassessment_outcome", "2026-04-23", "met", "2026-04-20",
              "14 weeks from decision to re-assess (the reg. 25(1) notice) on 2026-01-15", "", X_NO},
-            {"appeal_window", "2026-06-22", "pending", NULL, "r. 12(2)", "", X_NO}}},
+            {"appeal_window", "2026-06-22", "pending", NULL, "r. 12(2)", "", X_NO},
+            /* Reg. 33: Sat 20 Jun 2026 stays (no r. 12(2) for a SEND Regulations period). */
+            {"mediation_contact", "2026-06-20", "pending", NULL, NULL, "", X_NO, "r. 12"}}},
     /* Request Sat 14 Feb 2026 → + 15 = Sun 1 Mar 2026 (a weekend does not move it: the SEND
      * Regulations have no r. 12). Decided no on Mon 2 Mar: late. Window: 2 months → Sat 2 May
      * 2026; Mon 4 May is the early May bank holiday → Tue 5 May 2026 (r. 12(2)). */
@@ -1080,7 +1210,9 @@ static const scenario reassessment_scenarios[] = {
      .status = "completed",
      .ended_on = "2026-03-02",
      .dl = {{"decide_to_reassess", "2026-03-01", "late", "2026-03-02", NULL, "", X_NO},
-            {"appeal_window", "2026-05-05", "pending", NULL, NULL, "", X_NO}}},
+            {"appeal_window", "2026-05-05", "pending", NULL, NULL, "", X_NO},
+            /* Reg. 33: 2 months → Sat 2 May 2026, not moved. */
+            {"mediation_contact", "2026-05-02", "pending", NULL, NULL, "", X_NO}}},
     /* 29 February. Request Mon 14 Feb 2028 → + 15 = Tue 29 Feb 2028. Decided yes that day: 29 Feb
      * + 98 = 31 (31 Mar) + 30 (30 Apr) + 31 (31 May) + 6 = Tue 6 Jun 2028. Exceptional personal
      * circumstances from 1 Apr, still open: unmet on 7 Jun, excused (reg. 27(3)(c)). */
@@ -1301,7 +1433,11 @@ static const scenario la_transfer_scenarios[] = {
              "of the move on 2025-12-15, ending 2026-01-07",
              "", X_NO},
             {"inform_family", "2026-02-17", "pending", NULL, NULL, "", X_NO},
-            {"transfer_review", "2026-05-31", "pending", NULL, NULL, "", X_NO}}},
+            {"transfer_review", "2026-05-31", "pending", NULL, NULL, "", X_NO},
+            /* Reg. 16: the ICBs' notice has transfer_plan's dates (a period: on its last day,
+             * pending). */
+            {"health_commissioner_notice", "2026-01-07", "pending", NULL, "ending 2026-01-07", "",
+             X_NO}}},
     /* Aware Mon 2 Mar 2026: day 15 is Fri 20 Mar; the move on Wed 1 Apr is later: on the day of
      * the move. Transferred 1 Apr. Review: 12 months beginning with 10 Apr 2025 → 9 Apr 2026; 3
      * months beginning with 1 Apr 2026 → 30 Jun 2026, the later. */
@@ -1315,7 +1451,9 @@ static const scenario la_transfer_scenarios[] = {
      .status = "active",
      .dl = {{"transfer_plan", "2026-04-01", "met", "2026-04-01", "ending 2026-03-20", "", X_NO},
             {"inform_family", "2026-05-13", "pending", NULL, NULL, "", X_NO},
-            {"transfer_review", "2026-06-30", "pending", NULL, NULL, "", X_NO}}},
+            {"transfer_review", "2026-06-30", "pending", NULL, NULL, "", X_NO},
+            /* Reg. 16: on the day of the move, 1 Apr; on 2 Apr the period has run. */
+            {"health_commissioner_notice", "2026-04-01", "met", NULL, NULL, "", X_NO}}},
     /* Aware Thu 26 Mar 2026, move Sat 28 Mar: 26-27 (2), 30 Mar-2 Apr (6), Good Friday 3 Apr and
      * Easter Monday 6 Apr skipped, 7-10 (10), 13-17 (15) → Fri 17 Apr 2026; not transferred by
      * 20 Apr: overdue. */
@@ -1327,7 +1465,10 @@ static const scenario la_transfer_scenarios[] = {
      .state = "aware",
      .status = "active",
      .dl = {{"transfer_plan", "2026-04-17", "overdue", NULL, NULL, "", X_NO},
-            {"transfer_review", "2026-08-31", "pending", NULL, NULL, "", X_NO}}},
+            {"transfer_review", "2026-08-31", "pending", NULL, NULL, "", X_NO},
+            /* The ICBs' period has run by 20 Apr: a period is never overdue (not the
+             * authority's duty, not escalated). */
+            {"health_commissioner_notice", "2026-04-17", "met", NULL, NULL, "", X_NO}}},
     /* Last reviewed 29 Feb 2024: 12 months beginning with it end 28 Feb 2025; transfer 15 Jun
      * 2024 + 3 months (beginning with) → 14 Sep 2024; the later: 28 Feb 2025. */
     {.what = "last review 29 Feb 2024: review by 28 Feb 2025",
@@ -1354,6 +1495,59 @@ static const scenario la_transfer_scenarios[] = {
              "6 weeks from new authority became responsible after a move on 2026-02-02", "", X_NO},
             {"notify_no_plan", "2026-05-25", "pending", NULL, NULL, "", X_NO},
             {"final_plan", "2026-06-22", "pending", NULL, NULL, "", X_NO}}},
+    /* Reg. 16 over Christmas. Aware Mon 15 Dec 2025, move Sat 20 Dec: the old ICB's notice has
+     * transfer_plan's date, Wed 7 Jan 2026 (above); given Mon 22 Dec (met). The new ICB's 15
+     * working days beginning with 22 Dec: 22-24 (3), 25-26 Dec bank holidays, 27-28 weekend,
+     * 29-31 (6), 1 Jan holiday, Fri 2 (7), 5-9 (12), 12 (13), 13 (14), 14 (15) → Wed 14 Jan
+     * 2026. It asked the authority to review on Mon 12 Jan (met). Periods, never escalated. */
+    {.what = "reg. 16: ICB told 22 Dec 2025, its request within 15 working days to 14 Jan 2026",
+     .wf = LT,
+     .start = "2025-12-15",
+     .pattrs = "move_date=2025-12-20,last_review=2025-06-01",
+     .ev = {{"health_commissioner_notified", "2025-12-22", NULL, 0},
+            {"plan_transferred", "2026-01-06", NULL, 0},
+            {"health_commissioner_request", "2026-01-12", "asks=review", 0}},
+     .today = "2026-01-13",
+     .state = "transferred",
+     .status = "active",
+     .partial = true,
+     .dl = {{"health_commissioner_notice", "2026-01-07", "met", "2025-12-22", NULL, "", X_NO},
+            {"health_commissioner_request", "2026-01-14", "met", "2026-01-12",
+             "15 working days beginning with new health commissioner told on 2025-12-22", "",
+             X_NO}}},
+    /* Told after the review ended the process (Mon 1 Jun 2026): the events are still taken. 15
+     * working days beginning with Mon 1 Jun: 1-5 (5), 8-12 (10), 15-19 (15) → Fri 19 Jun 2026; no
+     * request by 22 Jun: the period has run (met, no date), and the first period (move Wed 1 Apr,
+     * aware Mon 2 Mar: on the day of the move) ran before. */
+    {.what = "reg. 16: ICB told after the review; no request: the periods have run",
+     .wf = LT,
+     .start = "2026-03-02",
+     .pattrs = "move_date=2026-04-01,last_review=2025-04-10",
+     .ev = {{"plan_transferred", "2026-04-01", NULL, 0},
+            {"transfer_review_held", "2026-05-29", NULL, 0},
+            {"health_commissioner_notified", "2026-06-01", NULL, 0}},
+     .today = "2026-06-22",
+     .state = "reviewed",
+     .status = "completed",
+     .ended_on = "2026-05-29",
+     .partial = true,
+     .dl = {{"health_commissioner_notice", "2026-04-01", "met", NULL, NULL, "", X_NO},
+            {"health_commissioner_request", "2026-06-19", "met", NULL, NULL, "", X_NO}}},
+    /* A move that does not happen cancels the ICBs' periods as it does the transfer. */
+    {.what = "reg. 16: move cancelled",
+     .wf = LT,
+     .start = "2026-03-02",
+     .pattrs = "move_date=2026-04-01,last_review=2025-04-10",
+     .ev = {{"health_commissioner_notified", "2026-03-10", NULL, 0},
+            {"move_cancelled", "2026-03-12", NULL, 0}},
+     .today = "2026-03-13",
+     .state = "cancelled",
+     .status = "cancelled",
+     .ended_on = "2026-03-12",
+     .partial = true,
+     .dl = {{"health_commissioner_notice", "2026-04-01", "met", "2026-03-10", NULL, "", X_NO},
+            {"health_commissioner_request", "2026-03-30", "cancelled", NULL, NULL,
+             "cancelled by move not happening on 2026-03-12", X_NO}}},
 };
 
 static void test_la_transfer(void)
@@ -1380,6 +1574,9 @@ static const scenario cease_scenarios[] = {
      .state = "notified",
      .status = "active",
      .dl = {{"appeal_window", "2027-01-04", "pending", NULL,
+             "2 months from notice of the decision to cease sent", "", X_NO},
+            /* Reg. 33: Wed 30 Dec 2026, not moved by r. 12(3): on 4 Jan 2027 it has run. */
+            {"mediation_contact", "2026-12-30", "met", NULL,
              "2 months from notice of the decision to cease sent", "", X_NO}}},
     /* Notice Mon 4 May 2026 (a bank holiday; the date is the notice's): 2 months → Sat 4 Jul →
      * Mon 6 Jul 2026 (r. 12(2)); ceased Tue 7 Jul. */
@@ -1394,7 +1591,9 @@ static const scenario cease_scenarios[] = {
      .state = "ceased",
      .status = "completed",
      .ended_on = "2026-07-07",
-     .dl = {{"appeal_window", "2026-07-06", "met", NULL, "r. 12(2)", "", X_NO}}},
+     .dl = {{"appeal_window", "2026-07-06", "met", NULL, "r. 12(2)", "", X_NO},
+            /* Reg. 33: Sat 4 Jul 2026, not moved. */
+            {"mediation_contact", "2026-07-04", "met", NULL, NULL, "", X_NO}}},
     /* Decided to keep the plan: no notice, no window. */
     {.what = "decided to maintain: plan kept",
      .wf = CP,
@@ -1631,7 +1830,8 @@ static const scenario transfer_scenarios[] = {
      .ended_on = "2027-02-14",
      /* The amended plan's appeal window: Sun 14 Feb 2027 + 2 months = Wed 14 Apr 2027. */
      .dl = {{"phase_transfer_plan", "2027-02-14", "met", "2027-02-14", NULL, "", X_NO},
-            {"appeal_window", "2027-04-14", "pending", NULL, NULL, "", X_NO}}},
+            {"appeal_window", "2027-04-14", "pending", NULL, NULL, "", X_NO},
+            {"mediation_contact", "2027-04-14", "pending", NULL, NULL, "", X_NO}}},
     {.what = "amended plan issued on 15 Feb: late",
      .wf = PT,
      .start = "2026-09-01",
@@ -1643,7 +1843,8 @@ static const scenario transfer_scenarios[] = {
      .ended_on = "2027-02-15",
      /* Mon 15 Feb 2027 + 2 months = Thu 15 Apr 2027. */
      .dl = {{"phase_transfer_plan", "2027-02-14", "late", "2027-02-15", NULL, "", X_NO},
-            {"appeal_window", "2027-04-15", "pending", NULL, NULL, "", X_NO}}},
+            {"appeal_window", "2027-04-15", "pending", NULL, NULL, "", X_NO},
+            {"mediation_contact", "2027-04-15", "pending", NULL, NULL, "", X_NO}}},
     /* Born 2 Oct 2015 → 14 Feb 2027 (above): no amended plan by then, overdue on 15 Feb. */
     {.what = "derived date: overdue the day after",
      .wf = PT,
