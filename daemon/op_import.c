@@ -33,6 +33,7 @@
 #include "bounds.h"
 #include "evalio.h"
 #include "log.h"
+#include "scheduler.h"
 #include "transfers.h"
 
 static const store_stmt statements[] = {
@@ -89,11 +90,14 @@ typedef struct im_state {
                        "audit"}, flat rows naming each other by index "k" (owned) */
     json_t *stored; /* ref -> {"keys"} of the cases the database has (owned) */
     json_int_t n_new, n_unchanged, n_procs, n_events, n_dob;
+    sf_daemon *yielding; /* the daemon whose scheduler holds back for this chunk, or NULL */
 } im_state;
 
 static void im_state_free(void *arg)
 {
     im_state *s = arg;
+    if (s->yielding)
+        scheduler_import_end(s->yielding);
     for (size_t i = 0; i < s->nrows; i++)
         free(s->rows[i].attrs);
     free(s->rows);
@@ -730,6 +734,11 @@ int op_import_parse(job *j, proto_err *code, sb *err)
 void op_import_begin(job *j)
 {
     im_state *s = j->state;
+    if (!s->dry) {
+        /* Levels this chunk plans as due fire once it is written, not while it writes. */
+        s->yielding = j->d;
+        scheduler_import_begin(j->d);
+    }
     /* Rows that could not be read take no part in the replay (their errors are reported). */
     size_t n = 0;
     for (size_t i = 0; i < s->nrows; i++)

@@ -45,15 +45,19 @@ typedef struct scheduler {
     sf_daemon *d;
     uv_timer_t timer;
     bool running, again, stopped;
-    char *routing;     /* the routing JSON sf_fire_escalations takes */
-    char id[96];       /* who fired: host and pid */
-    char via[104];     /* the purge's audit rows' via: "daemon:" and id */
-    cal_day today;     /* the tick's day */
-    cal_day digest_on; /* the last day the digests were queued */
-    cal_day packs_on;  /* the last day the board packs were asked for */
-    cal_day purged_on; /* the last day the retention purge ran (--retention) */
-    cal_day next;      /* the day the timer is set for */
-    size_t fired;      /* in this tick */
+    char *routing;       /* the routing JSON sf_fire_escalations takes */
+    char id[96];         /* who fired: host and pid */
+    char via[104];       /* the purge's audit rows' via: "daemon:" and id */
+    cal_day today;       /* the tick's day */
+    cal_day digest_on;   /* the last day the digests were queued */
+    cal_day packs_on;    /* the last day the board packs were asked for */
+    cal_day purged_on;   /* the last day the retention purge ran (--retention) */
+    cal_day next;        /* the day the timer is set for */
+    size_t fired;        /* in this tick */
+    int importing;       /* import chunks in progress (scheduler_import_begin) */
+    bool held;           /* a tick held back for them ... */
+    uint64_t held_at;    /* ... since then (uv_now) */
+    uint64_t quiet_from; /* the last chunk's end (uv_now) */
 } scheduler;
 
 /*
@@ -110,9 +114,34 @@ static char *routing_json(const esc_policy *p, const chan_config *c)
 
 static void tick(scheduler *s);
 
+/*
+ * Hold back a tick for an import (scheduler_import_begin) in progress or
+ * just paused, for SCHEDULER_YIELD_MS at most: true when held (the import's
+ * end arms the timer), false when the tick should run now.
+ */
+static bool holding(scheduler *s)
+{
+    uint64_t now = uv_now(s->d->loop);
+    if (s->importing > 0 && !s->held) {
+        s->held = true;
+        s->held_at = now;
+    }
+    if (s->held && now - s->held_at < SCHEDULER_YIELD_MS &&
+        (s->importing > 0 || now - s->quiet_from < SCHEDULER_QUIET_MS))
+        return true;
+    s->held = false;
+    return false;
+}
+
 static void on_timer(uv_timer_t *t)
 {
-    tick(t->data);
+    scheduler *s = t->data;
+    if (s->held && holding(s)) {
+        if (s->importing == 0) /* paused, not for long enough yet */
+            uv_timer_start(&s->timer, on_timer, SCHEDULER_QUIET_MS, 0);
+        return;
+    }
+    tick(s);
 }
 
 /* The tick is over: arm the timer for the next day anything fires, then the daily work. */
@@ -375,7 +404,10 @@ void scheduler_planned(sf_daemon *d, const char *day)
     if (!s || s->stopped)
         return;
     if (!day || cal_parse(day, &at) != 0 || at <= clock_today(&d->clock)) {
-        tick(s); /* due already (or we cannot tell) */
+        /* Due already (or we cannot tell): now, unless an import has the CPUs. */
+        if (holding(s))
+            return;
+        tick(s);
         return;
     }
     if (s->running || at >= s->next)
@@ -384,6 +416,22 @@ void scheduler_planned(sf_daemon *d, const char *day)
     uint64_t ms = clock_ms_until_day(&d->clock, at);
     if (ms != UINT64_MAX)
         uv_timer_start(&s->timer, on_timer, ms < SCHEDULER_MAX_MS ? ms : SCHEDULER_MAX_MS, 0);
+}
+
+void scheduler_import_begin(sf_daemon *d)
+{
+    if (d->scheduler)
+        d->scheduler->importing++;
+}
+
+void scheduler_import_end(sf_daemon *d)
+{
+    scheduler *s = d->scheduler;
+    if (!s || s->importing <= 0 || --s->importing > 0)
+        return;
+    s->quiet_from = uv_now(d->loop);
+    if (s->held) /* the day's timer is set again when the tick is done */
+        uv_timer_start(&s->timer, on_timer, SCHEDULER_QUIET_MS, 0);
 }
 
 static void on_closed(uv_handle_t *h)

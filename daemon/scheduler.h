@@ -19,8 +19,10 @@
 #include "daemon.h"
 #include "store.h"
 
-#define SCHEDULER_BATCH  5000    /* escalations claimed per statement (one transaction) */
-#define SCHEDULER_MAX_MS 3600000 /* tick at least hourly with the real clock */
+#define SCHEDULER_BATCH    5000    /* escalations claimed per statement (one transaction) */
+#define SCHEDULER_MAX_MS   3600000 /* tick at least hourly with the real clock */
+#define SCHEDULER_YIELD_MS 5000    /* an import holds back firing for at most this long */
+#define SCHEDULER_QUIET_MS 250     /* ... and until it has paused this long */
 
 /* The statements a tick needs, to append to the store's table (static storage). */
 const store_stmt *scheduler_statements(size_t *n);
@@ -36,6 +38,16 @@ void scheduler_kick(sf_daemon *d);
  * timer forward if it was set for later.
  */
 void scheduler_planned(sf_daemon *d, const char *day);
+/*
+ * An import chunk is being checked and written (import_end when it is over):
+ * levels planned as due meanwhile are held back, for SCHEDULER_YIELD_MS at
+ * most, so that on a small server going live the import has the CPUs; what
+ * was held back fires once no chunk has been in progress for
+ * SCHEDULER_QUIET_MS (the gap between one chunk and the next is not a pause).
+ */
+void scheduler_import_begin(sf_daemon *d);
+/* An import chunk begun with scheduler_import_begin is over (written or not). */
+void scheduler_import_end(sf_daemon *d);
 /* Started and not stopped (/readyz). */
 bool scheduler_running(const sf_daemon *d);
 /* Stop the timer; a tick in flight finishes. */
