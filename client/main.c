@@ -1503,7 +1503,7 @@ static int cmd_recompute(const cli *c)
     json_object_set_new(req, "all", json_boolean(c->seen & O_ALL));
     if (c->seen & O_DRY_RUN)
         json_object_set_new(req, "dry_run", json_true());
-    else if (caseio_progress_on() && !(c->seen & O_JSON))
+    if (caseio_progress_on() && !(c->seen & O_JSON))
         json_object_set_new(req, "progress", json_true());
     json_t *reply;
     rc = call(c, req, &reply);

@@ -70,13 +70,16 @@ typedef struct progress_feed {
     uv_timer_t timer;
     sf_daemon *d;
     srv_req *req;
+    const struct recompute *dry; /* a dry run's (its own run), else NULL: the daemon's run */
 } progress_feed;
 
 static void on_progress_tick(uv_timer_t *t)
 {
     progress_feed *f = t->data;
-    size_t processes, batches;
-    if (recompute_progress(f->d, &processes, &batches))
+    size_t processes = 0, batches = 0;
+    if (f->dry)
+        recompute_counts(f->dry, &processes, &batches);
+    if (f->dry || recompute_progress(f->d, &processes, &batches))
         (void)srv_push(f->req, json_pack("{s:{s:I,s:I}}", "progress", "processes",
                                          (json_int_t)processes, "batches", (json_int_t)batches));
 }
@@ -169,11 +172,8 @@ void op_recompute(sf_daemon *d, srv_req *req)
     }
     log_info("conn %" PRIu64 ": recompute%s%s", req->conn_id, all ? " (all)" : "",
              dry ? " (dry run)" : "");
-    if (dry) {
-        recompute_dry_run(d, all, recompute_replied, req); /* reads only: not audited */
-        return;
-    }
-    audit_note(d, req, NULL, NULL, "started");
+    if (!dry)
+        audit_note(d, req, NULL, NULL, "started"); /* a dry run reads only: not audited */
     if (progress) {
         progress_feed *f = xcalloc(1, sizeof *f);
         f->d = d;
@@ -181,7 +181,14 @@ void op_recompute(sf_daemon *d, srv_req *req)
         uv_timer_init(d->loop, &f->timer);
         f->timer.data = f;
         uv_timer_start(&f->timer, on_progress_tick, RECOMPUTE_PROGRESS_MS, RECOMPUTE_PROGRESS_MS);
-        recompute_run(d, all, recompute_replied_fed, f);
+        if (dry)
+            f->dry = recompute_dry_run(d, all, recompute_replied_fed, f);
+        else
+            recompute_run(d, all, recompute_replied_fed, f);
+        return;
+    }
+    if (dry) {
+        recompute_dry_run(d, all, recompute_replied, req);
         return;
     }
     recompute_run(d, all, recompute_replied, req);

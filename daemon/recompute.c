@@ -522,12 +522,19 @@ static recompute *run_new(sf_daemon *d, bool all, bool dry)
     return rc;
 }
 
-void recompute_dry_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg)
+const recompute *recompute_dry_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg)
 {
     recompute *rc = run_new(d, all, true);
     rc->waiters = xcalloc(1, sizeof *rc->waiters);
     rc->waiters[rc->nwaiters++] = (waiter){done, arg};
     pump(rc);
+    return rc;
+}
+
+void recompute_counts(const recompute *rc, size_t *processes, size_t *batches)
+{
+    *processes = rc->processes;
+    *batches = rc->batches;
 }
 
 void recompute_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg)

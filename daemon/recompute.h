@@ -44,9 +44,13 @@ void recompute_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg);
 /*
  * The same reads and computation, writing nothing: done gets the summary a
  * run would give ("changed": would be saved; "moved": would move; "dry_run":
- * true). A dry run is on its own, never joined to a real one.
+ * true). A dry run is on its own, never joined to a real one. Returns the
+ * run, for recompute_counts, valid until done is called.
  */
-void recompute_dry_run(sf_daemon *d, bool all, recompute_done_cb done, void *arg);
+const struct recompute *recompute_dry_run(sf_daemon *d, bool all, recompute_done_cb done,
+                                          void *arg);
+/* A run's processes read and batches done so far (a dry run's progress). */
+void recompute_counts(const struct recompute *rc, size_t *processes, size_t *batches);
 
 /*
  * The run going now (not a dry run): true with the processes read and the

@@ -472,6 +472,20 @@ def recompute_at_scale():
                      "WHERE type = 'review_meeting_scheduled'"), "invitations deadlines")
         r = d.cli("recompute", json=True)
         eq((r["processes"], r["moved"]), (0, []), "nothing stale after the run")
+        # A dry run over every process shows its progress too (the CLI draws it).
+        progress = []
+        t0 = time.monotonic()
+        with RawClient(sock) as cl:
+            cl.send({"op": "recompute", "all": True, "dry_run": True, "progress": True, "id": 8})
+            while True:
+                r = cl.recv(900)
+                if "progress" not in r:
+                    break
+                progress.append(r["progress"]["processes"])
+        eq((r["ok"], r["id"], r["dry_run"], r["processes"]), (True, 8, True, SCALE_N + 1),
+           "the dry run's answer after its progress lines")
+        print("# dry run of all %d processes in %.1f s" % (SCALE_N + 1, time.monotonic() - t0))
+        assert progress and progress == sorted(progress) and progress[-1] <= SCALE_N + 1, progress
         ref = db.sql("SELECT c.ref FROM events e JOIN cases c ON c.id = e.case_id "
                      "WHERE e.type = 'invitations_sent' ORDER BY e.id LIMIT 1").strip()
         x = dls(active(show(d, ref), "annual-review"))
