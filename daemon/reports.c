@@ -105,12 +105,16 @@ static const store_stmt statements[] = {
      "   'overdue', count(*) FILTER (WHERE st = 'open' AND due < $2::date))"
      "   FROM dl WHERE workflow = 'phase-transfer' AND name = 'phase_transfer_plan'"
      "    AND due IN ($4::date, $5::date) AND st <> 'cancelled'),"
-     /* Tribunal orders and unopposed appeals (regs. 44, 45): their duties met in the period. */
-     " 'tribunal', (SELECT json_build_object('n', count(*),"
-     "   'ok', count(*) FILTER (WHERE d.met_on <= d.due))"
-     "   FROM deadlines d JOIN processes p ON p.id = d.process_id"
-     "   WHERE p.workflow = 'tribunal-order' AND d.kind = 'duty' AND d.resolution = 'met'"
-     "    AND d.met_on BETWEEN $1::date AND $2::date),"
+     /* Tribunal orders and unopposed appeals (regs. 44, 45): their duties met in the period;
+      * mediation agreements run as orders (reg. 42, kind=mediation) apart. */
+     " 'tribunal', (SELECT json_build_object('n', count(*) FILTER (WHERE NOT t.m),"
+     "   'ok', count(*) FILTER (WHERE NOT t.m AND t.met_on <= t.due),"
+     "   'mn', count(*) FILTER (WHERE t.m),"
+     "   'mok', count(*) FILTER (WHERE t.m AND t.met_on <= t.due))"
+     "   FROM (SELECT d.met_on, d.due, coalesce(p.attrs->>'kind' = 'mediation', false) AS m"
+     "    FROM deadlines d JOIN processes p ON p.id = d.process_id"
+     "    WHERE p.workflow = 'tribunal-order' AND d.kind = 'duty' AND d.resolution = 'met'"
+     "     AND d.met_on BETWEEN $1::date AND $2::date) t),"
      /* Exception periods started in the period, by reason. */
      " 'exceptions', (SELECT coalesce(json_agg(json_build_array(x.reason, x.n)"
      "   ORDER BY x.reason), '[]'::json) FROM ("
@@ -421,12 +425,21 @@ static json_t *build_data(rjob *j, const json_t *in)
     const json_t *tob = json_object_get(in, "tribunal");
     long to_n = (long)json_integer_value(json_object_get(tob, "n"));
     long to_ok = (long)json_integer_value(json_object_get(tob, "ok"));
+    long med_n = (long)json_integer_value(json_object_get(tob, "mn"));
+    long med_ok = (long)json_integer_value(json_object_get(tob, "mok"));
     s = section("tribunal-orders", "Tribunal orders and unopposed appeals",
                 "Duties of tribunal-order processes (every step of an order, SEND Regulations "
                 "2014, reg. 44, or of an unopposed appeal, reg. 45) met on a day in the period up "
-                "to the as-on date; on time when met on or before the due date.");
+                "to the as-on date; on time when met on or before the due date. Mediation "
+                "agreements on appealable matters, run as orders (kind=mediation, reg. 42), are "
+                "not Tribunal orders: they are counted apart, the same way.");
     add(s, rpt_count("tribunal_order_steps_met", "Tribunal order steps carried out", to_n));
     add(s, rpt_rate("tribunal_orders_met_on_time", "Carried out on time", to_ok, to_n));
+    add(s, rpt_count("mediation_agreement_steps_met",
+                     "Mediation agreements (appealable matters) carried out", med_n));
+    add(s,
+        rpt_rate("mediation_agreements_met_on_time",
+                 "Mediation agreements (appealable matters) carried out on time", med_ok, med_n));
     json_array_append_new(sections, s);
 
     const json_t *tr = json_object_get(in, "transfers");

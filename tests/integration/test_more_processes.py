@@ -10,7 +10,9 @@ The law (shared reference "statutory-timescales", sections 2, 5-9):
   day, to the next working day. CFA s. 45: the plan is kept until the window
   ends or an appeal is decided.
 - Reg. 25(1): whether to re-assess within 15 days; reg. 27(2): 14 weeks.
-- Reg. 44: an order to make a plan: draft 5 weeks, final 11 weeks.
+- Reg. 44: an order to make a plan: draft 5 weeks, final 11 weeks. Reg. 42:
+  a mediation agreement on an appealable matter runs under reg. 44's limits
+  "as if" a Tribunal order, from the agreement's date (§6).
 - Reg. 15(2): the plan transferred on the day of the move, or within 15
   working days beginning with the day the old authority became aware.
 - Reg. 33: the family contacts the mediation adviser "within 2 months after"
@@ -131,6 +133,44 @@ def reassessment_tribunal_order_and_transfer():
         x = dls(p)
         eq((x["transfer_plan"]["status"], x["inform_family"]["due"], x["transfer_review"]["due"]),
            ("met", "2026-02-17", "2026-05-31"), "after the transfer")
+
+
+B42 = "SEND Regulations 2014, reg. 42 (the periods of reg. 44; paragraph not checked)"
+
+
+@test
+def mediation_agreement_on_an_appealable_matter_runs_as_an_order():
+    with Database() as db, Daemon(db, clock="2026-01-30T10:00") as d:
+        d.cli("case", "open", "C-MA")
+        # Agreed Fri 30 Jan 2026 to make a plan: draft 30 Jan + 35 = Fri 6 Mar, final + 77 = Fri
+        # 17 Apr, as an order's, but under reg. 42 and anchored on the agreement.
+        start(d, "C-MA", "tribunal-order", "2026-01-30", "order=make_plan", "kind=mediation")
+        p = proc(d, "C-MA", "tribunal-order")
+        eq((p["version"], p["attrs"]), (2, {"order": "make_plan", "kind": "mediation"}), "process")
+        x = dls(p)
+        eq({k: (v["due"], v["basis"]) for k, v in x.items()},
+           {"draft_plan": ("2026-03-06", B42), "final_plan": ("2026-04-17", B42)}, "deadlines")
+        assert "5 weeks from mediation agreement on 2026-01-30" in x["draft_plan"]["explain"], x
+        assert "order sent" not in x["draft_plan"]["explain"], x
+        # An order sent the same day keeps reg. 44 and its anchor.
+        d.cli("case", "open", "C-MO")
+        start(d, "C-MO", "tribunal-order", "2026-01-30", "order=make_plan")
+        x = dls(proc(d, "C-MO", "tribunal-order"))
+        eq((x["draft_plan"]["due"], x["draft_plan"]["basis"]),
+           ("2026-03-06", "SEND Regulations 2014, reg. 44"), "the order's draft")
+        assert "order sent on 2026-01-30" in x["draft_plan"]["explain"], x
+        # Agreed Mon 22 Dec 2025 to name the school: 2 weeks -> Mon 5 Jan 2026, Christmas moving
+        # nothing; the plan of 7 Jan is late.
+        d.cli("case", "open", "C-MS")
+        start(d, "C-MS", "tribunal-order", "2025-12-22", "order=name_school", "kind=mediation")
+        p = ev(d, "C-MS", "amended_plan_issued", "2026-01-07")["process"]
+        a = dls(p)["amended_plan"]
+        eq((p["status"], a["due"], a["status"], a["basis"]),
+           ("completed", "2026-01-05", "late", B42), "school named late")
+        # A kind the workflow does not know is refused.
+        rc, out, err = d.cli("start", "C-MS", "tribunal-order", "--on", "2026-01-30", "--set",
+                             "order=amend", "--set", "kind=agreement", check=False)
+        assert rc != 0 and "kind" in err, (out, err)
 
 
 @test

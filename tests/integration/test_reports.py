@@ -108,6 +108,11 @@ ACTIONS = [
     # weeks (30 Oct + 77 = 2027-01-15). The draft on 11-25: a step carried out on time.
     ("2026-10-30", "O1", "start", "tribunal-order", {"order": "make_plan"}),
     ("2026-11-25", "O1", "event", "draft_plan_issued", {}),
+    # A mediation agreement to amend a plan (reg. 42: reg. 44's periods from the agreement), Mon
+    # 2 Nov 2026: 5 weeks -> Mon 7 Dec. The amended plan on 11-20: on time, but not a Tribunal
+    # order's step: counted apart from O1's.
+    ("2026-11-02", "M1", "start", "tribunal-order", {"order": "amend", "kind": "mediation"}),
+    ("2026-11-20", "M1", "event", "amended_plan_issued", {}),
     ("2026-11-03", "R2", "event", "review_meeting_held", {}),                 # due 10-19: late
     ("2026-11-04", "A08", "event", "exception_started", {"reason": "exceptional_circumstances"}),
     ("2026-11-05", "A08", "void", "exception_started", "2026-11-04"),         # voided: counts nowhere
@@ -257,9 +262,12 @@ OPS = {
     "reviews_held_within_12_months": (1, 2),
     "review_decisions_made": 2,
     "review_decisions_within_4_weeks": (2, 2),
-    # O1's draft plan, 11-25, due 12-04 (reg. 44): on time.
+    # O1's draft plan, 11-25, due 12-04 (reg. 44): on time. M1's amended plan (11-20, due 12-07)
+    # is a mediation agreement's, counted apart.
     "tribunal_order_steps_met": 1,
     "tribunal_orders_met_on_time": (1, 1),
+    "mediation_agreement_steps_met": 1,
+    "mediation_agreements_met_on_time": (1, 1),
     # The round whose 30 March is the first on or after 2026-11-01: 2027. Due 2027-02-14: T1, T4
     # (T3 cancelled 11-10); due 2027-03-30: T2, T5. Met: T2 (11-18, on time). The rest pending,
     # and none due within 20 working days of 11-30.
@@ -349,6 +357,8 @@ STRAT = {
     "review_decisions_within_4_weeks": (2, 3),
     "tribunal_order_steps_met": 1,
     "tribunal_orders_met_on_time": (1, 1),
+    "mediation_agreement_steps_met": 1,
+    "mediation_agreements_met_on_time": (1, 1),
     # The same round (2027) and the same state on 12-10: nothing due before 2027-01-08.
     "phase_transfers_due": 4,
     "phase_transfers_due_14_february": 2,
