@@ -43,7 +43,9 @@ const store_stmt *scheduler_statements(size_t *n)
 
 typedef struct scheduler {
     sf_daemon *d;
-    uv_timer_t timer;
+    uv_timer_t timer;      /* the day the next level fires (or sooner) */
+    uv_timer_t hold_timer; /* while a tick is held back for an import: looks again */
+    int open_handles;      /* the two timers until both are closed */
     bool running, again, stopped;
     char *routing;       /* the routing JSON sf_fire_escalations takes */
     char id[96];         /* who fired: host and pid */
@@ -116,8 +118,8 @@ static void tick(scheduler *s);
 
 /*
  * Hold back a tick for an import (scheduler_import_begin) in progress or
- * just paused, for SCHEDULER_YIELD_MS at most: true when held (the import's
- * end arms the timer), false when the tick should run now.
+ * paused for less than SCHEDULER_QUIET_MS, for SCHEDULER_YIELD_MS at most:
+ * true when held, false when the tick should run now.
  */
 static bool holding(scheduler *s)
 {
@@ -133,26 +135,30 @@ static bool holding(scheduler *s)
     return false;
 }
 
-static void on_timer(uv_timer_t *t)
+/* A held tick: look again every SCHEDULER_QUIET_MS until it may run. */
+static void on_hold_timer(uv_timer_t *t)
 {
     scheduler *s = t->data;
-    if (s->held && holding(s)) {
-        if (s->importing == 0) /* paused, not for long enough yet */
-            uv_timer_start(&s->timer, on_timer, SCHEDULER_QUIET_MS, 0);
-        return;
-    }
-    tick(s);
+    if (holding(s))
+        uv_timer_start(&s->hold_timer, on_hold_timer, SCHEDULER_QUIET_MS, 0);
+    else
+        tick(s);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    tick(t->data);
 }
 
 /* The tick is over: arm the timer for the next day anything fires, then the daily work. */
-static void on_closed(uv_handle_t *h);
+static void close_timers(scheduler *s);
 
 static void done(scheduler *s, const char *next_day)
 {
     sf_daemon *d = s->d;
     s->running = false;
     if (s->stopped) {
-        uv_close((uv_handle_t *)&s->timer, on_closed);
+        close_timers(s);
         return;
     }
     if (s->fired)
@@ -376,6 +382,9 @@ void scheduler_start(sf_daemon *d)
     snprintf(s->via, sizeof s->via, "daemon:%s", s->id);
     uv_timer_init(d->loop, &s->timer);
     s->timer.data = s;
+    uv_timer_init(d->loop, &s->hold_timer);
+    s->hold_timer.data = s;
+    s->open_handles = 2;
     d->scheduler = s;
     tick(s);
 }
@@ -405,8 +414,11 @@ void scheduler_planned(sf_daemon *d, const char *day)
         return;
     if (!day || cal_parse(day, &at) != 0 || at <= clock_today(&d->clock)) {
         /* Due already (or we cannot tell): now, unless an import has the CPUs. */
-        if (holding(s))
+        if (holding(s)) {
+            if (!uv_is_active((uv_handle_t *)&s->hold_timer))
+                uv_timer_start(&s->hold_timer, on_hold_timer, SCHEDULER_QUIET_MS, 0);
             return;
+        }
         tick(s);
         return;
     }
@@ -429,16 +441,23 @@ void scheduler_import_end(sf_daemon *d)
     scheduler *s = d->scheduler;
     if (!s || s->importing <= 0 || --s->importing > 0)
         return;
-    s->quiet_from = uv_now(d->loop);
-    if (s->held) /* the day's timer is set again when the tick is done */
-        uv_timer_start(&s->timer, on_timer, SCHEDULER_QUIET_MS, 0);
+    s->quiet_from = uv_now(d->loop); /* the hold timer sees the pause */
 }
 
 static void on_closed(uv_handle_t *h)
 {
     scheduler *s = h->data;
+    if (--s->open_handles > 0)
+        return;
     free(s->routing);
     free(s);
+}
+
+/* Close both timers; s is freed when both are closed. */
+static void close_timers(scheduler *s)
+{
+    uv_close((uv_handle_t *)&s->timer, on_closed);
+    uv_close((uv_handle_t *)&s->hold_timer, on_closed);
 }
 
 void scheduler_stop(sf_daemon *d)
@@ -448,10 +467,11 @@ void scheduler_stop(sf_daemon *d)
         return;
     s->stopped = true;
     uv_timer_stop(&s->timer);
+    uv_timer_stop(&s->hold_timer);
     d->scheduler = NULL;
     /* A tick in flight holds s until it is done, which closes it then. */
     if (!s->running)
-        uv_close((uv_handle_t *)&s->timer, on_closed);
+        close_timers(s);
     s->again = false;
 }
 
