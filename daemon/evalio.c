@@ -45,18 +45,14 @@ wf_kv *eio_kv(json_t *obj, size_t *n)
     return kv;
 }
 
-/*
- * The levels an open duty escalates through ({"level", "fire_on", "roles"}),
- * or NULL when the daemon has no policy. A level that fires before the due
- * date leaves out the roles that get the daily digest instead.
- */
-static json_t *escalate_json(const sf_daemon *d, const eng_deadline *dl)
+/* A level that fires before the due date leaves out the roles that get the daily digest. */
+json_t *eio_levels(const sf_daemon *d, const eng_deadline *dl)
 {
     const esc_policy *p = d ? d->esc : NULL;
     if (!p || !p->nlevels)
         return NULL;
     json_t *levels = json_array();
-    if (dl->kind != WF_DEADLINE_DUTY || dl->resolution != ENG_OPEN)
+    if (dl->kind != WF_DEADLINE_DUTY)
         return levels;
     esc_fire fires[ESC_MAX_LEVELS];
     size_t n = esc_plan(p, d->cal, dl->name, dl->due, fires, ESC_MAX_LEVELS);
@@ -75,6 +71,15 @@ static json_t *escalate_json(const sf_daemon *d, const eng_deadline *dl)
                                                 eio_date(fires[i].fire_on), "roles", to));
     }
     return levels;
+}
+
+/* The levels an open duty escalates through (eio_levels), [] for any other deadline, NULL
+ * without a policy. */
+static json_t *escalate_json(const sf_daemon *d, const eng_deadline *dl)
+{
+    if (dl->resolution == ENG_OPEN)
+        return eio_levels(d, dl);
+    return d && d->esc && d->esc->nlevels ? json_array() : NULL;
 }
 
 /* A deadline's signature: 16 hex digits. */

@@ -28,6 +28,13 @@ wf_kv *eio_kv(json_t *obj, size_t *n);
  */
 json_t *eio_deadlines(const sf_daemon *d, const eng_result *r);
 /*
+ * The levels duty dl escalates through by d's policy, whatever its
+ * resolution ([{"level", "fire_on", "roles"}], a new array; caller frees);
+ * NULL when d has no policy. eio_deadlines' "escalate" is this for an open
+ * duty ([] otherwise); an import also records those a closed duty had passed.
+ */
+json_t *eio_levels(const sf_daemon *d, const eng_deadline *dl);
+/*
  * Write only what changed: the rows of dls (from eio_deadlines) whose "sig"
  * differs from the one stored under their name in stored (a JSON object name
  * -> sig, as the case read returns it; NULL or empty: nothing stored), as a

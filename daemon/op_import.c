@@ -452,8 +452,8 @@ static json_t *doc_index(size_t k)
  * The escalation levels of deadline dl ("escalate": its levels in order) of
  * process pk of case ck, added to levels. A level whose day passed before
  * today while a later level of the deadline is due by today is history:
- * "past" (written fired and superseded, nobody told), so each open deadline
- * sends only its current level. ISO dates compare as strings.
+ * "fired" and "superseded" (nobody told), so each open deadline sends only
+ * its current level. ISO dates compare as strings.
  */
 static void add_levels(json_t *levels, const json_t *dl, size_t ck, size_t pk, const char *today)
 {
@@ -472,12 +472,43 @@ static void add_levels(json_t *levels, const json_t *dl, size_t ck, size_t pk, c
             past = strcmp(later, today) <= 0 && (c > 0 || (c == 0 && m > i));
         }
         json_array_append_new(
-            levels,
-            json_pack("{s:o,s:o,s:O,s:O,s:O,s:O,s:O,s:b}", "c", doc_index(ck), "p", doc_index(pk),
-                      "deadline", json_object_get(dl, "name"), "level", json_object_get(l, "level"),
-                      "due", json_object_get(dl, "due"), "fire_on", json_object_get(l, "fire_on"),
-                      "roles", json_object_get(l, "roles"), "past", past));
+            levels, json_pack("{s:o,s:o,s:O,s:O,s:O,s:O,s:O,s:b,s:b}", "c", doc_index(ck), "p",
+                              doc_index(pk), "deadline", json_object_get(dl, "name"), "level",
+                              json_object_get(l, "level"), "due", json_object_get(dl, "due"),
+                              "fire_on", json_object_get(l, "fire_on"), "roles",
+                              json_object_get(l, "roles"), "fired", past, "superseded", past));
     }
+}
+
+/*
+ * The levels duty dl of process pk of case ck had reached before it was met
+ * or ended (on that day or earlier: a level fires at the start of its day),
+ * added to levels: history, written fired and resolved on that day, nobody
+ * told. The daemon would have fired them and then told their people it was
+ * resolved; an import records that they were reached, and sends nothing.
+ */
+static void add_closed_levels(const sf_daemon *d, json_t *levels, const eng_deadline *dl, size_t ck,
+                              size_t pk)
+{
+    cal_day end = dl->resolution == ENG_MET ? dl->met_on : dl->cancelled_on;
+    if (dl->resolution == ENG_OPEN || end == CAL_NONE)
+        return;
+    json_t *esc = eio_levels(d, dl);
+    size_t i;
+    json_t *l;
+    json_array_foreach(esc, i, l)
+    {
+        cal_day fire;
+        if (cal_parse(json_string_value(json_object_get(l, "fire_on")), &fire) != 0 || fire > end)
+            continue;
+        json_array_append_new(
+            levels, json_pack("{s:o,s:o,s:s,s:O,s:o,s:O,s:O,s:b,s:b,s:o}", "c", doc_index(ck), "p",
+                              doc_index(pk), "deadline", dl->name, "level",
+                              json_object_get(l, "level"), "due", eio_date(dl->due), "fire_on",
+                              json_object_get(l, "fire_on"), "roles", json_object_get(l, "roles"),
+                              "fired", true, "superseded", false, "resolved_on", eio_date(end)));
+    }
+    json_decref(esc);
 }
 
 /* Count the replayed case c (opened by row first) and, unless this is a dry run, add it
@@ -513,12 +544,13 @@ static void add_case(job *j, im_state *s, const im_case *c, const im_row *first)
                              "parent_event",
                              p->parent_ev >= 0 ? doc_index(e0 + (size_t)p->parent_ev) : json_null(),
                              "actor", p->line ? j->actor : NULL));
-        json_t *pdls = eio_deadlines(j->d, p->res);
+        json_t *pdls = eio_deadlines(j->d, p->res); /* in the order of p->res->deadlines */
         size_t k;
         json_t *dl;
         json_array_foreach(pdls, k, dl)
         {
             add_levels(levels, dl, ck, p0 + i, today);
+            add_closed_levels(j->d, levels, &p->res->deadlines[k], ck, p0 + i);
             json_object_del(dl, "escalate");
             json_object_set_new(dl, "p", doc_index(p0 + i));
             json_array_append(dls, dl);

@@ -11,19 +11,22 @@
 --                in the order the daemon replayed them (their ids keep that order,
 --                as a recompute replays same-day events by id)
 --   "deadlines": [{"p", the deadlines' columns, "sig"}]
---   "levels":    [{"c", "p", "deadline", "level", "due", "fire_on", "roles", "past"}]
+--   "levels":    [{"c", "p", "deadline", "level", "due", "fire_on", "roles", "fired",
+--                  "superseded", "resolved_on"}]
 --   "audit":     [audit rows, one a case (sf_audit_items)]
 -- Flat rows, and every id drawn before anything is written, so each table is one
 -- plain INSERT from its array: nested items copied with their new ids, and the
 -- levels worked out here from each deadline's "escalate", were half of a chunk's
 -- write.
 --
--- The daemon decided which levels are history ("past": an import must not send a
--- year's worth of "at risk" notices at once): of an open deadline's levels due by
--- the import's today, all but the last. They are written fired and superseded
--- (nobody told, fired_by 'import', fired_at their own day); the last, the
--- deadline's current level, is left pending for the scheduler to send once. The
--- processes are new, so there is nothing to re-plan, cancel or resolve.
+-- The daemon decided which levels are history ("fired": an import must not send
+-- a year's worth of "at risk" notices at once): of an open deadline's levels due
+-- by the import's today, all but the last, written fired and superseded; of a
+-- deadline met or ended before the import, those reached by then, written fired
+-- and resolved on that day. Nobody is told of either (fired_by 'import', fired_at
+-- their own day). An open deadline's current level is left pending for the
+-- scheduler to send once. The processes are new, so there is nothing to re-plan,
+-- cancel or resolve.
 --
 -- Returns {"existing": [refs of cases the database already had: then nothing
 -- was written], "swept": [ids of new cases with a date of birth: the daemon
@@ -90,14 +93,16 @@ BEGIN
                 basis text, explain text, note text, sig text);
     WITH planned AS (
         INSERT INTO escalations (case_id, process_id, deadline, level, due, fire_on, roles,
-                                 status, superseded, recipients, fired_by, fired_at)
+                                 status, superseded, recipients, fired_by, fired_at,
+                                 resolved_on)
         SELECT cid[l.c + 1], pid[l.p + 1], l.deadline, l.level, l.due, l.fire_on, l.roles,
-               CASE WHEN l.past THEN 'fired' ELSE 'pending' END, l.past,
-               CASE WHEN l.past THEN '[]'::jsonb END, CASE WHEN l.past THEN 'import' END,
-               CASE WHEN l.past THEN l.fire_on::timestamp AT TIME ZONE 'Europe/London' END
+               CASE WHEN l.fired THEN 'fired' ELSE 'pending' END, l.superseded,
+               CASE WHEN l.fired THEN '[]'::jsonb END, CASE WHEN l.fired THEN 'import' END,
+               CASE WHEN l.fired THEN l.fire_on::timestamp AT TIME ZONE 'Europe/London' END,
+               l.resolved_on
           FROM jsonb_to_recordset(p_doc->'levels')
                AS l(c integer, p integer, deadline text, level text, due date, fire_on date,
-                    roles jsonb, past boolean)
+                    roles jsonb, fired boolean, superseded boolean, resolved_on date)
         RETURNING CASE WHEN status = 'pending' THEN fire_on END AS fire_on)
     SELECT min(fire_on) INTO earliest FROM planned;
     -- As sf_plan_escalations_many: the schedulers learn the earliest day a level fires.

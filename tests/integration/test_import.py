@@ -236,7 +236,16 @@ def levels_passed_before_the_import_are_recorded_not_sent():
         _, out, _ = d.cli("escalations")
         assert "historical: its day had passed before the caseload was imported" in out, out
         hist = [e for e in d.cli("escalations", json=True)["escalations"] if e["historical"]]
-        assert hist and all(e["superseded"] for e in hist), hist
+        # Historical: superseded by the current level of a deadline still open, or reached
+        # before its deadline was met (or ended) and resolved on that day.
+        assert hist and all(e["superseded"] != bool(e["resolved_on"]) for e in hist), hist
+        # C-2001 decided to assess on 2025-04-10, inside its 6 weeks (due 2025-04-14): its
+        # at-risk level (2025-03-31) had been reached, and is recorded, resolved, not sent.
+        c1 = [(e["level"], e["fire_on"], e["resolved_on"], e["superseded"]) for e in hist
+              if e["case"] == "C-2001" and e["deadline"] == "decide_to_assess"]
+        eq(c1, [("at_risk", "2025-03-31", "2025-04-10", False)], "a level of a deadline met")
+        opened = d.cli("escalations", "--open", json=True)["escalations"]
+        assert not [e for e in opened if e["historical"] and e["resolved_on"]], opened
 
 
 @test
