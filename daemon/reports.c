@@ -41,35 +41,50 @@ enum {
  * whose miss falls in the period (the day before $1: a deadline is missed
  * from the day after its due date), $8 how many missed deadlines to list.
  *
- * dl is every deadline row any figure needs, read once with its state on A
- * ("met", "cancelled" or "open"): met within the trend's months (the names
- * counted); duties due before A still open on A (overdue) or due from $7 and
- * met or cancelled after their due date (missed in the period); and the
- * round's transfer deadlines. Years of late history stay out of it. With no
- * index on met_on it is one sequential scan of deadlines; the case
- * references are joined only for the missed deadlines listed.
+ * Each figure is its own aggregate over an index that serves it (015's
+ * partial indexes, most of them read index-only), rather than one
+ * materialised set of every deadline any figure needs: the deadlines met in
+ * the trend's months (deadlines_met); the duties overdue on A, which are the
+ * duties open now and due before A (deadlines_open_duty_name) and the few
+ * met or cancelled after A (deadlines_met, deadlines_cancelled: the ones
+ * still open on A); the missed ones, due from $7 to the day before A, open
+ * now or resolved after their due date; the round's transfer deadlines
+ * (deadlines_transfer_due). A deadline's state on A is "met" or "cancelled"
+ * when it was resolved on or before A, else "open" (SQL_ST). Years of late
+ * history stay out of every range; the case references are joined only for
+ * the missed deadlines listed.
  */
+#define SQL_ST(d)                                                                                  \
+    "CASE WHEN " d "resolution = 'met' AND " d "met_on <= $2::date THEN 'met'"                     \
+    " WHEN " d "resolution = 'cancelled' AND " d "cancelled_on <= $2::date THEN 'cancelled'"       \
+    " ELSE 'open' END"
+#define SQL_ST_D  SQL_ST("d.")
+#define SQL_ST_MS SQL_ST("ms.")
+/* Duties overdue on A (kind = 'duty' and due before A, added by each arm). */
+#define SQL_OVERDUE                                                                                \
+    "SELECT name, due, excusable FROM deadlines WHERE kind = 'duty' AND resolution = 'open'"       \
+    "  AND due < $2::date"                                                                         \
+    " UNION ALL SELECT name, due, excusable FROM deadlines WHERE resolution = 'met'"               \
+    "  AND met_on > $2::date AND kind = 'duty' AND due < $2::date"                                 \
+    " UNION ALL SELECT name, due, excusable FROM deadlines WHERE resolution = 'cancelled'"         \
+    "  AND cancelled_on > $2::date AND coalesce(met_on, cancelled_on) > $2::date"                  \
+    "  AND kind = 'duty' AND due < $2::date"
+/* Duties missed in the period: due from $7 to the day before A, not met or cancelled by then. */
+#define SQL_MISSED_COLS "process_id, name, due, met_on, cancelled_on, resolution, excusable, note"
 #define SQL_MISSED                                                                                 \
-    "kind = 'duty' AND due BETWEEN $7::date AND $2::date - 1"                                      \
-    " AND NOT (resolution = 'met' AND met_on <= due)"                                              \
-    " AND NOT (resolution = 'cancelled' AND cancelled_on <= due)"
+    "SELECT " SQL_MISSED_COLS " FROM deadlines WHERE kind = 'duty' AND resolution = 'open'"        \
+    "  AND due BETWEEN $7::date AND $2::date - 1"                                                  \
+    " UNION ALL SELECT " SQL_MISSED_COLS " FROM deadlines WHERE resolution = 'met'"                \
+    "  AND met_on > $7::date AND met_on > due AND kind = 'duty'"                                   \
+    "  AND due BETWEEN $7::date AND $2::date - 1"                                                  \
+    " UNION ALL SELECT " SQL_MISSED_COLS " FROM deadlines WHERE resolution = 'cancelled'"          \
+    "  AND cancelled_on > $7::date AND cancelled_on > due"                                         \
+    "  AND coalesce(met_on, cancelled_on) > due AND kind = 'duty'"                                 \
+    "  AND due BETWEEN $7::date AND $2::date - 1"
 
 static const store_stmt statements[] = {
     {"sf_report_read",
-     "WITH dl AS MATERIALIZED ("
-     " SELECT p.case_id, p.workflow, d.name, d.kind, d.due, d.met_on, d.cancelled_on,"
-     "  d.resolution, d.excusable, d.note,"
-     "  CASE WHEN d.resolution = 'met' AND d.met_on <= $2::date THEN 'met'"
-     "       WHEN d.resolution = 'cancelled' AND d.cancelled_on <= $2::date THEN 'cancelled'"
-     "       ELSE 'open' END AS st"
-     " FROM deadlines d JOIN processes p ON p.id = d.process_id"
-     " WHERE (d.resolution = 'met' AND d.met_on BETWEEN $3::date AND $2::date"
-     "        AND (d.name IN ('decide_to_assess', 'final_plan', 'review_meeting',"
-     "                        'review_decision') OR d.name LIKE 'advice\\_%'))"
-     "    OR (d.kind = 'duty' AND d.due < $2::date"
-     "        AND (d.resolution = 'open' OR coalesce(d.met_on, d.cancelled_on) > $2::date"
-     "             OR (d.due >= $7::date AND coalesce(d.met_on, d.cancelled_on) > d.due)))"
-     "    OR (d.name = 'phase_transfer_plan' AND d.due IN ($4::date, $5::date)))"
+     "WITH ms AS MATERIALIZED (" SQL_MISSED ")"
      " SELECT json_build_object("
      /* Requests: assessments started (the day the request was received) in the period. */
      " 'requests', (SELECT count(*) FROM processes p WHERE p.workflow = 'ehcp-assessment'"
@@ -78,22 +93,26 @@ static const store_stmt statements[] = {
      /* Deadlines met, by month and name: n, on time, without exception, both. */
      " 'met', (SELECT coalesce(json_agg(json_build_array(to_char(m.month, 'YYYY-MM'), m.name,"
      "   m.n, m.ok, m.xn, m.xok) ORDER BY m.month, m.name), '[]'::json) FROM ("
-     "   SELECT date_trunc('month', met_on) AS month, name, count(*) AS n,"
-     "    count(*) FILTER (WHERE met_on <= due) AS ok,"
-     "    count(*) FILTER (WHERE NOT excusable) AS xn,"
-     "    count(*) FILTER (WHERE NOT excusable AND met_on <= due) AS xok"
-     "   FROM dl WHERE st = 'met' AND met_on >= $3::date"
-     "    AND ((workflow = 'ehcp-assessment' AND (name IN ('decide_to_assess', 'final_plan')"
-     "          OR name LIKE 'advice\\_%'))"
-     "     OR (workflow = 'annual-review' AND name IN ('review_meeting', 'review_decision')))"
+     "   SELECT date_trunc('month', d.met_on) AS month, d.name, count(*) AS n,"
+     "    count(*) FILTER (WHERE d.met_on <= d.due) AS ok,"
+     "    count(*) FILTER (WHERE NOT d.excusable) AS xn,"
+     "    count(*) FILTER (WHERE NOT d.excusable AND d.met_on <= d.due) AS xok"
+     "   FROM deadlines d JOIN processes p ON p.id = d.process_id"
+     "   WHERE d.resolution = 'met' AND d.met_on BETWEEN $3::date AND $2::date"
+     "    AND (d.name IN ('decide_to_assess', 'final_plan', 'review_meeting', 'review_decision')"
+     "         OR d.name LIKE 'advice\\_%')"
+     "    AND ((p.workflow = 'ehcp-assessment' AND (d.name IN ('decide_to_assess', 'final_plan')"
+     "          OR d.name LIKE 'advice\\_%'))"
+     "     OR (p.workflow = 'annual-review' AND d.name IN ('review_meeting', 'review_decision')))"
      "   GROUP BY 1, 2) m),"
      /* Overdue on A by name and age band (0: 1-7 days, 1: 8-28, 2: 29-84, 3: 85+). */
      " 'overdue', (SELECT coalesce(json_agg(json_build_array(o.name, o.band, o.n, o.nx)"
      "   ORDER BY o.name, o.band), '[]'::json) FROM ("
      "   SELECT name, CASE WHEN $2::date - due <= 7 THEN 0 WHEN $2::date - due <= 28 THEN 1"
      "                     WHEN $2::date - due <= 84 THEN 2 ELSE 3 END AS band,"
-     "    count(*) AS n, count(*) FILTER (WHERE excusable) AS nx"
-     "   FROM dl WHERE kind = 'duty' AND st = 'open' AND due < $2::date GROUP BY 1, 2) o),"
+     "    sum(n) AS n, sum(nx) AS nx FROM ("
+     "     SELECT name, due, count(*) AS n, count(*) FILTER (WHERE excusable) AS nx"
+     "     FROM (" SQL_OVERDUE ") od GROUP BY 1, 2) g GROUP BY 1, 2) o),"
      /* The phase-transfer round: its deadlines not cancelled by A. */
      " 'transfers', (SELECT json_build_object("
      "   'feb', count(*) FILTER (WHERE due = $4::date),"
@@ -103,8 +122,10 @@ static const store_stmt statements[] = {
      "   'pending', count(*) FILTER (WHERE st = 'open' AND due >= $2::date),"
      "   'soon', count(*) FILTER (WHERE st = 'open' AND due >= $2::date AND due <= $6::date),"
      "   'overdue', count(*) FILTER (WHERE st = 'open' AND due < $2::date))"
-     "   FROM dl WHERE workflow = 'phase-transfer' AND name = 'phase_transfer_plan'"
-     "    AND due IN ($4::date, $5::date) AND st <> 'cancelled'),"
+     "   FROM (SELECT d.due, d.met_on, " SQL_ST_D " AS st"
+     "    FROM deadlines d JOIN processes p ON p.id = d.process_id"
+     "    WHERE d.name = 'phase_transfer_plan' AND d.due IN ($4::date, $5::date)"
+     "     AND p.workflow = 'phase-transfer') t WHERE st <> 'cancelled'),"
      /* Tribunal orders and unopposed appeals (regs. 44, 45): their duties met in the period;
       * mediation agreements run as orders (reg. 42, kind=mediation) apart. */
      " 'tribunal', (SELECT json_build_object('n', count(*) FILTER (WHERE NOT t.m),"
@@ -123,7 +144,7 @@ static const store_stmt statements[] = {
      "     AND NOT EXISTS (SELECT 1 FROM event_voids v WHERE v.event_id = e.id)"
      "    GROUP BY 1) x),"
      /* Missed in the period: the day after the due date is in [$1, A]. */
-     " 'missed_n', (SELECT count(*) FROM dl WHERE " SQL_MISSED "),"
+     " 'missed_n', (SELECT count(*) FROM ms),"
      " 'missed', (SELECT coalesce(json_agg(json_build_object('case', m.ref, 'workflow',"
      "   m.workflow, 'deadline', m.name, 'due', m.due, 'status',"
      "   CASE WHEN m.st = 'met' THEN CASE WHEN m.excusable THEN 'excused' ELSE 'late' END"
@@ -134,8 +155,11 @@ static const store_stmt statements[] = {
      "                     WHEN m.st = 'cancelled' THEN m.cancelled_on - m.due"
      "                     ELSE $2::date - m.due END,"
      "   'note', m.note) ORDER BY m.due, m.ref, m.name), '[]'::json)"
-     "   FROM (SELECT dl.*, c.ref FROM dl JOIN cases c ON c.id = dl.case_id WHERE " SQL_MISSED
-     "         ORDER BY due, c.ref, name LIMIT $8::integer) m))"},
+     "   FROM (SELECT ms.*, " SQL_ST_MS " AS st, p.workflow,"
+     "          (SELECT c.ref FROM cases c WHERE c.id = p.case_id) AS ref"
+     "         FROM ms CROSS JOIN LATERAL (SELECT p.workflow, p.case_id FROM processes p"
+     "          WHERE p.id = ms.process_id) p"
+     "         ORDER BY ms.due, ref, ms.name LIMIT $8::integer) m))"},
     /* $1 [{"channel", "target", "idem_key"}], $2 subject, $3 body, $4 payload. */
     {"sf_report_queue",
      "INSERT INTO outbox (kind, channel, target, subject, body, payload, idem_key)"
