@@ -58,8 +58,7 @@ enum {
     "CASE WHEN " d "resolution = 'met' AND " d "met_on <= $2::date THEN 'met'"                     \
     " WHEN " d "resolution = 'cancelled' AND " d "cancelled_on <= $2::date THEN 'cancelled'"       \
     " ELSE 'open' END"
-#define SQL_ST_D  SQL_ST("d.")
-#define SQL_ST_MS SQL_ST("ms.")
+#define SQL_ST_D SQL_ST("d.")
 /* Duties overdue on A (kind = 'duty' and due before A, added by each arm). */
 #define SQL_OVERDUE                                                                                \
     "SELECT name, due, excusable FROM deadlines WHERE kind = 'duty' AND resolution = 'open'"       \
@@ -69,15 +68,15 @@ enum {
     " UNION ALL SELECT name, due, excusable FROM deadlines WHERE resolution = 'cancelled'"         \
     "  AND cancelled_on > $2::date AND coalesce(met_on, cancelled_on) > $2::date"                  \
     "  AND kind = 'duty' AND due < $2::date"
-/* Duties missed in the period: due from $7 to the day before A, not met or cancelled by then. */
-#define SQL_MISSED_COLS "process_id, name, due, met_on, cancelled_on, resolution, excusable, note"
+/* Duties missed in the period: due from $7 to the day before A, not met or cancelled by then
+ * (their keys: the open ones and the met ones are read index-only). */
 #define SQL_MISSED                                                                                 \
-    "SELECT " SQL_MISSED_COLS " FROM deadlines WHERE kind = 'duty' AND resolution = 'open'"        \
+    "SELECT process_id, name, due FROM deadlines WHERE kind = 'duty' AND resolution = 'open'"      \
     "  AND due BETWEEN $7::date AND $2::date - 1"                                                  \
-    " UNION ALL SELECT " SQL_MISSED_COLS " FROM deadlines WHERE resolution = 'met'"                \
+    " UNION ALL SELECT process_id, name, due FROM deadlines WHERE resolution = 'met'"              \
     "  AND met_on > $7::date AND met_on > due AND kind = 'duty'"                                   \
     "  AND due BETWEEN $7::date AND $2::date - 1"                                                  \
-    " UNION ALL SELECT " SQL_MISSED_COLS " FROM deadlines WHERE resolution = 'cancelled'"          \
+    " UNION ALL SELECT process_id, name, due FROM deadlines WHERE resolution = 'cancelled'"        \
     "  AND cancelled_on > $7::date AND cancelled_on > due"                                         \
     "  AND coalesce(met_on, cancelled_on) > due AND kind = 'duty'"                                 \
     "  AND due BETWEEN $7::date AND $2::date - 1"
@@ -155,11 +154,14 @@ static const store_stmt statements[] = {
      "                     WHEN m.st = 'cancelled' THEN m.cancelled_on - m.due"
      "                     ELSE $2::date - m.due END,"
      "   'note', m.note) ORDER BY m.due, m.ref, m.name), '[]'::json)"
-     "   FROM (SELECT ms.*, " SQL_ST_MS " AS st, p.workflow,"
-     "          (SELECT c.ref FROM cases c WHERE c.id = p.case_id) AS ref"
-     "         FROM ms CROSS JOIN LATERAL (SELECT p.workflow, p.case_id FROM processes p"
-     "          WHERE p.id = ms.process_id) p"
-     "         ORDER BY ms.due, ref, ms.name LIMIT $8::integer) m))"},
+     "   FROM (SELECT k.ref, k.workflow, d.name, d.due, d.met_on, d.cancelled_on, d.excusable,"
+     "          d.note, " SQL_ST_D " AS st"
+     "         FROM (SELECT ms.process_id, ms.name, ms.due, p.workflow,"
+     "                (SELECT c.ref FROM cases c WHERE c.id = p.case_id) AS ref"
+     "               FROM ms CROSS JOIN LATERAL (SELECT p.workflow, p.case_id FROM processes p"
+     "                WHERE p.id = ms.process_id) p"
+     "               ORDER BY ms.due, ref, ms.name LIMIT $8::integer) k"
+     "         JOIN deadlines d ON d.process_id = k.process_id AND d.name = k.name) m))"},
     /* $1 [{"channel", "target", "idem_key"}], $2 subject, $3 body, $4 payload. */
     {"sf_report_queue",
      "INSERT INTO outbox (kind, channel, target, subject, body, payload, idem_key)"
