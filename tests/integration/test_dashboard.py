@@ -17,7 +17,7 @@ import shutil
 import sys
 
 from sfharness import (test, main, Database, SENDFLOWD, debian_module, eq, http_daemon,
-                       http_request, wait_for)
+                       http_request, timeout, wait_for)
 
 CLOCK = "2026-02-20T09:00"
 ARTEFACTS = os.environ.get("SENDFLOW_TEST_ARTEFACTS") or os.path.join(
@@ -30,6 +30,8 @@ try:
     webdriver = debian_module("selenium.webdriver")
     By = debian_module("selenium.webdriver.common.by").By
     Service = debian_module("selenium.webdriver.chrome.service").Service
+    WebDriverWait = debian_module("selenium.webdriver.support.ui").WebDriverWait
+    EC = debian_module("selenium.webdriver.support.expected_conditions")
 except ImportError:
     webdriver = None
 
@@ -67,11 +69,19 @@ def rows(b, table):
     return out
 
 
+def follow(b, el):
+    """Click el (a link or a form's button) and wait until its page has gone and the next
+    one is there: a busy machine may take seconds, and the caller reads the new page."""
+    el.click()
+    WebDriverWait(b, timeout(30)).until(EC.staleness_of(el))
+    WebDriverWait(b, timeout(30)).until(lambda drv: drv.find_elements(By.TAG_NAME, "body"))
+
+
 def sign_in(b, d, token):
     b.get("http://127.0.0.1:%d/" % d.http_port)
     assert b.current_url.endswith("/signin"), b.current_url
     b.find_element(By.ID, "token").send_keys(token)
-    b.find_element(By.ID, "signin").click()
+    follow(b, b.find_element(By.ID, "signin"))  # the form posts; the answer redirects
 
 
 def year_rate(report, year):
@@ -167,7 +177,7 @@ def a_manager_reads_the_week_and_acknowledges_in_chromium():
             assert "50.0%" in text(b, "#rate-last-year"), text(b, "#rate-last-year")
 
             # A case's page: every deadline's day, basis and explanation, and its history.
-            b.find_element(By.LINK_TEXT, "C-D2").click()
+            follow(b, b.find_element(By.LINK_TEXT, "C-D2"))
             assert b.current_url.endswith("/case/C-D2"), b.current_url
             shot(b, "03-case")
             show = d.cli("show", "C-D2", json=True)
@@ -188,7 +198,7 @@ def a_manager_reads_the_week_and_acknowledges_in_chromium():
             first = b.find_element(By.CSS_SELECTOR, "#escalations tr[data-id]")
             eid = first.get_attribute("data-id")
             first.find_element(By.NAME, "note").send_keys("called the school")
-            first.find_element(By.TAG_NAME, "button").click()
+            follow(b, first.find_element(By.TAG_NAME, "button"))
             eq(b.current_url, "http://127.0.0.1:%d/" % d.http_port, "back to the week")
             shot(b, "04-acknowledged")
             acked = [e for e in d.cli("escalations", json=True)["escalations"] if e["id"] == eid]
