@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "load.h"
+
 static const char *const columns[] = {"case", "on", "what", "dob", "officer", "team", "set", "key"};
 #define NCOLUMNS (sizeof columns / sizeof columns[0])
 
@@ -176,20 +178,17 @@ int caseio_read_csv(const char *path, json_t **rows, json_t *errors, char *err, 
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
-    sb text = {0};
-    char buf[65536];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, fp)) > 0)
-        sb_addn(&text, buf, got);
-    bool failed = ferror(fp);
+    char *text;
+    size_t len;
+    int failed = load_read_stream(fp, &text, &len);
+    int saved = errno;
     if (fp != stdin)
         fclose(fp);
     if (failed) {
-        snprintf(err, errlen, "cannot read %s", path);
-        sb_free(&text);
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(saved));
         return -1;
     }
-    const char *p = text.buf ? text.buf : "", *end = p + text.len;
+    const char *p = text, *end = p + len;
     if (end - p >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
         p += 3; /* a byte-order mark, as spreadsheets write */
     int line = 1;
@@ -199,7 +198,7 @@ int caseio_read_csv(const char *path, json_t **rows, json_t *errors, char *err, 
     if (rc <= 0) {
         snprintf(err, errlen, "%s: line 1: %s", path,
                  rc == 0 ? "the file is empty (it needs a header row: " CASEIO_HEADER ")" : why);
-        sb_free(&text);
+        free(text);
         return -1;
     }
     int col[NCOLUMNS];
@@ -230,7 +229,7 @@ int caseio_read_csv(const char *path, json_t **rows, json_t *errors, char *err, 
     record_free(&hdr);
     *rows = json_array();
     if (!header_ok) {
-        sb_free(&text);
+        free(text);
         return 0;
     }
     record r = {0};
@@ -282,7 +281,7 @@ int caseio_read_csv(const char *path, json_t **rows, json_t *errors, char *err, 
         else
             json_decref(row);
     }
-    sb_free(&text);
+    free(text);
     return 0;
 }
 

@@ -31,17 +31,29 @@ int load_read_file(const char *path, char **text, size_t *len, bool *missing,
         snprintf(err, LOAD_ERR_LEN, "[%s:1] cannot open: %s", path, strerror(errno));
         return -1;
     }
-    sb buf = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sb_addn(&buf, chunk, n);
-    int failed = ferror(f);
+    int failed = load_read_stream(f, text, len);
     int saved = errno;
     fclose(f);
     if (failed) {
-        sb_free(&buf);
         snprintf(err, LOAD_ERR_LEN, "[%s:1] cannot read: %s", path, strerror(saved));
+        return -1;
+    }
+    return 0;
+}
+
+int load_read_stream(FILE *f, char **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    sb buf = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        sb_addn(&buf, chunk, n);
+    if (ferror(f)) {
+        int saved = errno ? errno : EIO;
+        sb_free(&buf);
+        errno = saved;
         return -1;
     }
     *len = buf.len;

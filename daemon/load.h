@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "chan.h"
 #include "esc.h"
@@ -32,6 +33,11 @@
  */
 int load_read_file(const char *path, char **text, size_t *len, bool *missing,
                    char err[LOAD_ERR_LEN]) SF_MUSTCHECK;
+/*
+ * Read f to its end: 0, *text (NUL-terminated, len bytes before the NUL; the caller frees
+ * it) and *len; or -1 with errno set and *text NULL. f stays open (the caller's).
+ */
+int load_read_stream(FILE *f, char **text, size_t *len) SF_MUSTCHECK;
 
 /* One workflow file (wf_load_string on its text): 0 and *out (free with wf_workflow_free). */
 int load_workflow(const char *path, wf_workflow **out, char err[WF_ERR_LEN]) SF_MUSTCHECK;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "load.h"
 #include "log.h"
 
 /* Any constant works: it only has to be the same in every sendflowd. */
@@ -65,20 +66,18 @@ static int list_sql(const char *dir, bool numbered, char ***out, size_t *n, char
     return 0;
 }
 
+/* The SQL of the file at path (load_read_file: a read error is one too; caller frees), or
+ * NULL with the reason in err. */
 static char *read_file(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    char *text;
+    size_t len;
+    char why[LOAD_ERR_LEN];
+    if (load_read_file(path, &text, &len, NULL, why) != 0) {
+        snprintf(err, errlen, "%s", why);
         return NULL;
     }
-    sb b = {0};
-    char buf[8192];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_addn(&b, buf, got);
-    fclose(f);
-    return sb_steal(&b);
+    return text;
 }
 
 static int exec_ok(PGconn *pg, const char *sql, const char *what, char *err, size_t errlen)
