@@ -956,8 +956,9 @@ static void import_sort_errors(json_t *errors)
 /*
  * Chunks in flight at once, each on a connection of its own: while two
  * database sessions write two chunks (both cores of a small server) the
- * daemon replays the next. bench/import's paired runs: 2 in flight about
- * 1.3x of 1, and 3 about 1.2x of 2 (9 pairs, 7 better); 4 no better than 3.
+ * daemon replays the next. Paired runs by hand (README "Performance"): 2 in
+ * flight about 1.3x of 1, and 3 about 1.2x of 2 (9 pairs, 7 better); 4 no
+ * better than 3.
  */
 #define IMPORT_IN_FLIGHT 3
 
