@@ -80,9 +80,51 @@ SELECT sf_save_process(p_id, p_status, p_state, p_ended, p_deadlines, NULL,
                                 WHERE d ? 'escalate'))
 $$;
 
--- Create a process with its computed status and deadlines (the whole set);
--- returns its id. A follow-on process (p_parent_event set) is created once
--- per event: a second call returns the existing one.
+-- Create processes with their computed status and deadlines (the whole set),
+-- set-based: one INSERT of the processes (ids drawn first), one of their
+-- deadlines, one plan of their escalations. p_items: [{"k" (the caller's
+-- number for the item), "case", "workflow", "version", "started_on", "attrs",
+-- "status", "state", "ended_on", "parent", "parent_event", "key", "actor",
+-- "deadlines"}]. Returns each item's k with its new id. The one home of
+-- creating a process.
+CREATE OR REPLACE FUNCTION sf_create_processes(p_items jsonb)
+RETURNS TABLE (k bigint, id bigint) LANGUAGE plpgsql AS $$
+DECLARE
+    made jsonb;
+BEGIN
+    WITH it AS MATERIALIZED (
+        SELECT i.value AS item, (i.value->>'k')::bigint AS k,
+               nextval(pg_get_serial_sequence('processes', 'id')) AS id
+          FROM jsonb_array_elements(coalesce(p_items, '[]'::jsonb)) i),
+    ins AS (
+        INSERT INTO processes (id, case_id, workflow, wf_version, started_on, attrs, status,
+                               state, ended_on, parent_id, parent_event_id, idem_key,
+                               started_by)
+        SELECT it.id, (item->>'case')::bigint, item->>'workflow', (item->>'version')::integer,
+               (item->>'started_on')::date, coalesce(item->'attrs', '{}'::jsonb),
+               item->>'status', item->>'state', (item->>'ended_on')::date,
+               (item->>'parent')::bigint, (item->>'parent_event')::bigint, item->>'key',
+               item->>'actor'
+          FROM it ORDER BY it.k)
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'k', it.k, 'process', it.id,
+               'deadlines', coalesce(item->'deadlines', '[]'::jsonb))), '[]'::jsonb)
+      INTO made FROM it;
+    PERFORM sf_upsert_deadlines(made, 'process');
+    PERFORM sf_plan_escalations_many(jsonb_agg(jsonb_build_object(
+                'process', (m->>'process')::bigint, 'deadlines', m->'deadlines',
+                'gone', NULL, 'plan', true)))
+       FROM jsonb_array_elements(made) m
+      WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(m->'deadlines') d WHERE d ? 'escalate')
+     HAVING count(*) > 0;
+    RETURN QUERY SELECT (m->>'k')::bigint, (m->>'process')::bigint
+                   FROM jsonb_array_elements(made) m;
+END
+$$;
+
+-- One process (sf_create_processes); returns its id. A follow-on process
+-- (p_parent_event set) is created once per event: a second call returns the
+-- existing one.
 CREATE OR REPLACE FUNCTION sf_create_process(p_case bigint, p_workflow text, p_version integer,
                                              p_started date, p_attrs jsonb, p_parent bigint,
                                              p_parent_event bigint, p_key text, p_status text,
@@ -92,18 +134,17 @@ DECLARE
     new_id bigint;
 BEGIN
     IF p_parent_event IS NOT NULL THEN
-        SELECT id INTO new_id FROM processes
-         WHERE parent_event_id = p_parent_event AND workflow = p_workflow;
+        SELECT p.id INTO new_id FROM processes p
+         WHERE p.parent_event_id = p_parent_event AND p.workflow = p_workflow;
         IF FOUND THEN
             RETURN new_id;
         END IF;
     END IF;
-    INSERT INTO processes (case_id, workflow, wf_version, started_on, attrs, status, state,
-                           ended_on, parent_id, parent_event_id, idem_key)
-    VALUES (p_case, p_workflow, p_version, p_started, p_attrs, p_status, p_state, p_ended,
-            p_parent, p_parent_event, p_key)
-    RETURNING id INTO new_id;
-    PERFORM sf_save_process(new_id, p_status, p_state, p_ended, p_deadlines);
+    SELECT c.id INTO new_id FROM sf_create_processes(jsonb_build_array(jsonb_build_object(
+        'k', 1, 'case', p_case, 'workflow', p_workflow, 'version', p_version,
+        'started_on', p_started, 'attrs', p_attrs, 'status', p_status, 'state', p_state,
+        'ended_on', p_ended, 'parent', p_parent, 'parent_event', p_parent_event,
+        'key', p_key, 'deadlines', p_deadlines))) c;
     RETURN new_id;
 END
 $$;
@@ -154,33 +195,42 @@ $$;
 -- "version", "started_on", "attrs", "key", "status", "state", "ended_on",
 -- "deadlines", "actor", "audit"}. Returns a JSON array with each item's process, or
 -- NULL for an item whose case changed since it was read (of several items
--- for one case, all but the first: their daemon reads again). Starts are
--- few beside events, so each is written by its own statements here; a
--- unique violation fails the batch, and the daemon writes each item alone.
+-- for one case, all but the first: their daemon reads again). Set-based: the
+-- cases' versions in one UPDATE, the processes by sf_create_processes, the
+-- audit rows in one INSERT; a unique violation fails the batch, and the
+-- daemon writes each item alone.
 CREATE OR REPLACE FUNCTION sf_start_processes(p_items jsonb) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
-    it   jsonb;
-    proc json;
-    out  json[] := '{}';
+    won  jsonb;
+    made jsonb;
 BEGIN
     -- The daemon clock's time, for known_at (schema 012): the first item's.
     PERFORM set_config('sendflow.clock', coalesce(p_items->0->'audit'->>'clock', ''), true);
-    FOR it IN SELECT value FROM jsonb_array_elements(p_items) LOOP
-        proc := sf_start_process((it->>'case')::bigint, (it->>'case_version')::bigint,
-                                 it->>'workflow', (it->>'version')::integer,
-                                 (it->>'started_on')::date,
-                                 coalesce(it->'attrs', '{}'::jsonb), it->>'key',
-                                 it->>'status', it->>'state', (it->>'ended_on')::date,
-                                 it->'deadlines', it->>'actor');
-        -- The audit row in the same transaction (items of older daemons carry no "audit").
-        IF proc IS NOT NULL AND it ? 'audit' THEN
-            PERFORM sf_audit_items(jsonb_build_array(it->'audit' || jsonb_build_object(
-                'detail', 'process ' || (proc->>'id'))));
-        END IF;
-        out := out || proc;
-    END LOOP;
-    RETURN to_json(out);
+    WITH it AS (
+        SELECT i.value AS item, i.ordinality AS n, (i.value->>'case')::bigint AS cid,
+               (i.value->>'case_version')::bigint AS ver
+          FROM jsonb_array_elements(p_items) WITH ORDINALITY i),
+    first AS (
+        SELECT DISTINCT ON (cid) * FROM it ORDER BY cid, n),
+    bumped AS (
+        UPDATE cases c SET version = c.version + 1
+          FROM first f WHERE c.id = f.cid AND c.version = f.ver
+        RETURNING c.id)
+    SELECT coalesce(jsonb_agg(f.item || jsonb_build_object('k', f.n) ORDER BY f.n), '[]'::jsonb)
+      INTO won FROM first f JOIN bumped b ON b.id = f.cid;
+    SELECT coalesce(jsonb_object_agg(c.k::text, c.id), '{}'::jsonb) INTO made
+      FROM sf_create_processes(won) c;
+    -- The audit rows in the same transaction (items of older daemons carry no "audit").
+    PERFORM sf_audit_items((SELECT jsonb_agg(i->'audit' || jsonb_build_object(
+                                   'detail', 'process ' || (made->>(i->>'k')))
+                                   ORDER BY (i->>'k')::bigint)
+                              FROM jsonb_array_elements(won) i WHERE i ? 'audit'));
+    -- A separate statement: sf_process_json (STABLE) sees what the statements above wrote.
+    RETURN (SELECT json_agg(CASE WHEN made ? i.n::text
+                                 THEN sf_process_json((made->>(i.n::text))::bigint) END
+                            ORDER BY i.n)
+              FROM jsonb_array_elements(p_items) WITH ORDINALITY i(v, n));
 END
 $$;
 
@@ -261,11 +311,9 @@ CREATE OR REPLACE FUNCTION sf_record_events(p_items jsonb) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
     won     jsonb;
-    w       jsonb;
-    child   jsonb;
-    kid     bigint;
+    kids    jsonb;
+    made    jsonb;
     started jsonb := '{}';
-    kids    json[];
 BEGIN
     -- The daemon clock's time, for known_at (schema 012): the first item's.
     PERFORM set_config('sendflow.clock', coalesce(p_items->0->'audit'->>'clock', ''), true);
@@ -328,20 +376,24 @@ BEGIN
                      EXISTS (SELECT 1 FROM jsonb_array_elements(i->'deadlines') d
                               WHERE d ? 'escalate'))
      HAVING count(*) > 0;
-    FOR w IN SELECT value FROM jsonb_array_elements(won)
-              WHERE jsonb_array_length(coalesce(value->'children', '[]'::jsonb)) > 0 LOOP
-        kids := '{}';
-        FOR child IN SELECT value FROM jsonb_array_elements(w->'children') LOOP
-            kid := sf_create_process((w->>'case')::bigint, child->>'workflow',
-                                     (child->>'version')::integer, (child->>'started_on')::date,
-                                     coalesce(child->'attrs', '{}'::jsonb),
-                                     (w->>'process')::bigint, (w->>'event_id')::bigint, NULL,
-                                     child->>'status', child->>'state',
-                                     (child->>'ended_on')::date, child->'deadlines');
-            kids := kids || sf_process_json(kid);
-        END LOOP;
-        started := started || jsonb_build_object(w->>'n', to_jsonb(kids));
-    END LOOP;
+    -- The follow-on processes the events start, created together; "k" numbers them
+    -- in the order of the items and of each item's children.
+    SELECT coalesce(jsonb_agg(c.value || jsonb_build_object(
+               'k', (w.value->>'n')::bigint * 1000 + c.ordinality, 'case', w.value->'case',
+               'parent', w.value->'process', 'parent_event', w.value->'event_id')), '[]'::jsonb)
+      INTO kids
+      FROM jsonb_array_elements(won) w,
+           jsonb_array_elements(coalesce(w.value->'children', '[]'::jsonb)) WITH ORDINALITY c;
+    IF jsonb_array_length(kids) > 0 THEN
+        SELECT jsonb_agg(jsonb_build_object('k', c.k, 'id', c.id)) INTO made
+          FROM sf_create_processes(kids) c;
+        -- A separate statement: sf_process_json (STABLE) sees what the one above wrote.
+        SELECT jsonb_object_agg(s.n, s.procs) INTO started
+          FROM (SELECT ((m->>'k')::bigint / 1000)::text AS n,
+                       jsonb_agg(sf_process_json((m->>'id')::bigint)::jsonb
+                                 ORDER BY (m->>'k')::bigint) AS procs
+                  FROM jsonb_array_elements(made) m GROUP BY 1) s;
+    END IF;
     -- A separate statement: sf_process_json (STABLE) sees what the statements above wrote.
     RETURN (SELECT json_agg(CASE WHEN x.item IS NULL THEN NULL
                                  ELSE json_build_object(
