@@ -14,20 +14,26 @@
 
 enum {
     TR_READ,
+    TR_READ_ONE,
     TR_START,
 };
 
+/* The cases with a date of birth and an active annual review, and their transfers so far. */
+#define TR_SELECT                                                                                  \
+    "SELECT c.id::text, c.ref, c.version::text, to_char(c.dob, 'YYYY-MM-DD'), c.attrs,"            \
+    " (SELECT coalesce(json_agg(p.idem_key), '[]'::json) FROM processes p"                         \
+    "   WHERE p.case_id = c.id AND p.workflow = 'phase-transfer')"                                 \
+    " FROM cases c WHERE c.dob IS NOT NULL"                                                        \
+    "  AND EXISTS (SELECT 1 FROM processes a WHERE a.case_id = c.id"                               \
+    "              AND a.workflow = 'annual-review' AND a.status = 'active')"
+
 static const store_stmt statements[] = {
-    /* $1 last case id seen, $2 one case id or NULL, $3 batch size. */
-    {"sf_transfers_read",
-     "SELECT c.id::text, c.ref, c.version::text, to_char(c.dob, 'YYYY-MM-DD'), c.attrs,"
-     " (SELECT coalesce(json_agg(p.idem_key), '[]'::json) FROM processes p"
-     "   WHERE p.case_id = c.id AND p.workflow = 'phase-transfer')"
-     " FROM cases c WHERE c.dob IS NOT NULL AND c.id > $1::bigint"
-     "  AND ($2::bigint IS NULL OR c.id = $2::bigint)"
-     "  AND EXISTS (SELECT 1 FROM processes a WHERE a.case_id = c.id"
-     "              AND a.workflow = 'annual-review' AND a.status = 'active')"
-     " ORDER BY c.id LIMIT $3::integer"},
+    /* $1 last case id seen, $2 batch size. */
+    {"sf_transfers_read", TR_SELECT " AND c.id > $1::bigint ORDER BY c.id LIMIT $2::integer"},
+    /* $1 last case id seen, $2 one case's id: a statement of its own, since a generic plan of
+     * "every case or this one" cannot look the one up by its key (it read every annual
+     * review's case, for each event that started a process). */
+    {"sf_transfers_read_one", TR_SELECT " AND c.id = $2::bigint AND c.id > $1::bigint"},
     {"sf_transfers_start", "SELECT sf_start_process($1, $2, 'phase-transfer', $3, $4, $5::jsonb,"
                            " $6, $7, $8, $9, $10::jsonb, 'sendflowd (phase-transfer schedule)')"},
 };
@@ -211,8 +217,9 @@ static void on_connection(store_tx *tx, void *arg)
     }
     char limit[16];
     snprintf(limit, sizeof limit, "%d", SWEEP_BATCH);
-    const char *params[3] = {s->cursor, s->case_id, limit};
-    if (store_exec(tx, &statements[TR_READ], 3, params, on_read, s) != 0) {
+    const char *params[2] = {s->cursor, s->case_id ? s->case_id : limit};
+    int rc = store_exec(tx, &statements[s->case_id ? TR_READ_ONE : TR_READ], 2, params, on_read, s);
+    if (rc != 0) {
         store_release(tx);
         sweep_free(s);
     }
