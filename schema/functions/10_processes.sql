@@ -113,7 +113,7 @@ BEGIN
     PERFORM sf_upsert_deadlines(made, 'process');
     PERFORM sf_plan_escalations_many(jsonb_agg(jsonb_build_object(
                 'process', (m->>'process')::bigint, 'deadlines', m->'deadlines',
-                'gone', NULL, 'plan', true)))
+                'gone', NULL, 'plan', true, 'new', true)))
        FROM jsonb_array_elements(made) m
       WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(m->'deadlines') d WHERE d ? 'escalate')
      HAVING count(*) > 0;

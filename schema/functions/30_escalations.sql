@@ -36,7 +36,9 @@ END
 $$;
 
 -- The processes of a plan to look at: p_items is [{"process": id, "deadlines":
--- [...], "gone": [names] (optional), "plan": true (optional)}]. "gone" present
+-- [...], "gone": [names] (optional), "plan": true (optional), "new": true (a
+-- process created in this transaction: sf_plan_escalations_many only inserts
+-- its levels)}]. "gone" present
 -- means "deadlines" holds only the rows that changed (partial): only those and
 -- the gone names are planned anew, the process's other levels are left as they
 -- are. Without "plan", a process is planned when its deadlines carry "escalate"
@@ -86,65 +88,71 @@ BEGIN
                 (excluded.due, excluded.fire_on, excluded.roles))
     RETURNING CASE WHEN e.status = 'pending' THEN e.fire_on END AS fire_on)
     SELECT min(fire_on) INTO earliest FROM planned;
-    -- Pending levels no longer planned stop: met, cancelled, gone, or switched off
-    -- (for a partial plan, among the deadlines it names).
-    UPDATE escalations e SET status = 'cancelled', updated_at = now()
-      FROM sf_plan_set(p_items) it
-     WHERE e.process_id = it.pid AND e.status = 'pending'
-       AND (NOT it.partial OR e.deadline = ANY (it.gone)
-            OR EXISTS (SELECT 1 FROM jsonb_array_elements(it.dls) c
-                        WHERE c->>'name' = e.deadline))
-       AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(it.dls) d,
-                              jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) l
-                        WHERE d->>'resolution' = 'open' AND d->>'name' = e.deadline
-                          AND l->>'level' = e.level);
-    -- Levels that fired for a deadline now met or ended: tell the people they
-    -- told (a superseded level told nobody), and the watch streams.
-    WITH ended AS (
-        UPDATE escalations e SET resolved_on = coalesce(x.on_date, current_date),
-                                 updated_at = now()
-          FROM (SELECT e2.id, d->>'resolution' AS res, d->>'title' AS title,
-                       coalesce(d->>'met_on', d->>'cancelled_on')::date AS on_date
-                  FROM sf_plan_set(p_items) it
-                  JOIN escalations e2 ON e2.process_id = it.pid
-                  JOIN jsonb_array_elements(it.dls) d ON d->>'name' = e2.deadline
-                 WHERE e2.status = 'fired' AND e2.resolved_on IS NULL
-                   AND d->>'resolution' <> 'open') x
-         WHERE e.id = x.id
-        RETURNING e.id, e.case_id, e.process_id, e.deadline, e.level, e.due, e.recipients,
-                  e.superseded, e.fire_on, x.res, x.title, x.on_date),
-    nt AS (
-        SELECT ended.id, ended.process_id, ended.deadline, ended.fire_on, ended.recipients,
-               ended.superseded, n.subject, n.body, n.payload
-          FROM ended JOIN cases c ON c.id = ended.case_id
-          JOIN processes p ON p.id = ended.process_id
-          CROSS JOIN LATERAL sf_notice('resolved', ended.id, ended.level, c.ref,
-                                       ended.process_id, p.workflow, ended.deadline,
-                                       ended.title, ended.due, NULL, NULL, NULL,
-                                       ended.on_date, ended.res) n),
-    -- One "resolved" notice per deadline and address, however many of its levels
-    -- told that address: the one of the last level that fired.
-    queued AS (
-        INSERT INTO outbox (kind, escalation_id, channel, target, subject, body, payload,
-                            idem_key)
-        SELECT DISTINCT ON (nt.process_id, nt.deadline, t->>'channel', t->>'target')
-               'resolved', nt.id, t->>'channel', t->>'target', nt.subject, nt.body,
-               nt.payload || jsonb_build_object('recipient', t->>'person'),
-               format('resolved:%s:%s:%s', nt.id, t->>'channel', t->>'target')
-          FROM nt, jsonb_array_elements(coalesce(nt.recipients, '[]'::jsonb)) t
-         WHERE coalesce(t->>'channel', '') IN ('webhook', 'email', 'command')
-         ORDER BY nt.process_id, nt.deadline, t->>'channel', t->>'target', nt.fire_on DESC,
-                  nt.id DESC
-        ON CONFLICT (idem_key) DO NOTHING)
-    SELECT count(*) INTO k
-      FROM nt LEFT JOIN LATERAL (SELECT pg_notify('sendflow_watch', sf_watch_text(nt.payload))
-                                  WHERE NOT nt.superseded) w ON true;
-    -- A level that fired for a deadline that is open again (its event was voided)
-    -- is open again too.
-    UPDATE escalations e SET resolved_on = NULL, updated_at = now()
-      FROM sf_plan_set(p_items) it, jsonb_array_elements(it.dls) d
-     WHERE e.process_id = it.pid AND e.status = 'fired' AND e.resolved_on IS NOT NULL
-       AND d->>'name' = e.deadline AND d->>'resolution' = 'open';
+    -- A process created by this transaction ("new": sf_create_processes) has no
+    -- levels yet to stop, resolve or reopen: for a batch of those, planning is
+    -- the INSERT alone.
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_items) i
+                WHERE NOT coalesce((i->>'new')::boolean, false)) THEN
+        -- Pending levels no longer planned stop: met, cancelled, gone, or switched off
+        -- (for a partial plan, among the deadlines it names).
+        UPDATE escalations e SET status = 'cancelled', updated_at = now()
+          FROM sf_plan_set(p_items) it
+         WHERE e.process_id = it.pid AND e.status = 'pending'
+           AND (NOT it.partial OR e.deadline = ANY (it.gone)
+                OR EXISTS (SELECT 1 FROM jsonb_array_elements(it.dls) c
+                            WHERE c->>'name' = e.deadline))
+           AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(it.dls) d,
+                                  jsonb_array_elements(coalesce(d->'escalate', '[]'::jsonb)) l
+                            WHERE d->>'resolution' = 'open' AND d->>'name' = e.deadline
+                              AND l->>'level' = e.level);
+        -- Levels that fired for a deadline now met or ended: tell the people they
+        -- told (a superseded level told nobody), and the watch streams.
+        WITH ended AS (
+            UPDATE escalations e SET resolved_on = coalesce(x.on_date, current_date),
+                                     updated_at = now()
+              FROM (SELECT e2.id, d->>'resolution' AS res, d->>'title' AS title,
+                           coalesce(d->>'met_on', d->>'cancelled_on')::date AS on_date
+                      FROM sf_plan_set(p_items) it
+                      JOIN escalations e2 ON e2.process_id = it.pid
+                      JOIN jsonb_array_elements(it.dls) d ON d->>'name' = e2.deadline
+                     WHERE e2.status = 'fired' AND e2.resolved_on IS NULL
+                       AND d->>'resolution' <> 'open') x
+             WHERE e.id = x.id
+            RETURNING e.id, e.case_id, e.process_id, e.deadline, e.level, e.due, e.recipients,
+                      e.superseded, e.fire_on, x.res, x.title, x.on_date),
+        nt AS (
+            SELECT ended.id, ended.process_id, ended.deadline, ended.fire_on, ended.recipients,
+                   ended.superseded, n.subject, n.body, n.payload
+              FROM ended JOIN cases c ON c.id = ended.case_id
+              JOIN processes p ON p.id = ended.process_id
+              CROSS JOIN LATERAL sf_notice('resolved', ended.id, ended.level, c.ref,
+                                           ended.process_id, p.workflow, ended.deadline,
+                                           ended.title, ended.due, NULL, NULL, NULL,
+                                           ended.on_date, ended.res) n),
+        -- One "resolved" notice per deadline and address, however many of its levels
+        -- told that address: the one of the last level that fired.
+        queued AS (
+            INSERT INTO outbox (kind, escalation_id, channel, target, subject, body, payload,
+                                idem_key)
+            SELECT DISTINCT ON (nt.process_id, nt.deadline, t->>'channel', t->>'target')
+                   'resolved', nt.id, t->>'channel', t->>'target', nt.subject, nt.body,
+                   nt.payload || jsonb_build_object('recipient', t->>'person'),
+                   format('resolved:%s:%s:%s', nt.id, t->>'channel', t->>'target')
+              FROM nt, jsonb_array_elements(coalesce(nt.recipients, '[]'::jsonb)) t
+             WHERE coalesce(t->>'channel', '') IN ('webhook', 'email', 'command')
+             ORDER BY nt.process_id, nt.deadline, t->>'channel', t->>'target', nt.fire_on DESC,
+                      nt.id DESC
+            ON CONFLICT (idem_key) DO NOTHING)
+        SELECT count(*) INTO k
+          FROM nt LEFT JOIN LATERAL (SELECT pg_notify('sendflow_watch', sf_watch_text(nt.payload))
+                                      WHERE NOT nt.superseded) w ON true;
+        -- A level that fired for a deadline that is open again (its event was voided)
+        -- is open again too.
+        UPDATE escalations e SET resolved_on = NULL, updated_at = now()
+          FROM sf_plan_set(p_items) it, jsonb_array_elements(it.dls) d
+         WHERE e.process_id = it.pid AND e.status = 'fired' AND e.resolved_on IS NOT NULL
+           AND d->>'name' = e.deadline AND d->>'resolution' = 'open';
+    END IF;
     -- Tell the schedulers the earliest day a level planned here fires: they tick
     -- at once only when it is due already, else set their timer earlier if need be.
     IF earliest IS NOT NULL THEN
