@@ -87,20 +87,22 @@ enum {
 
 static const store_stmt statements[] = {
     /*
-     * $1 lease seconds, $2 how many. Both conditions are on rows of the
-     * partial index outbox_ready (pending or sending: the few not yet done).
-     * A claimed row's next_attempt_at is set to its lease's end, so the
-     * next statement sees when a vanished claim falls due again.
+     * $1 lease seconds, $2 how many: the oldest due first, in the order of
+     * the partial index outbox_claim (next_attempt_at, id) over the rows not
+     * yet done (015), so a claim reads about as many entries as it takes
+     * however large the backlog (ORDER BY id sorted all the due rows each
+     * time). A claimed row's next_attempt_at is set to its lease's end, so
+     * an expired lease is due too (next_attempt_at <= now() bounds the
+     * scan), and the next statement sees when a vanished claim falls due.
      */
     {"sf_delivery_claim",
      "UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1,"
      " lease_until = now() + make_interval(secs => $1::integer),"
      " next_attempt_at = now() + make_interval(secs => $1::integer)"
      " WHERE o.id IN (SELECT id FROM outbox"
-     "  WHERE status IN ('pending', 'sending') AND ((status = 'pending' AND next_attempt_at <= "
-     "now())"
-     "   OR (status = 'sending' AND lease_until < now()))"
-     "  ORDER BY id LIMIT $2::integer FOR UPDATE SKIP LOCKED)"
+     "  WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()"
+     "   AND (status = 'pending' OR lease_until < now())"
+     "  ORDER BY next_attempt_at, id LIMIT $2::integer FOR UPDATE SKIP LOCKED)"
      " RETURNING o.id::text, o.kind, o.channel, o.target, o.subject, o.body, o.payload::text,"
      " o.idem_key, o.attempts::text"},
     /* Milliseconds until the next row falls due (negative: already due), or NULL. */
