@@ -41,7 +41,15 @@ const store_stmt *scheduler_statements(size_t *n)
     return statements;
 }
 
-typedef struct scheduler {
+typedef struct scheduler scheduler;
+
+/* One of a tick's firing lanes: its own connection, batches growing to SCHEDULER_BATCH. */
+typedef struct sch_lane {
+    scheduler *s;
+    int limit; /* levels its next statement claims at most */
+} sch_lane;
+
+struct scheduler {
     sf_daemon *d;
     uv_timer_t timer;      /* the day the next level fires (or sooner) */
     uv_timer_t hold_timer; /* while a tick is held back for an import: looks again */
@@ -60,7 +68,10 @@ typedef struct scheduler {
     bool held;           /* a tick held back for them ... */
     uint64_t held_at;    /* ... since then (uv_now) */
     uint64_t quiet_from; /* the last chunk's end (uv_now) */
-} scheduler;
+    sch_lane lanes[SCHEDULER_LANES];
+    int lanes_left;   /* lanes of this tick still firing */
+    bool lane_failed; /* one could not fire: no digests this tick, as before */
+};
 
 /*
  * What the SQL needs to find people: each role ({"attribute", "map"} or
@@ -273,16 +284,59 @@ static void on_digest(store_tx *tx, PGresult *res, void *arg)
     purge_or_next(tx, s);
 }
 
-static void fire(store_tx *tx, scheduler *s);
+static void fire(store_tx *tx, sch_lane *l);
+
+/*
+ * The digests, the purge and the next day, once the last lane has fired
+ * everything due (on its connection, tx; NULL when it has none).
+ */
+static void after_firing(store_tx *tx, scheduler *s)
+{
+    if (!tx || s->lane_failed) {
+        if (tx)
+            store_release(tx);
+        done(s, NULL);
+        return;
+    }
+    const esc_policy *p = s->d->esc;
+    if (p && p->digest && s->digest_on != s->today) {
+        char today[CAL_DATE_LEN], until[CAL_DATE_LEN];
+        cal_day u = p->digest_unit == CAL_WORKING_DAYS
+                        ? hol_add_working_days(s->d->cal, s->today, p->digest_n)
+                        : cal_add(s->today, p->digest_n, p->digest_unit);
+        const char *params[3] = {cal_format(s->today, today), cal_format(u, until), s->routing};
+        if (store_exec(tx, &statements[SCH_DIGEST], 3, params, on_digest, s) != 0) {
+            store_release(tx);
+            done(s, NULL);
+        }
+        return;
+    }
+    purge_or_next(tx, s);
+}
+
+/* Lane l has nothing more to fire (or failed: failed): the last one goes on. */
+static void lane_end(sch_lane *l, store_tx *tx, bool failed)
+{
+    scheduler *s = l->s;
+    if (failed)
+        s->lane_failed = true;
+    if (--s->lanes_left > 0) {
+        if (tx)
+            store_release(tx);
+        return;
+    }
+    after_firing(tx, s);
+}
 
 static void on_fired(store_tx *tx, PGresult *res, void *arg)
 {
-    scheduler *s = arg;
+    sch_lane *l = arg;
+    scheduler *s = l->s;
     if (!res || !store_ok(res)) {
         if (res)
             log_warn("escalations: firing: %s", PQresultErrorMessage(res));
         store_release(tx);
-        done(s, NULL);
+        lane_end(l, NULL, true);
         return;
     }
     size_t n = (size_t)PQntuples(res);
@@ -314,46 +368,40 @@ static void on_fired(store_tx *tx, PGresult *res, void *arg)
                      PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
     }
     s->fired += n;
-    if (n == SCHEDULER_BATCH) {
-        fire(tx, s); /* more may be due: after a long stop, catch up batch by batch */
+    if (n == (size_t)l->limit) {
+        /*
+         * More may be due: after a long stop, catch up batch by batch, each
+         * larger (fewer statements for a large catch-up, while the first
+         * small ones put the first notices on the streams early).
+         */
+        l->limit = l->limit * 2 < SCHEDULER_BATCH ? l->limit * 2 : SCHEDULER_BATCH;
+        fire(tx, l);
         return;
     }
-    const esc_policy *p = s->d->esc;
-    if (p && p->digest && s->digest_on != s->today) {
-        char today[CAL_DATE_LEN], until[CAL_DATE_LEN];
-        cal_day u = p->digest_unit == CAL_WORKING_DAYS
-                        ? hol_add_working_days(s->d->cal, s->today, p->digest_n)
-                        : cal_add(s->today, p->digest_n, p->digest_unit);
-        const char *params[3] = {cal_format(s->today, today), cal_format(u, until), s->routing};
-        if (store_exec(tx, &statements[SCH_DIGEST], 3, params, on_digest, s) != 0) {
-            store_release(tx);
-            done(s, NULL);
-        }
-        return;
-    }
-    purge_or_next(tx, s);
+    lane_end(l, tx, false);
 }
 
-static void fire(store_tx *tx, scheduler *s)
+static void fire(store_tx *tx, sch_lane *l)
 {
+    scheduler *s = l->s;
     char today[CAL_DATE_LEN], limit[16];
-    snprintf(limit, sizeof limit, "%d", SCHEDULER_BATCH);
+    snprintf(limit, sizeof limit, "%d", l->limit);
     const char *params[4] = {cal_format(s->today, today), s->id, s->routing, limit};
-    if (store_exec(tx, &statements[SCH_FIRE], 4, params, on_fired, s) != 0) {
+    if (store_exec(tx, &statements[SCH_FIRE], 4, params, on_fired, l) != 0) {
         store_release(tx);
-        done(s, NULL);
+        lane_end(l, NULL, true);
     }
 }
 
 static void on_connection(store_tx *tx, void *arg)
 {
-    scheduler *s = arg;
+    sch_lane *l = arg;
     if (!tx) {
         /* The database is down: the timer tries again. */
-        done(s, NULL);
+        lane_end(l, NULL, true);
         return;
     }
-    fire(tx, s);
+    fire(tx, l);
 }
 
 static void tick(scheduler *s)
@@ -367,7 +415,23 @@ static void tick(scheduler *s)
     s->running = true;
     s->fired = 0;
     s->today = clock_today(&s->d->clock);
-    store_submit(s->d->work_store, on_connection, s);
+    /*
+     * Lanes on connections of their own fire at once, SKIP LOCKED handing
+     * them disjoint levels (a level superseded by one the other lane holds
+     * sees it pending and due, as in one statement). Delivery's claims wait
+     * for a connection meanwhile: the notices are queued all the sooner.
+     */
+    int n = s->d->cfg.work_pool < SCHEDULER_LANES ? s->d->cfg.work_pool : SCHEDULER_LANES;
+    if (n < 1)
+        n = 1;
+    s->lanes_left = n;
+    s->lane_failed = false;
+    for (int i = 0; i < n; i++) {
+        s->lanes[i].s = s;
+        s->lanes[i].limit = SCHEDULER_FIRST;
+    }
+    for (int i = 0; i < n; i++)
+        store_submit(s->d->work_store, on_connection, &s->lanes[i]);
 }
 
 void scheduler_start(sf_daemon *d)

@@ -12,6 +12,9 @@
  * while the daemon was down), when the simulated clock moves, and when
  * another daemon NOTIFYs that it planned escalations. It runs on
  * d->work_store, so a catch-up of thousands never delays a client's request.
+ * A tick fires in SCHEDULER_LANES lanes at once, each on a connection of its
+ * own (SKIP LOCKED gives them disjoint levels), so a burst has both cores;
+ * each lane's first batch is small, so the first notices commit early.
  */
 #ifndef SF_SCHEDULER_H
 #define SF_SCHEDULER_H
@@ -19,7 +22,9 @@
 #include "daemon.h"
 #include "store.h"
 
-#define SCHEDULER_BATCH    5000    /* escalations claimed per statement (one transaction) */
+#define SCHEDULER_BATCH    5000    /* escalations claimed per statement (one transaction), at most */
+#define SCHEDULER_FIRST    250     /* ... in a lane's first statement of a tick, doubling after */
+#define SCHEDULER_LANES    2       /* statements firing at once (at most --work-pool) */
 #define SCHEDULER_MAX_MS   3600000 /* tick at least hourly with the real clock */
 #define SCHEDULER_YIELD_MS 5000    /* an import holds back firing for at most this long */
 #define SCHEDULER_QUIET_MS 250     /* ... and until it has paused this long */

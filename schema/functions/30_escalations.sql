@@ -307,6 +307,13 @@ $$;
 -- off: the planner's guesses for the JSON set functions make the plan look
 -- costly enough to compile, which took a second per batch.
 --
+-- plpgsql (RETURN QUERY) rather than a SQL function: its plan is kept for
+-- the session, where a SQL function's statement was planned again at every
+-- call (a few ms a batch, which the small first batches of a tick pay
+-- many times). Each watch line is made text once, its size checked on that
+-- text (sf_watch_text, a SQL function not inlined here, serialised it twice
+-- a level and was a tenth of the statement).
+--
 -- p_routing: {"roles": {...}, "people": {"mk": [{"channel": "email",
 -- "target": "mk@example.org"}]}}. Returns one row per level claimed, in
 -- claim order, with how many people and channels it told, and the people
@@ -316,7 +323,10 @@ CREATE OR REPLACE FUNCTION sf_fire_escalations(p_today date, p_daemon text, p_ro
                                                p_limit integer)
 RETURNS TABLE (escalation bigint, level text, case_ref text, deadline text, due date,
                recipients integer, superseded boolean, unreachable text)
-LANGUAGE sql SET jit = off SET work_mem = '64MB' AS $$
+LANGUAGE plpgsql SET jit = off SET work_mem = '64MB' AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
 WITH claimed AS (
     SELECT e.id, e.case_id, e.process_id, e.deadline, e.level, e.due, e.fire_on, e.roles
       FROM escalations e
@@ -388,13 +398,15 @@ SELECT nl.id, nl.level, nl.ref, nl.deadline, nl.due,
        (SELECT string_agg(r->>'person', ', ' ORDER BY r->>'person')
           FROM jsonb_array_elements(nl.recips) r WHERE r->>'channel' = 'none')
   FROM nl
+  LEFT JOIN LATERAL (SELECT (nl.payload || jsonb_build_object('recipients',
+                                                               coalesce(nl.recips, '[]'::jsonb)))::text AS t
+                      WHERE NOT nl.sup OFFSET 0) wt ON true
   LEFT JOIN LATERAL (SELECT pg_notify('sendflow_watch',
-                                      sf_watch_text(nl.payload ||
-                                                    jsonb_build_object('recipients',
-                                                                       coalesce(nl.recips,
-                                                                                '[]'::jsonb))))
+                                      CASE WHEN octet_length(wt.t) < 7900 THEN wt.t
+                                           ELSE sf_watch_text(wt.t::jsonb) END)
                       WHERE NOT nl.sup) w ON true
- ORDER BY nl.fire_on, nl.id
+ ORDER BY nl.fire_on, nl.id;
+END
 $$;
 
 -- Queue today's digest for every person a digest role names: the open duties
