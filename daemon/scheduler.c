@@ -46,7 +46,8 @@ typedef struct scheduler scheduler;
 /* One of a tick's firing lanes: its own connection, batches growing to SCHEDULER_BATCH. */
 typedef struct sch_lane {
     scheduler *s;
-    int limit; /* levels its next statement claims at most */
+    int limit;   /* levels its next statement claims at most */
+    int batches; /* statements it has run this tick */
 } sch_lane;
 
 struct scheduler {
@@ -370,11 +371,14 @@ static void on_fired(store_tx *tx, PGresult *res, void *arg)
     s->fired += n;
     if (n == (size_t)l->limit) {
         /*
-         * More may be due: after a long stop, catch up batch by batch, each
-         * larger (fewer statements for a large catch-up, while the first
-         * small ones put the first notices on the streams early).
+         * More may be due: after a long stop, catch up batch by batch. The
+         * first two of each lane are small, so that a burst of a thousand
+         * is four statements shared evenly by the lanes and its first
+         * notices are on the streams early; then each is twice as large,
+         * up to SCHEDULER_BATCH (fewer statements for a large catch-up).
          */
-        l->limit = l->limit * 2 < SCHEDULER_BATCH ? l->limit * 2 : SCHEDULER_BATCH;
+        if (++l->batches >= 2)
+            l->limit = l->limit * 2 < SCHEDULER_BATCH ? l->limit * 2 : SCHEDULER_BATCH;
         fire(tx, l);
         return;
     }
@@ -429,6 +433,7 @@ static void tick(scheduler *s)
     for (int i = 0; i < n; i++) {
         s->lanes[i].s = s;
         s->lanes[i].limit = SCHEDULER_FIRST;
+        s->lanes[i].batches = 0;
     }
     for (int i = 0; i < n; i++)
         store_submit(s->d->work_store, on_connection, &s->lanes[i]);

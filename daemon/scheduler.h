@@ -22,9 +22,9 @@
 #include "daemon.h"
 #include "store.h"
 
-#define SCHEDULER_BATCH    5000    /* escalations claimed per statement (one transaction), at most */
-#define SCHEDULER_FIRST    250     /* ... in a lane's first statement of a tick, doubling after */
-#define SCHEDULER_LANES    2       /* statements firing at once (at most --work-pool) */
+#define SCHEDULER_BATCH    5000 /* escalations claimed per statement (one transaction), at most */
+#define SCHEDULER_FIRST    250  /* ... in a lane's first statement of a tick, doubling after */
+#define SCHEDULER_LANES    2    /* statements firing at once (at most --work-pool) */
 #define SCHEDULER_MAX_MS   3600000 /* tick at least hourly with the real clock */
 #define SCHEDULER_YIELD_MS 5000    /* an import holds back firing for at most this long */
 #define SCHEDULER_QUIET_MS 250     /* ... and until it has paused this long */
