@@ -87,22 +87,26 @@ enum {
 
 static const store_stmt statements[] = {
     /*
-     * $1 lease seconds, $2 how many: the oldest due first, in the order of
-     * the partial index outbox_claim (next_attempt_at, id) over the rows not
-     * yet done (015), so a claim reads about as many entries as it takes
-     * however large the backlog (ORDER BY id sorted all the due rows each
-     * time). A claimed row's next_attempt_at is set to its lease's end, so
-     * an expired lease is due too (next_attempt_at <= now() bounds the
-     * scan), and the next statement sees when a vanished claim falls due.
+     * $1 lease seconds, $2 how many. First any row whose claimant vanished
+     * (its lease ran out), found by outbox_leases among the few being sent;
+     * then, to make up $2, the oldest due pending rows in the order of the
+     * partial index outbox_claim (next_attempt_at, id) (015), so a claim
+     * reads about as many entries as it takes however large the backlog
+     * (ORDER BY id sorted all the due rows each time). The two are separate
+     * scans because one condition over both states cannot follow either
+     * index. A claimed row's next_attempt_at is set to its lease's end, so
+     * the next statement sees when a vanished claim falls due.
      */
     {"sf_delivery_claim",
-     "UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1,"
+     "WITH lapsed AS (SELECT id FROM outbox WHERE status = 'sending' AND lease_until < now()"
+     "  ORDER BY lease_until LIMIT $2::integer FOR UPDATE SKIP LOCKED),"
+     " due AS (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= now()"
+     "  ORDER BY next_attempt_at, id LIMIT $2::integer - (SELECT count(*) FROM lapsed)"
+     "  FOR UPDATE SKIP LOCKED)"
+     " UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1,"
      " lease_until = now() + make_interval(secs => $1::integer),"
      " next_attempt_at = now() + make_interval(secs => $1::integer)"
-     " WHERE o.id IN (SELECT id FROM outbox"
-     "  WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()"
-     "   AND (status = 'pending' OR lease_until < now())"
-     "  ORDER BY next_attempt_at, id LIMIT $2::integer FOR UPDATE SKIP LOCKED)"
+     " WHERE o.id IN (SELECT id FROM lapsed UNION ALL SELECT id FROM due)"
      " RETURNING o.id::text, o.kind, o.channel, o.target, o.subject, o.body, o.payload::text,"
      " o.idem_key, o.attempts::text"},
     /* Milliseconds until the next row falls due (negative: already due), or NULL. */

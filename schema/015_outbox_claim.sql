@@ -8,6 +8,8 @@
 -- (next_attempt_at, id) order, this index's: the oldest due first, each
 -- claim reading about as many index entries as it takes. Its first column
 -- is outbox_ready's, which it replaces (the next due moment is its first
--- entry), so the outbox keeps as many indexes to update per notice.
+-- entry). outbox_leases finds the rows whose claimant vanished (lease run
+-- out) among the few being sent, without reading the pending backlog.
 CREATE INDEX outbox_claim ON outbox (next_attempt_at, id) WHERE status IN ('pending', 'sending');
+CREATE INDEX outbox_leases ON outbox (lease_until) WHERE status = 'sending';
 DROP INDEX outbox_ready;
