@@ -190,6 +190,29 @@ BEGIN
 END
 $$;
 
+-- The items of a batch that win their case: of the items for one case, the
+-- first (in p_items' order), when the case's version is still the one it was
+-- read at ("case", "case_version"); each winning case's version is bumped
+-- once. The others are not written (their daemon reads again). n is the
+-- item's place in p_items (from 1). plpgsql so its plan is kept.
+CREATE OR REPLACE FUNCTION sf_case_winners(p_items jsonb)
+RETURNS TABLE (item jsonb, n bigint, cid bigint) LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY
+    WITH it AS (
+        SELECT i.value AS item, i.ordinality AS n, (i.value->>'case')::bigint AS cid,
+               (i.value->>'case_version')::bigint AS ver
+          FROM jsonb_array_elements(p_items) WITH ORDINALITY i),
+    first AS (
+        SELECT DISTINCT ON (it.cid) * FROM it ORDER BY it.cid, it.n),
+    bumped AS (
+        UPDATE cases c SET version = c.version + 1
+          FROM first f WHERE c.id = f.cid AND c.version = f.ver
+        RETURNING c.id)
+    SELECT f.item, f.n, f.cid FROM first f JOIN bumped b ON b.id = f.cid ORDER BY f.n;
+END
+$$;
+
 -- Group commit of starts: a batch of sf_start_process items in one
 -- transaction (one commit). Items: {"case", "case_version", "workflow",
 -- "version", "started_on", "attrs", "key", "status", "state", "ended_on",
@@ -207,18 +230,8 @@ DECLARE
 BEGIN
     -- The daemon clock's time, for known_at (schema 012): the first item's.
     PERFORM set_config('sendflow.clock', coalesce(p_items->0->'audit'->>'clock', ''), true);
-    WITH it AS (
-        SELECT i.value AS item, i.ordinality AS n, (i.value->>'case')::bigint AS cid,
-               (i.value->>'case_version')::bigint AS ver
-          FROM jsonb_array_elements(p_items) WITH ORDINALITY i),
-    first AS (
-        SELECT DISTINCT ON (cid) * FROM it ORDER BY cid, n),
-    bumped AS (
-        UPDATE cases c SET version = c.version + 1
-          FROM first f WHERE c.id = f.cid AND c.version = f.ver
-        RETURNING c.id)
-    SELECT coalesce(jsonb_agg(f.item || jsonb_build_object('k', f.n) ORDER BY f.n), '[]'::jsonb)
-      INTO won FROM first f JOIN bumped b ON b.id = f.cid;
+    SELECT coalesce(jsonb_agg(w.item || jsonb_build_object('k', w.n) ORDER BY w.n), '[]'::jsonb)
+      INTO won FROM sf_case_winners(p_items) w;
     SELECT coalesce(jsonb_object_agg(c.k::text, c.id), '{}'::jsonb) INTO made
       FROM sf_create_processes(won) c;
     -- The audit rows in the same transaction (items of older daemons carry no "audit").
@@ -317,19 +330,9 @@ DECLARE
 BEGIN
     -- The daemon clock's time, for known_at (schema 012): the first item's.
     PERFORM set_config('sendflow.clock', coalesce(p_items->0->'audit'->>'clock', ''), true);
-    WITH it AS (
-        SELECT i.value AS item, i.ordinality AS n, (i.value->>'case')::bigint AS cid,
-               (i.value->>'case_version')::bigint AS ver
-          FROM jsonb_array_elements(p_items) WITH ORDINALITY i),
-    first AS (
-        SELECT DISTINCT ON (cid) * FROM it ORDER BY cid, n),
-    bumped AS (
-        UPDATE cases c SET version = c.version + 1
-          FROM first f WHERE c.id = f.cid AND c.version = f.ver
-        RETURNING c.id),
-    wins AS MATERIALIZED (
-        SELECT f.item, f.n, f.cid, nextval(pg_get_serial_sequence('events', 'id')) AS ev
-          FROM first f JOIN bumped b ON b.id = f.cid),
+    WITH wins AS MATERIALIZED (
+        SELECT w.item, w.n, w.cid, nextval(pg_get_serial_sequence('events', 'id')) AS ev
+          FROM sf_case_winners(p_items) w),
     ins AS (
         INSERT INTO events (id, case_id, process_id, type, on_date, attrs, idem_key, actor)
         SELECT ev, cid, (item->>'process')::bigint, item->>'type', (item->>'on')::date,
