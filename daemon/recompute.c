@@ -67,9 +67,9 @@ typedef struct waiter {
 } waiter;
 
 /*
- * A run is a pipeline: while one batch is being written, the next is read
+ * A run is a pipeline: while batches are being written, the next is read
  * (on another connection) and computed, so the database and the engine work
- * side by side. At most one read and one write are in flight.
+ * side by side. At most one read and RECOMPUTE_WRITES writes are in flight.
  */
 typedef struct recompute {
     sf_daemon *d;
@@ -178,12 +178,29 @@ static void fail(recompute *rc, const char *why)
         rc->failed_why = xstrdup(why);
 }
 
+/*
+ * A write that met another transaction's locks (a deadlock, a lock wait past
+ * lock_timeout, a serialization failure): nothing of it was written, and
+ * trying its processes again is the answer, not failing the run.
+ */
+static bool is_conflict(const char *sqlstate)
+{
+    return !strcmp(sqlstate, "40P01") || !strcmp(sqlstate, "40001") ||
+           !strcmp(sqlstate, "55P03");
+}
+
 static void on_written(store_tx *tx, PGresult *res, void *arg)
 {
     rc_write *w = arg;
     recompute *rc = w->rc;
     rc->writing--;
-    if (!res || !store_ok(res)) {
+    if (res && !store_ok(res) && is_conflict(store_sqlstate(res))) {
+        /* Rolled back whole: the pass goes round again for its processes. */
+        log_info("recompute: a batch of %zu met another writer (%s): again", w->n,
+                 store_sqlstate(res));
+        store_release(tx);
+        rc->skipped += w->n;
+    } else if (!res || !store_ok(res)) {
         char why[300];
         snprintf(why, sizeof why, "the database failed writing a batch: %s",
                  res ? PQresultErrorMessage(res) : store_tx_error(tx));
@@ -456,8 +473,9 @@ static void on_read_connection(store_tx *tx, void *arg)
 }
 
 /*
- * Move the pipeline on: write the computed batch when no write is in flight,
- * read the next while there is room for it, finish when nothing is left.
+ * Move the pipeline on: write the computed batch while fewer than
+ * RECOMPUTE_WRITES are in flight, read the next while there is room for it,
+ * finish when nothing is left.
  */
 static void pump(recompute *rc)
 {
@@ -490,11 +508,12 @@ static void pump(recompute *rc)
         json_decref(rc->ready_moved);
         rc->ready = rc->ready_moved = NULL;
     }
-    if (rc->ready && rc->writing == 0) {
+    if (rc->ready && rc->writing < RECOMPUTE_WRITES) {
         rc_write *w = xcalloc(1, sizeof *w);
         w->rc = rc;
         w->items = rc->ready;
         w->moved = rc->ready_moved;
+        w->n = json_array_size(w->items);
         rc->ready = NULL;
         rc->ready_moved = NULL;
         rc->writing++;

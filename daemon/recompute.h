@@ -7,7 +7,8 @@
  * replays each through the engine, compares each deadline with the stored
  * row's signature and writes the batch in one set-based statement carrying
  * only the rows that changed; the deadlines that moved are worked out in C
- * from what was read. Reading the next batch overlaps writing the last one.
+ * from what was read. Reading the next batch overlaps writing the last ones
+ * (RECOMPUTE_WRITES at once, so the database's writes use more than one core).
  * Batches are separate store jobs, so requests queued meanwhile are served
  * between them and the loop never waits. A process whose case changed while
  * its batch was computed is skipped: the change computed it afresh.
@@ -22,6 +23,7 @@
 #include "store.h"
 
 #define RECOMPUTE_BATCH      500
+#define RECOMPUTE_WRITES     2 /* batches written at once */
 #define RECOMPUTE_MAX_MOVED  1000 /* moved deadlines listed in a summary; the rest are counted */
 #define RECOMPUTE_MAX_PASSES 5    /* a run goes round again while it skips processes, this often */
 

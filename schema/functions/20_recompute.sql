@@ -76,6 +76,13 @@ DECLARE
     skipped text[];
     saved   integer;
 BEGIN
+    -- Batches are written two at a time, and the processes of one case may sit
+    -- in both: the cases are locked in id order first, so two batches wait for
+    -- each other instead of deadlocking (the second then finds the version
+    -- moved on and skips that case's items).
+    PERFORM 1 FROM cases
+      WHERE id IN (SELECT (i->>'case')::bigint FROM jsonb_array_elements(p_items) i)
+      ORDER BY id FOR UPDATE;
     WITH it AS (
         SELECT DISTINCT (i->>'case')::bigint AS cid, (i->>'case_version')::bigint AS ver
           FROM jsonb_array_elements(p_items) i),
