@@ -185,8 +185,7 @@ static void fail(recompute *rc, const char *why)
  */
 static bool is_conflict(const char *sqlstate)
 {
-    return !strcmp(sqlstate, "40P01") || !strcmp(sqlstate, "40001") ||
-           !strcmp(sqlstate, "55P03");
+    return !strcmp(sqlstate, "40P01") || !strcmp(sqlstate, "40001") || !strcmp(sqlstate, "55P03");
 }
 
 static void on_written(store_tx *tx, PGresult *res, void *arg)

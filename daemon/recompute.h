@@ -23,7 +23,7 @@
 #include "store.h"
 
 #define RECOMPUTE_BATCH      500
-#define RECOMPUTE_WRITES     2 /* batches written at once */
+#define RECOMPUTE_WRITES     2    /* batches written at once */
 #define RECOMPUTE_MAX_MOVED  1000 /* moved deadlines listed in a summary; the rest are counted */
 #define RECOMPUTE_MAX_PASSES 5    /* a run goes round again while it skips processes, this often */
 

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
 import threading
 import time
 
@@ -605,6 +606,45 @@ def a_process_skipped_by_the_run_is_recomputed_all_the_same():
                 ref, p["version"], rm["due"], rm["explain"])
         eq(left, 0, "processes left under the old definitions after the run (%s skipped)%s"
            % (r["skipped"], example))
+        d.stop()
+
+
+@test
+def a_case_locked_by_another_session_delays_the_run_but_does_not_fail_it():
+    """Batches are written two at a time, each waiting for the case rows it
+    bumps; a wait longer than lock_timeout (10 s, store.c) rolls the batch back.
+    That is another writer in the way, not a broken database: the batch's
+    processes go round again, and once the lock is gone every one of them is
+    computed under the loaded definitions. Here a session holds one case's
+    row for 15 s while the startup run goes."""
+    n = 3000
+    clk = "2026-08-01T09:00"
+    with Database() as db:
+        d = Daemon(db, clock=clk)
+        sock = d.socket
+        d.stop()
+        fill(db, n)
+        host, port = db.conninfo.split()[0][5:], db.conninfo.split()[1][5:]
+        holder = subprocess.Popen(
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U",
+             "postgres", "-d", db.name, "-c",
+             "BEGIN; SELECT 1 FROM cases WHERE ref = 'S-7' FOR UPDATE; SELECT pg_sleep(15); COMMIT"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: count(db, "SELECT count(*) FROM pg_locks l JOIN pg_class c "
+                                       "ON c.oid = l.relation WHERE c.relname = 'cases' "
+                                       "AND l.mode = 'RowShareLock'") > 0,
+                     20, "the holder's lock on a case")
+            d = Daemon(db, clock=clk, socket_path=sock, ready_seconds=120)
+            r = d.cli("recompute", json=True, seconds=300)
+        finally:
+            holder.wait(timeout(60))
+        eq(holder.returncode, 0, "the session holding the lock (%s)" % holder.stderr.read())
+        err = d.stderr()
+        assert "met another writer (55P03)" in err, err[-3000:]
+        assert "failed writing a batch" not in err, err[-3000:]
+        eq(count(db, "SELECT count(*) FROM processes WHERE defs IS NULL AND status = 'active'"),
+           0, "processes left stale after the run (%s)" % r)
         d.stop()
 
 
