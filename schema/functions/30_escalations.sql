@@ -8,12 +8,24 @@
 -- no longer applies) and, for levels that already fired, queues a "resolved"
 -- notice to the people they told.
 
+-- A watch line: what NOTIFY sendflow_watch carries for a notice, under
+-- PostgreSQL's 8,000-byte payload limit. sf_watch_line takes the notice's
+-- JSON as text (a caller that has the text serialises it once): the text
+-- itself, or, when too long, sf_watch_brief's key fields with "truncated".
+-- All three are single expressions, so the planner inlines them.
+CREATE OR REPLACE FUNCTION sf_watch_brief(p jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+SELECT jsonb_build_object('kind', p->>'kind', 'escalation', p->>'escalation',
+                          'level', p->>'level', 'case', p->>'case',
+                          'deadline', p->>'deadline', 'due', p->>'due',
+                          'truncated', true)::text
+$$;
+
+CREATE OR REPLACE FUNCTION sf_watch_line(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+SELECT CASE WHEN octet_length(t) < 7900 THEN t ELSE sf_watch_brief(t::jsonb) END
+$$;
+
 CREATE OR REPLACE FUNCTION sf_watch_text(p jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-SELECT CASE WHEN octet_length(p::text) < 7900 THEN p::text
-            ELSE jsonb_build_object('kind', p->>'kind', 'escalation', p->>'escalation',
-                                    'level', p->>'level', 'case', p->>'case',
-                                    'deadline', p->>'deadline', 'due', p->>'due',
-                                    'truncated', true)::text END
+SELECT sf_watch_line(p::text)
 $$;
 
 -- 005's item reader, replaced by sf_plan_set (a new result shape).
@@ -311,8 +323,8 @@ $$;
 -- the session, where a SQL function's statement was planned again at every
 -- call (a few ms a batch, which the small first batches of a tick pay
 -- many times). Each watch line is made text once, its size checked on that
--- text (sf_watch_text, a SQL function not inlined here, serialised it twice
--- a level and was a tenth of the statement).
+-- text (sf_watch_line; sf_watch_text, a SQL function not inlined here,
+-- serialised it twice a level and was a tenth of the statement).
 --
 -- p_routing: {"roles": {...}, "people": {"mk": [{"channel": "email",
 -- "target": "mk@example.org"}]}}. Returns one row per level claimed, in
@@ -401,9 +413,7 @@ SELECT nl.id, nl.level, nl.ref, nl.deadline, nl.due,
   LEFT JOIN LATERAL (SELECT (nl.payload || jsonb_build_object('recipients',
                                                                coalesce(nl.recips, '[]'::jsonb)))::text AS t
                       WHERE NOT nl.sup OFFSET 0) wt ON true
-  LEFT JOIN LATERAL (SELECT pg_notify('sendflow_watch',
-                                      CASE WHEN octet_length(wt.t) < 7900 THEN wt.t
-                                           ELSE sf_watch_text(wt.t::jsonb) END)
+  LEFT JOIN LATERAL (SELECT pg_notify('sendflow_watch', sf_watch_line(wt.t))
                       WHERE NOT nl.sup) w ON true
  ORDER BY nl.fire_on, nl.id;
 END
