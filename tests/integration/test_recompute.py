@@ -371,6 +371,16 @@ ANALYZE;
 """ % {"a": first_ref, "b": first_ref + n - 1})
 
 
+def schema_and_fill(db, clk, n):
+    """The schema (made by a daemon, stopped again) and n stale processes
+    (fill); the socket path for the next daemon."""
+    d = Daemon(db, clock=clk)
+    sock = d.socket
+    d.stop()
+    fill(db, n)
+    return sock
+
+
 class Pinger:
     """Pings the daemon on one connection in a thread, recording each
     round trip, until stop()."""
@@ -580,10 +590,7 @@ def a_process_skipped_by_the_run_is_recomputed_all_the_same():
     n = min(SCALE_N, 6000)
     clk = "2026-08-01T09:00"
     with Database() as db:
-        d = Daemon(db, clock=clk)
-        sock = d.socket
-        d.stop()
-        fill(db, n)
+        sock = schema_and_fill(db, clk, n)
         db.sql("INSERT INTO processes (case_id, workflow, wf_version, started_on, status, state) "
                "SELECT id, 'ehcp-assessment', 1, date '2026-07-01', 'active', 'requested' "
                "FROM cases; ANALYZE")
@@ -620,10 +627,7 @@ def a_case_locked_by_another_session_delays_the_run_but_does_not_fail_it():
     n = 3000
     clk = "2026-08-01T09:00"
     with Database() as db:
-        d = Daemon(db, clock=clk)
-        sock = d.socket
-        d.stop()
-        fill(db, n)
+        sock = schema_and_fill(db, clk, n)
         host, port = db.conninfo.split()[0][5:], db.conninfo.split()[1][5:]
         holder = subprocess.Popen(
             ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U",
