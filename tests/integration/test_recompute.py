@@ -628,10 +628,8 @@ def a_case_locked_by_another_session_delays_the_run_but_does_not_fail_it():
     clk = "2026-08-01T09:00"
     with Database() as db:
         sock = schema_and_fill(db, clk, n)
-        host, port = db.conninfo.split()[0][5:], db.conninfo.split()[1][5:]
         holder = subprocess.Popen(
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U",
-             "postgres", "-d", db.name, "-c",
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db.conninfo, "-c",
              "BEGIN; SELECT 1 FROM cases WHERE ref = 'S-7' FOR UPDATE; SELECT pg_sleep(15); COMMIT"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
